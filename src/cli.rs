@@ -1,0 +1,166 @@
+//! The command line as typed: raw flags, parsed by clap, with their environment variables
+//! and defaults. Validation and derived values live in `config`, so that this file reads as
+//! the contract of DESIGN.md and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aegis-ingest",
+    version,
+    about = "Turn a corpus into typed entities and relations through vLLM (Ollama as fallback); rerun to resume.",
+    long_about = None,
+    after_help = "Exit codes: 0 all extracted; 1 finished with failed documents or chunks (rerun retries them); \
+2 usage or configuration error; 3 no engine available within --engine-wait (progress kept); \
+130 interrupted (progress kept)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract entities and relations from every document under CORPUS (rerun = resume).
+    Run(Box<RunArgs>),
+    /// Show what the checkpoint in --out holds against the corpus it was run on.
+    Status(StatusArgs),
+    /// Probe the engines and say what is usable.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Flags shared by every subcommand that talks to the engines.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Base URL of the vLLM server (OpenAI-compatible API).
+    #[arg(long, env = "AEGIS_VLLM_URL", default_value = "http://localhost:8001")]
+    pub vllm_url: String,
+
+    /// Model name to request from vLLM [default: the model that /v1/models serves].
+    #[arg(long, env = "AEGIS_VLLM_MODEL")]
+    pub vllm_model: Option<String>,
+
+    /// Bearer token for vLLM (when the server runs with --api-key).
+    #[arg(long, env = "VLLM_API_KEY", hide_env_values = true)]
+    pub vllm_api_key: Option<String>,
+
+    /// Ollama server; OLLAMA_HOST is read by Ollama's own rules [default: http://127.0.0.1:11434].
+    #[arg(long, env = "OLLAMA_HOST")]
+    pub ollama_url: Option<String>,
+
+    /// Model name to request from Ollama (`name` means `name:latest`).
+    #[arg(long, env = "AEGIS_OLLAMA_MODEL", default_value = "nemotron-3-nano")]
+    pub ollama_model: String,
+
+    /// Do not use vLLM.
+    #[arg(long)]
+    pub no_vllm: bool,
+
+    /// Do not fall back to Ollama.
+    #[arg(long)]
+    pub no_ollama: bool,
+
+    /// Seconds for one request, covering server-side queueing plus generation.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub request_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Folder for the checkpoint and the outputs.
+    #[arg(long, env = "AEGIS_OUT", default_value = "./aegis-out")]
+    pub out: PathBuf,
+
+    /// Log records as text or JSON lines (on stderr; filter with RUST_LOG).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// No progress display and no summary; warnings and errors only.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Folder (or single file) to ingest.
+    #[arg(value_name = "CORPUS")]
+    pub corpus: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub engines: EngineArgs,
+
+    /// Requests in flight at once to vLLM.
+    #[arg(long, env = "AEGIS_CONCURRENCY", default_value_t = 64)]
+    pub concurrency: usize,
+
+    /// Requests in flight at once to Ollama.
+    #[arg(long, env = "AEGIS_OLLAMA_CONCURRENCY", default_value_t = 4)]
+    pub ollama_concurrency: usize,
+
+    /// Target chunk size in tokens (cl100k, the same count for every model).
+    #[arg(long, default_value_t = 1200)]
+    pub chunk_tokens: usize,
+
+    /// Tokens shared by neighbouring chunks.
+    #[arg(long, default_value_t = 100)]
+    pub chunk_overlap: usize,
+
+    /// Domain taxonomy and templates from the prompts folder.
+    #[arg(long, default_value = "general", conflicts_with = "prompts")]
+    pub domain: String,
+
+    /// A folder with taxonomy.toml, system.j2 and user.j2 (instead of --domain).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+
+    /// Output budget per request in tokens [default: sized from the schema's bounds, capped by the context].
+    #[arg(long, value_name = "TOKENS")]
+    pub max_output_tokens: Option<u32>,
+
+    /// Seconds to wait while NO engine is available before stopping with exit code 3.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub engine_wait: u64,
+
+    /// Only files whose path (relative to CORPUS) matches one of these globs.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files whose path (relative to CORPUS) matches one of these globs.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Skip files larger than this many bytes (recorded as skipped).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_file_size: u64,
+
+    /// Discard the checkpoint in --out and start over.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub engines: EngineArgs,
+
+    /// Log records as text or JSON lines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}

@@ -1,0 +1,462 @@
+//! vLLM through its OpenAI-compatible API: `POST /v1/chat/completions` with the answer
+//! schema in `response_format` (json_schema, enforced by the decoder), thinking switched
+//! off through `chat_template_kwargs`, temperature 0 and a per-chunk seed.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::{
+    classify_transport, retry_after, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass,
+    Finish, ProbeReport,
+};
+
+#[derive(Debug, Clone)]
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    base: String,
+    chat_url: String,
+    /// Late-bound: empty until `/v1/models` names it (vLLM may still be loading at start).
+    model: Arc<RwLock<String>>,
+    api_key: Option<String>,
+    timeout: Duration,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSchema<'a> {
+    name: &'static str,
+    schema: &'a RawValue,
+    strict: bool,
+}
+
+#[derive(Serialize)]
+struct ResponseFormat<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    json_schema: JsonSchema<'a>,
+}
+
+#[derive(Serialize)]
+struct TemplateKwargs {
+    enable_thinking: bool,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: [Message<'a>; 2],
+    temperature: f32,
+    seed: u64,
+    max_completion_tokens: u32,
+    response_format: ResponseFormat<'a>,
+    chat_template_kwargs: TemplateKwargs,
+}
+
+#[derive(Deserialize)]
+struct Response {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Option<AnswerMessage>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AnswerMessage {
+    content: Option<String>,
+    reasoning: Option<String>,
+    reasoning_content: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Usage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+#[derive(Deserialize)]
+struct Models {
+    #[serde(default)]
+    data: Vec<ModelCard>,
+}
+
+#[derive(Deserialize)]
+struct ModelCard {
+    id: String,
+    max_model_len: Option<u32>,
+}
+
+/// Normalizes a user-given base URL: no trailing slash, no trailing `/v1`.
+pub fn normalize_base(url: &str) -> String {
+    let mut u = url.trim().trim_end_matches('/').to_string();
+    if u.ends_with("/v1") {
+        u.truncate(u.len() - 3);
+    }
+    if !u.contains("://") {
+        u = format!("http://{u}");
+    }
+    u
+}
+
+impl OpenAiClient {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        model: String,
+        api_key: Option<String>,
+        timeout: Duration,
+    ) -> Self {
+        let base = normalize_base(base_url);
+        Self {
+            chat_url: format!("{base}/v1/chat/completions"),
+            http,
+            base,
+            model: Arc::new(RwLock::new(model)),
+            api_key,
+            timeout,
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn model(&self) -> String {
+        self.model.read().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(k) => rb.bearer_auth(k),
+            None => rb,
+        }
+    }
+
+    pub async fn chat(&self, req: &ChatRequest) -> Result<ChatAnswer, EngineError> {
+        let model = self.model();
+        if model.is_empty() {
+            return Err(EngineError::new(
+                FailureClass::Connect,
+                "vLLM has not named its model yet (GET /v1/models)",
+            ));
+        }
+        let body = Body {
+            model: &model,
+            messages: [
+                Message {
+                    role: "system",
+                    content: &req.system,
+                },
+                Message {
+                    role: "user",
+                    content: &req.user,
+                },
+            ],
+            temperature: 0.0,
+            seed: req.seed,
+            max_completion_tokens: req.max_tokens,
+            response_format: ResponseFormat {
+                kind: "json_schema",
+                json_schema: JsonSchema {
+                    name: "extraction",
+                    schema: &req.schema,
+                    strict: true,
+                },
+            },
+            chat_template_kwargs: TemplateKwargs {
+                enable_thinking: false,
+            },
+        };
+        let bytes = serde_json::to_vec(&body)
+            .map_err(|e| EngineError::new(FailureClass::BadRequest, e.to_string()))?;
+        let rb = self
+            .http
+            .post(&self.chat_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .timeout(self.timeout)
+            .body(bytes);
+        let resp = self
+            .auth(rb)
+            .send()
+            .await
+            .map_err(|e| classify_transport(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.map_err(|e| classify_transport(&e))?;
+        if !status.is_success() {
+            return Err(self.http_error(status.as_u16(), &headers, &text));
+        }
+        parse_response(&text)
+    }
+
+    fn http_error(
+        &self,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: &str,
+    ) -> EngineError {
+        let message = error_message(body);
+        let (class, msg) = match status {
+            401 | 403 => (
+                FailureClass::Unauthorized,
+                format!(
+                    "vLLM at {} refused the API key ({status}): set --vllm-api-key (or VLLM_API_KEY) to the key the server was started with",
+                    self.base
+                ),
+            ),
+            404 if message.contains("does not exist") || message.contains("model") => (
+                FailureClass::ModelNotFound,
+                format!(
+                    "vLLM at {} does not serve model '{}' ({}): pass --vllm-model with a name from GET {}/v1/models, or leave it out to use the served one",
+                    self.base, self.model(), message, self.base
+                ),
+            ),
+            404 => (
+                FailureClass::BadRequest,
+                format!(
+                    "{} answered 404 for /v1/chat/completions: is --vllm-url the vLLM server's base URL? ({message})",
+                    self.base
+                ),
+            ),
+            400 if message.contains("maximum context length") || message.contains("context length") => {
+                (FailureClass::ContextLength, message)
+            }
+            408 => (FailureClass::Timeout, format!("408 {message}")),
+            429 => (FailureClass::RateLimited, format!("429 {message}")),
+            500..=599 => (FailureClass::Server, format!("{status} {message}")),
+            _ => (FailureClass::BadRequest, format!("{status} {message}")),
+        };
+        let mut e = EngineError::new(class, msg);
+        e.retry_after = retry_after(headers);
+        e
+    }
+
+    /// `GET /health`: 200 when the engine is ready.
+    pub async fn ready(&self) -> Result<(), EngineError> {
+        let resp = self
+            .http
+            .get(format!("{}/health", self.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| classify_transport(&e))?;
+        if !resp.status().is_success() {
+            return Err(EngineError::new(
+                FailureClass::Server,
+                format!("/health answered {}", resp.status().as_u16()),
+            ));
+        }
+        if self.model().is_empty() {
+            let p = Self::probe(&self.http, &self.base, None, self.api_key.as_deref()).await;
+            match p.model.filter(|_| p.model_available) {
+                Some(m) => {
+                    tracing::info!(model = %m, "vLLM serves model {m}");
+                    if let Ok(mut slot) = self.model.write() {
+                        *slot = m;
+                    }
+                }
+                None => {
+                    return Err(EngineError::new(
+                        FailureClass::Server,
+                        p.error
+                            .unwrap_or_else(|| "/v1/models names no model yet".into()),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Health, version and models; picks the model to use when none was configured.
+    pub async fn probe(
+        http: &reqwest::Client,
+        base_url: &str,
+        model: Option<&str>,
+        api_key: Option<&str>,
+    ) -> ProbeReport {
+        let base = normalize_base(base_url);
+        let mut report = ProbeReport {
+            url: base.clone(),
+            ..Default::default()
+        };
+        let get = |path: &str| {
+            let rb = http
+                .get(format!("{base}{path}"))
+                .timeout(Duration::from_secs(5));
+            match api_key {
+                Some(k) => rb.bearer_auth(k),
+                None => rb,
+            }
+        };
+        match get("/health").send().await {
+            Ok(r) => {
+                report.reachable = true;
+                report.ready = r.status().is_success();
+                if !report.ready {
+                    report.error = Some(format!(
+                        "/health answered {} (engine loading or dead)",
+                        r.status().as_u16()
+                    ));
+                }
+            }
+            Err(e) => {
+                let err = classify_transport(&e);
+                report.error = Some(err.message.clone());
+                report.advice = Some(if err.class == FailureClass::Connect {
+                    format!("nothing answers at {base}: start vLLM there (it refuses connections for about a minute while it loads), or pass --vllm-url")
+                } else {
+                    format!("{base} did not answer /health in time: check that it is a vLLM server")
+                });
+                return report;
+            }
+        }
+        if let Ok(r) = get("/version").send().await {
+            if let Ok(v) = r.json::<serde_json::Value>().await {
+                report.version = v
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+            }
+        }
+        match get("/v1/models").send().await {
+            Ok(r) if r.status().as_u16() == 401 => {
+                report.ready = false;
+                report.error = Some("401 Unauthorized".into());
+                report.advice = Some(
+                    "set --vllm-api-key (or VLLM_API_KEY) to the key the server was started with"
+                        .into(),
+                );
+            }
+            Ok(r) => match r.json::<Models>().await {
+                Ok(models) => {
+                    report.models = models.data.iter().map(|m| m.id.clone()).collect();
+                    let chosen = match model {
+                        Some(m) => models.data.iter().find(|c| c.id == m),
+                        None => models.data.first(),
+                    };
+                    report.model = model
+                        .map(str::to_string)
+                        .or_else(|| chosen.map(|c| c.id.clone()));
+                    report.model_available = chosen.is_some();
+                    report.context_length = chosen.and_then(|c| c.max_model_len);
+                    if !report.model_available {
+                        report.advice = Some(match model {
+                            Some(m) => format!("vLLM serves {:?}, not '{m}': pass --vllm-model with one of those, or leave it out", report.models),
+                            None => "vLLM serves no model".into(),
+                        });
+                    }
+                }
+                Err(e) => {
+                    if report.ready {
+                        report.error = Some(format!("/v1/models is not the OpenAI shape: {e}"));
+                        report.advice =
+                            Some(format!("is {base} a vLLM (OpenAI-compatible) server?"));
+                    }
+                }
+            },
+            Err(e) => report.error = Some(classify_transport(&e).message),
+        }
+        report
+    }
+}
+
+/// The message of an error body in either shape (`{"error":{"message"}}`, `{"error":"..."}`,
+/// `{"message"}`), or the body itself.
+pub fn error_message(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        if let Some(m) = v.pointer("/error/message").and_then(|m| m.as_str()) {
+            return m.to_string();
+        }
+        if let Some(m) = v.get("error").and_then(|m| m.as_str()) {
+            return m.to_string();
+        }
+        if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+            return m.to_string();
+        }
+    }
+    if body.trim().is_empty() {
+        "(empty body)".into()
+    } else {
+        snippet(body)
+    }
+}
+
+fn parse_response(text: &str) -> Result<ChatAnswer, EngineError> {
+    let resp: Response = serde_json::from_str(text).map_err(|e| {
+        let mut err = EngineError::new(
+            FailureClass::Malformed,
+            format!("response is not the OpenAI chat shape: {e}"),
+        );
+        err.raw = Some(snippet(text));
+        err
+    })?;
+    let choice = resp
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| EngineError::new(FailureClass::Malformed, "response has no choices"))?;
+    let finish = match choice.finish_reason.as_deref() {
+        Some("stop") | None => Finish::Stop,
+        Some("length") => Finish::Length,
+        Some(_) => Finish::Other,
+    };
+    let (content, reasoning) = match choice.message {
+        Some(m) => (
+            m.content.unwrap_or_default(),
+            m.reasoning.is_some_and(|r| !r.is_empty())
+                || m.reasoning_content.is_some_and(|r| !r.is_empty()),
+        ),
+        None => (String::new(), false),
+    };
+    let usage = resp.usage.unwrap_or_default();
+    Ok(ChatAnswer {
+        content,
+        finish,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        reasoning,
+        input_truncated: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalized() {
+        assert_eq!(normalize_base("http://h:8001/v1/"), "http://h:8001");
+        assert_eq!(normalize_base("localhost:8001"), "http://localhost:8001");
+    }
+
+    #[test]
+    fn error_bodies_of_both_shapes() {
+        assert_eq!(
+            error_message(r#"{"error":{"message":"The model `x` does not exist.","code":404}}"#),
+            "The model `x` does not exist."
+        );
+        assert_eq!(error_message(r#"{"error":"Unauthorized"}"#), "Unauthorized");
+        assert_eq!(error_message(""), "(empty body)");
+    }
+
+    #[test]
+    fn reasoning_only_answer_is_seen() {
+        let a = parse_response(r#"{"choices":[{"message":{"content":null,"reasoning":"hmm"},"finish_reason":"length"}]}"#).unwrap();
+        assert!(a.reasoning && a.content.is_empty() && a.finish == Finish::Length);
+    }
+}

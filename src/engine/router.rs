@@ -1,0 +1,588 @@
+//! The router: picks an engine for each request (vLLM first, Ollama while vLLM is down),
+//! holds one concurrency cap per engine (a semaphore each, never exceeded, also while
+//! traffic moves between engines), retries transient failures with exponential backoff,
+//! jitter and Retry-After under one shared retry budget, opens a circuit on an engine that
+//! keeps failing, probes downed engines in the background and sends traffic back as soon as
+//! they answer. With no engine up it waits at most `engine_wait`, then gives up.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{watch, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::{ChatAnswer, ChatRequest, EngineClient, EngineError, EngineKind, FailureClass};
+
+/// Retry and health policy.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// Longest wait with no engine up before giving up.
+    pub engine_wait: Duration,
+    /// Attempts per request on transient failures (timeouts, 5xx, 429, resets).
+    pub max_transient_attempts: u32,
+    /// Attempts per request when the answer is unusable (malformed, invalid, empty).
+    pub max_content_attempts: u32,
+    /// Consecutive failures that open an engine's circuit.
+    pub breaker_threshold: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// First interval between probes of a downed engine (grows to 5 s).
+    pub probe_interval: Duration,
+    /// The smallest output budget worth sending; below it the chunk is split instead.
+    pub min_output_tokens: u32,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            engine_wait: Duration::from_secs(120),
+            max_transient_attempts: 6,
+            max_content_attempts: 3,
+            breaker_threshold: 5,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(20),
+            probe_interval: Duration::from_millis(500),
+            min_output_tokens: 192,
+        }
+    }
+}
+
+/// How a request ended when it did not succeed.
+#[derive(Debug)]
+pub enum RouteError {
+    /// A configuration problem (wrong key, model missing): stop the run.
+    Fatal(String),
+    /// No engine came up within `engine_wait`.
+    NoEngine(String),
+    /// The prompt does not fit the context, or the answer never fits the budget: split it.
+    Split(EngineError),
+    /// This chunk failed; recorded and retried by the next run.
+    Failed(EngineError),
+    /// The run is stopping.
+    Cancelled,
+}
+
+/// A successful request.
+#[derive(Debug)]
+pub struct Served<T> {
+    pub value: T,
+    pub engine: EngineKind,
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Attempts beyond the first.
+    pub retries: u32,
+}
+
+/// Per-engine counters, as reported.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineStats {
+    pub url: String,
+    pub model: String,
+    pub enabled: bool,
+    pub requests: u64,
+    pub successes: u64,
+    pub failures: BTreeMap<&'static str, u64>,
+    pub retries: u64,
+    /// Chunks this engine served while a preferred engine was down.
+    pub fallbacks: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub max_in_flight: usize,
+    pub concurrency: usize,
+    pub went_down: u64,
+    pub came_back: u64,
+    pub last_error: Option<String>,
+}
+
+struct EngineState {
+    client: EngineClient,
+    sem: Arc<Semaphore>,
+    cap: usize,
+    up: AtomicBool,
+    probing: AtomicBool,
+    consecutive_failures: AtomicU32,
+    /// Context length in tokens (0 = unknown).
+    context_len: AtomicU32,
+    /// Estimated prompt tokens per 1000 characters, learnt from usage.
+    tokens_per_kchar: AtomicU32,
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
+    successes: AtomicU64,
+    retries: AtomicU64,
+    fallbacks: AtomicU64,
+    prompt_tokens: AtomicU64,
+    completion_tokens: AtomicU64,
+    max_in_flight: AtomicUsize,
+    went_down: AtomicU64,
+    came_back: AtomicU64,
+    failures: Mutex<BTreeMap<&'static str, u64>>,
+    last_error: Mutex<Option<String>>,
+}
+
+/// Shared retry budget (as tower's): retries spend a token, successes earn a fraction of
+/// one. When it is empty, retries still happen but only after the longest backoff, so a
+/// sick server is not hit by every request's private retry loop at once.
+struct RetryBudget {
+    tokens: Mutex<f64>,
+}
+
+impl RetryBudget {
+    const MAX: f64 = 100.0;
+
+    fn deposit(&self) {
+        let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        *t = (*t + 0.2).min(Self::MAX);
+    }
+
+    fn withdraw(&self) -> bool {
+        let mut t = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if *t >= 1.0 {
+            *t -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+pub struct Router {
+    engines: Vec<Arc<EngineState>>,
+    cfg: RouterConfig,
+    budget: RetryBudget,
+    health_tx: watch::Sender<u64>,
+    all_down_since: Mutex<Option<Instant>>,
+    cancel: CancellationToken,
+    preferred: EngineKind,
+}
+
+/// Initial state of one engine, from the start-up probe.
+pub struct EngineSetup {
+    pub client: EngineClient,
+    pub concurrency: usize,
+    pub up: bool,
+    pub context_len: Option<u32>,
+    pub last_error: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Router {
+    /// Engines in preference order. Downed engines start being probed at once.
+    pub fn new(
+        setups: Vec<EngineSetup>,
+        cfg: RouterConfig,
+        cancel: CancellationToken,
+    ) -> Arc<Self> {
+        let (health_tx, _) = watch::channel(0u64);
+        let preferred = setups
+            .first()
+            .map(|s| s.client.kind())
+            .unwrap_or(EngineKind::Vllm);
+        let engines = setups
+            .into_iter()
+            .map(|s| {
+                Arc::new(EngineState {
+                    sem: Arc::new(Semaphore::new(s.concurrency.max(1))),
+                    cap: s.concurrency.max(1),
+                    up: AtomicBool::new(s.up),
+                    probing: AtomicBool::new(false),
+                    consecutive_failures: AtomicU32::new(0),
+                    context_len: AtomicU32::new(s.context_len.unwrap_or(0)),
+                    tokens_per_kchar: AtomicU32::new(340),
+                    in_flight: AtomicUsize::new(0),
+                    requests: AtomicU64::new(0),
+                    successes: AtomicU64::new(0),
+                    retries: AtomicU64::new(0),
+                    fallbacks: AtomicU64::new(0),
+                    prompt_tokens: AtomicU64::new(0),
+                    completion_tokens: AtomicU64::new(0),
+                    max_in_flight: AtomicUsize::new(0),
+                    went_down: AtomicU64::new(0),
+                    came_back: AtomicU64::new(0),
+                    failures: Mutex::new(BTreeMap::new()),
+                    last_error: Mutex::new(s.last_error),
+                    client: s.client,
+                })
+            })
+            .collect();
+        let router = Arc::new(Self {
+            engines,
+            cfg,
+            budget: RetryBudget {
+                tokens: Mutex::new(20.0),
+            },
+            health_tx,
+            all_down_since: Mutex::new(None),
+            cancel,
+            preferred,
+        });
+        for i in 0..router.engines.len() {
+            if !router.engines[i].up.load(Ordering::SeqCst) {
+                router.start_probe(i);
+            }
+        }
+        router
+    }
+
+    /// Sum of the engines' caps: how many requests may usefully wait at once.
+    pub fn total_capacity(&self) -> usize {
+        self.engines.iter().map(|e| e.cap).sum()
+    }
+
+    /// The engine serving new requests now, if any.
+    pub fn serving(&self) -> Option<EngineKind> {
+        self.engines
+            .iter()
+            .find(|e| e.up.load(Ordering::SeqCst))
+            .map(|e| e.client.kind())
+    }
+
+    pub fn stats(&self) -> Vec<(EngineKind, EngineStats)> {
+        self.engines
+            .iter()
+            .map(|e| {
+                (
+                    e.client.kind(),
+                    EngineStats {
+                        url: e.client.url().to_string(),
+                        model: e.client.model(),
+                        enabled: true,
+                        requests: e.requests.load(Ordering::Relaxed),
+                        successes: e.successes.load(Ordering::Relaxed),
+                        failures: lock(&e.failures).clone(),
+                        retries: e.retries.load(Ordering::Relaxed),
+                        fallbacks: e.fallbacks.load(Ordering::Relaxed),
+                        prompt_tokens: e.prompt_tokens.load(Ordering::Relaxed),
+                        completion_tokens: e.completion_tokens.load(Ordering::Relaxed),
+                        max_in_flight: e.max_in_flight.load(Ordering::Relaxed),
+                        concurrency: e.cap,
+                        went_down: e.went_down.load(Ordering::Relaxed),
+                        came_back: e.came_back.load(Ordering::Relaxed),
+                        last_error: lock(&e.last_error).clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn notify(&self) {
+        self.health_tx.send_modify(|g| *g += 1);
+    }
+
+    fn mark_down(self: &Arc<Self>, idx: usize, err: &EngineError) {
+        let e = &self.engines[idx];
+        *lock(&e.last_error) = Some(err.to_string());
+        if e.up.swap(false, Ordering::SeqCst) {
+            e.went_down.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(engine = %e.client.kind(), url = e.client.url(), error = %err, "engine unavailable; routing around it and probing it in the background");
+            self.notify();
+        }
+        self.start_probe(idx);
+    }
+
+    fn mark_up(&self, idx: usize) {
+        let e = &self.engines[idx];
+        e.consecutive_failures.store(
+            self.cfg.breaker_threshold.saturating_sub(2),
+            Ordering::SeqCst,
+        );
+        if !e.up.swap(true, Ordering::SeqCst) {
+            e.came_back.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(engine = %e.client.kind(), url = e.client.url(), "engine available again; new requests go to it");
+            *lock(&self.all_down_since) = None;
+            self.notify();
+        }
+    }
+
+    fn start_probe(self: &Arc<Self>, idx: usize) {
+        let e = self.engines[idx].clone();
+        if e.probing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let router = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut interval = router.cfg.probe_interval;
+            loop {
+                tokio::select! {
+                    _ = router.cancel.cancelled() => break,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+                match e.client.ready().await {
+                    Ok(()) => {
+                        router.mark_up(idx);
+                        break;
+                    }
+                    Err(err) => {
+                        *lock(&e.last_error) = Some(err.to_string());
+                        interval = (interval * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            e.probing.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Waits for an engine that is up, in preference order.
+    async fn pick(&self, rx: &mut watch::Receiver<u64>) -> Result<usize, RouteError> {
+        loop {
+            rx.borrow_and_update();
+            if let Some(i) = self
+                .engines
+                .iter()
+                .position(|e| e.up.load(Ordering::SeqCst))
+            {
+                return Ok(i);
+            }
+            let since = *lock(&self.all_down_since).get_or_insert_with(Instant::now);
+            let waited = since.elapsed();
+            if waited >= self.cfg.engine_wait {
+                return Err(RouteError::NoEngine(self.no_engine_message()));
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),
+                _ = rx.changed() => {}
+                _ = tokio::time::sleep(self.cfg.engine_wait - waited) => {}
+            }
+        }
+    }
+
+    /// The message for exit code 3: every engine's URL and last error.
+    pub fn no_engine_message(&self) -> String {
+        let parts: Vec<String> = self
+            .engines
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} at {} ({})",
+                    e.client.kind(),
+                    e.client.url(),
+                    lock(&e.last_error)
+                        .clone()
+                        .unwrap_or_else(|| "no answer".into())
+                )
+            })
+            .collect();
+        format!(
+            "no engine became available within --engine-wait {} s: {}. Start an engine (or fix the URL) and rerun the same command: finished work is kept",
+            self.cfg.engine_wait.as_secs(),
+            parts.join("; ")
+        )
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .cfg
+            .base_backoff
+            .saturating_mul(1u32 << attempt.min(10))
+            .min(self.cfg.max_backoff);
+        // "Equal jitter": half fixed, half random, so waits never collapse to zero.
+        let jittered = exp / 2 + exp.mul_f64(fastrand::f64() / 2.0);
+        let mut wait = retry_after.map_or(jittered, |ra| ra.max(jittered));
+        if !self.budget.withdraw() {
+            wait = wait.max(self.cfg.max_backoff);
+        }
+        wait
+    }
+
+    /// Output budget that fits this engine's context, or None when the prompt leaves too
+    /// little room (the caller splits the chunk).
+    fn fit_budget(&self, e: &EngineState, req: &ChatRequest, wanted: u32) -> Option<u32> {
+        let ctx = e.context_len.load(Ordering::Relaxed);
+        if ctx == 0 {
+            return Some(wanted);
+        }
+        let chars = (req.system.len() + req.user.len()) as u64;
+        let per_k = u64::from(e.tokens_per_kchar.load(Ordering::Relaxed));
+        // 10% margin plus the chat template's own tokens.
+        let prompt = (chars * per_k / 1000) * 11 / 10 + 32;
+        let room = u64::from(ctx).saturating_sub(prompt);
+        let budget = room.min(u64::from(wanted)) as u32;
+        (budget >= self.cfg.min_output_tokens.min(wanted)).then_some(budget)
+    }
+
+    fn learn_prompt_ratio(e: &EngineState, req: &ChatRequest, prompt_tokens: u64) {
+        let chars = (req.system.len() + req.user.len()) as u64;
+        if prompt_tokens == 0 || chars < 200 {
+            return;
+        }
+        let observed = (prompt_tokens * 1000 / chars).clamp(50, 2000) as u32;
+        let old = e.tokens_per_kchar.load(Ordering::Relaxed);
+        // Move up fast (under-estimates cause 400s), down slowly.
+        let new = if observed > old {
+            observed
+        } else {
+            (old * 7 + observed) / 8
+        };
+        e.tokens_per_kchar.store(new, Ordering::Relaxed);
+    }
+
+    /// Sends `req`, retrying and rerouting until `accept` takes an answer or the request
+    /// definitively fails. `accept` parses and validates; its errors are retried as
+    /// content failures (or as truncation).
+    pub async fn call<T>(
+        self: &Arc<Self>,
+        req: &ChatRequest,
+        accept: impl Fn(&ChatAnswer) -> Result<T, EngineError>,
+    ) -> Result<Served<T>, RouteError> {
+        let mut rx = self.health_tx.subscribe();
+        let mut transient = 0u32;
+        let mut content = 0u32;
+        let mut connects = 0u32;
+        let mut retries = 0u32;
+        let mut budget = req.max_tokens;
+        let mut truncations = 0u32;
+        let mut seed = req.seed;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(RouteError::Cancelled);
+            }
+            let idx = self.pick(&mut rx).await?;
+            let e = &self.engines[idx];
+            let permit = tokio::select! {
+                p = e.sem.clone().acquire_owned() => p.map_err(|_| RouteError::Cancelled)?,
+                _ = rx.changed() => continue,
+                _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),
+            };
+            if !e.up.load(Ordering::SeqCst) {
+                continue;
+            }
+            let Some(max_tokens) = self.fit_budget(e, req, budget) else {
+                return Err(RouteError::Split(EngineError::new(
+                    FailureClass::ContextLength,
+                    format!(
+                        "prompt leaves less than {} tokens of a {}-token context",
+                        self.cfg.min_output_tokens,
+                        e.context_len.load(Ordering::Relaxed)
+                    ),
+                )));
+            };
+            let attempt = ChatRequest {
+                max_tokens,
+                seed,
+                ..req.clone()
+            };
+            e.requests.fetch_add(1, Ordering::Relaxed);
+            let now = e.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            e.max_in_flight.fetch_max(now, Ordering::Relaxed);
+            let result = tokio::select! {
+                r = e.client.chat(&attempt) => Some(r),
+                _ = self.cancel.cancelled() => None,
+            };
+            e.in_flight.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            let Some(result) = result else {
+                return Err(RouteError::Cancelled);
+            };
+            let outcome = result.and_then(|ans| {
+                e.prompt_tokens
+                    .fetch_add(ans.prompt_tokens, Ordering::Relaxed);
+                e.completion_tokens
+                    .fetch_add(ans.completion_tokens, Ordering::Relaxed);
+                Self::learn_prompt_ratio(e, &attempt, ans.prompt_tokens);
+                if ans.input_truncated {
+                    return Err(EngineError::new(
+                        FailureClass::ContextLength,
+                        format!(
+                            "the prompt ({} tokens) filled the context: the engine cut it",
+                            ans.prompt_tokens
+                        ),
+                    ));
+                }
+                accept(&ans).map(|v| (v, ans.prompt_tokens, ans.completion_tokens))
+            });
+            match outcome {
+                Ok((value, pt, ct)) => {
+                    e.successes.fetch_add(1, Ordering::Relaxed);
+                    e.consecutive_failures.store(0, Ordering::Relaxed);
+                    self.budget.deposit();
+                    if e.client.kind() != self.preferred {
+                        e.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Ok(Served {
+                        value,
+                        engine: e.client.kind(),
+                        model: e.client.model(),
+                        prompt_tokens: pt,
+                        completion_tokens: ct,
+                        retries,
+                    });
+                }
+                Err(err) => {
+                    *lock(&e.failures).entry(err.class.name()).or_default() += 1;
+                    *lock(&e.last_error) = Some(err.to_string());
+                    retries += 1;
+                    e.retries.fetch_add(1, Ordering::Relaxed);
+                    match err.class {
+                        FailureClass::Unauthorized | FailureClass::ModelNotFound => {
+                            return Err(RouteError::Fatal(err.message));
+                        }
+                        FailureClass::ContextLength => return Err(RouteError::Split(err)),
+                        FailureClass::Truncated => {
+                            truncations += 1;
+                            let cap = req.max_tokens.saturating_mul(2);
+                            if truncations > 1 || max_tokens >= cap {
+                                return Err(RouteError::Split(err));
+                            }
+                            budget = cap;
+                        }
+                        FailureClass::Connect => {
+                            connects += 1;
+                            self.mark_down(idx, &err);
+                            if connects > 30 {
+                                return Err(RouteError::Failed(err));
+                            }
+                        }
+                        FailureClass::Timeout
+                        | FailureClass::Reset
+                        | FailureClass::Server
+                        | FailureClass::RateLimited => {
+                            transient += 1;
+                            let n = e.consecutive_failures.fetch_add(1, Ordering::SeqCst) + 1;
+                            if n >= self.cfg.breaker_threshold {
+                                self.mark_down(idx, &err);
+                            }
+                            if transient >= self.cfg.max_transient_attempts {
+                                return Err(RouteError::Failed(err));
+                            }
+                            // Another engine up? Go there at once; else wait.
+                            let elsewhere = self
+                                .engines
+                                .iter()
+                                .enumerate()
+                                .any(|(j, o)| j != idx && o.up.load(Ordering::SeqCst));
+                            if !elsewhere || err.class == FailureClass::RateLimited {
+                                let wait = self.backoff(transient, err.retry_after);
+                                tokio::select! {
+                                    _ = tokio::time::sleep(wait) => {}
+                                    _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),
+                                }
+                            }
+                        }
+                        FailureClass::Malformed
+                        | FailureClass::EmptyContent
+                        | FailureClass::Invalid
+                        | FailureClass::BadRequest => {
+                            content += 1;
+                            // A different seed gives a different sample on the retry.
+                            seed = seed.wrapping_add(1);
+                            let limit = if err.class == FailureClass::BadRequest {
+                                2
+                            } else {
+                                self.cfg.max_content_attempts
+                            };
+                            if content >= limit {
+                                return Err(RouteError::Failed(err));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

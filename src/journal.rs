@@ -1,0 +1,584 @@
+//! The checkpoint: an append-only JSONL journal in `--out`, one record per finished or
+//! failed chunk, owned by the single writer task. Crash-safe by construction: a record is
+//! one `write` of one line; on open, a torn or garbage tail (what a crash or power cut can
+//! leave) is cut off at the last good record, synced, and the run goes on; a bad record
+//! followed by good ones is corruption and is reported, never silently dropped. Durability
+//! is group commit: the writer syncs on a timer and at the end; a failed sync poisons the
+//! journal (every later write fails) because retrying fsync can lie.
+//!
+//! The in-memory index maps each 16-byte chunk key to the last record's position, so
+//! results are read back by offset when the outputs are rebuilt.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::EngineKind;
+use crate::parse::Extraction;
+
+pub const FILE_NAME: &str = "checkpoint.jsonl";
+const HEADER: &str = "{\"aegis_checkpoint\":1}";
+
+/// Content address of a chunk's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkKey(pub [u8; 16]);
+
+impl ChunkKey {
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn from_hex(s: &str) -> Option<Self> {
+        if s.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// First 8 bytes: a per-chunk seed, so reruns sample the same way.
+    pub fn seed(&self) -> u64 {
+        u64::from_le_bytes(self.0[..8].try_into().unwrap_or([0; 8]))
+    }
+}
+
+/// One journal line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t")]
+pub enum Record {
+    #[serde(rename = "ok")]
+    Done {
+        k: String,
+        engine: EngineKind,
+        model: String,
+        pt: u64,
+        ct: u64,
+        /// Unix seconds.
+        at: u64,
+        x: Extraction,
+    },
+    #[serde(rename = "fail")]
+    Failed {
+        k: String,
+        class: String,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
+        at: u64,
+    },
+}
+
+/// The light view of a record read while indexing (the extraction is skipped).
+#[derive(Deserialize)]
+struct RecordHead {
+    t: String,
+    k: String,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    engine: Option<EngineKind>,
+    #[serde(default)]
+    at: u64,
+}
+
+/// Where the latest record of a key is, and what it says.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexEntry {
+    pub offset: u64,
+    pub len: u32,
+    pub ok: bool,
+    /// Index into `Journal::models` (ok records only).
+    pub model: u16,
+    pub engine: Option<EngineKind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("checkpoint {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("checkpoint {path} is corrupt at line {line} (byte {offset}): {detail}. Good records follow it, so it is not a torn tail; move the file away or rerun with --fresh to start over")]
+    Corrupt {
+        path: PathBuf,
+        line: u64,
+        offset: u64,
+        detail: String,
+    },
+    #[error("checkpoint {path} is not an aegis-ingest checkpoint (first line {first:?})")]
+    Foreign { path: PathBuf, first: String },
+    #[error("checkpoint {path}: an earlier sync failed, so nothing more is written (disk full or failing?)")]
+    Poisoned { path: PathBuf },
+}
+
+/// What opening found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenStats {
+    pub records: u64,
+    pub torn_bytes_dropped: u64,
+    pub last_activity: u64,
+}
+
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    len: u64,
+    index: HashMap<ChunkKey, IndexEntry>,
+    models: Vec<String>,
+    poisoned: bool,
+    unsynced: bool,
+    pub opened: OpenStats,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `dir`, recovering a torn tail.
+    pub fn open(dir: &Path) -> Result<Self, JournalError> {
+        let path = dir.join(FILE_NAME);
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        let mut j = Journal {
+            path: path.clone(),
+            len: 0,
+            index: HashMap::new(),
+            models: Vec::new(),
+            poisoned: false,
+            unsynced: false,
+            opened: OpenStats::default(),
+            file: file.try_clone().map_err(io)?,
+        };
+        let file_len = file.metadata().map_err(io)?.len();
+        if file_len == 0 {
+            file.write_all(format!("{HEADER}\n").as_bytes())
+                .map_err(io)?;
+            file.sync_all().map_err(io)?;
+            crate::atomic::sync_dir(dir).map_err(io)?;
+            j.len = HEADER.len() as u64 + 1;
+            return Ok(j);
+        }
+        let good_end = j.scan(&mut file)?;
+        if good_end < file_len {
+            file.set_len(good_end).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            j.opened.torn_bytes_dropped = file_len - good_end;
+        }
+        j.len = good_end;
+        file.seek(SeekFrom::Start(good_end)).map_err(io)?;
+        j.file = file;
+        Ok(j)
+    }
+
+    /// Reads every line; returns the end of the last good record. Bad lines at the tail
+    /// are a torn write; a bad line followed by a good one is corruption.
+    fn scan(&mut self, file: &mut File) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut reader = BufReader::with_capacity(1 << 20, &*file);
+        let mut line = Vec::new();
+        let mut offset = 0u64;
+        let mut good_end = 0u64;
+        let mut line_no = 0u64;
+        let mut first_bad: Option<(u64, u64, String)> = None;
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            let start = offset;
+            offset += n as u64;
+            let complete = line.last() == Some(&b'\n');
+            let body = if complete { &line[..n - 1] } else { &line[..] };
+            if line_no == 1 {
+                if complete && body == HEADER.as_bytes() {
+                    good_end = offset;
+                    continue;
+                }
+                if !complete && HEADER.as_bytes().starts_with(body) {
+                    break; // torn header: rewrite below
+                }
+                return Err(JournalError::Foreign {
+                    path: self.path.clone(),
+                    first: String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned(),
+                });
+            }
+            let parsed = if complete {
+                serde_json::from_slice::<RecordHead>(body).map_err(|e| e.to_string())
+            } else {
+                Err("incomplete line".to_string())
+            };
+            match parsed {
+                Ok(head) => {
+                    if let Some((bad_line, bad_off, detail)) = first_bad.take() {
+                        return Err(JournalError::Corrupt {
+                            path: self.path.clone(),
+                            line: bad_line,
+                            offset: bad_off,
+                            detail,
+                        });
+                    }
+                    self.index_record(&head, start, (n - 1) as u32);
+                    self.opened.records += 1;
+                    self.opened.last_activity = self.opened.last_activity.max(head.at);
+                    good_end = offset;
+                }
+                Err(detail) => {
+                    if first_bad.is_none() {
+                        first_bad = Some((line_no, start, detail));
+                    }
+                }
+            }
+        }
+        if good_end == 0 {
+            // Only a torn header: start the file over.
+            file.set_len(0).map_err(io)?;
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            file.write_all(format!("{HEADER}\n").as_bytes())
+                .map_err(io)?;
+            good_end = HEADER.len() as u64 + 1;
+        }
+        Ok(good_end)
+    }
+
+    fn index_record(&mut self, head: &RecordHead, offset: u64, len: u32) {
+        let Some(key) = ChunkKey::from_hex(&head.k) else {
+            return;
+        };
+        let ok = head.t == "ok";
+        let model = match (&head.model, ok) {
+            (Some(m), true) => self.intern(m),
+            _ => 0,
+        };
+        self.index.insert(
+            key,
+            IndexEntry {
+                offset,
+                len,
+                ok,
+                model,
+                engine: head.engine,
+            },
+        );
+    }
+
+    fn intern(&mut self, model: &str) -> u16 {
+        if let Some(i) = self.models.iter().position(|m| m == model) {
+            return i as u16;
+        }
+        self.models.push(model.to_string());
+        (self.models.len() - 1) as u16
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn get(&self, key: &ChunkKey) -> Option<IndexEntry> {
+        self.index.get(key).copied()
+    }
+
+    pub fn model_name(&self, entry: &IndexEntry) -> &str {
+        self.models
+            .get(entry.model as usize)
+            .map_or("", String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// A snapshot of what is done, for the producer's skip decisions.
+    pub fn done_keys(&self) -> HashMap<ChunkKey, String> {
+        self.index
+            .iter()
+            .filter(|(_, e)| e.ok)
+            .map(|(k, e)| (*k, self.model_name(e).to_string()))
+            .collect()
+    }
+
+    fn append_line(
+        &mut self,
+        key: ChunkKey,
+        line: &[u8],
+        ok: bool,
+        model: Option<&str>,
+        engine: Option<EngineKind>,
+    ) -> Result<(), JournalError> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line);
+        buf.push(b'\n');
+        if let Err(source) = self.file.write_all(&buf) {
+            self.poisoned = true;
+            return Err(JournalError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        let model = model.map_or(0, |m| self.intern(m));
+        self.index.insert(
+            key,
+            IndexEntry {
+                offset: self.len,
+                len: line.len() as u32,
+                ok,
+                model,
+                engine,
+            },
+        );
+        self.len += buf.len() as u64;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Records a finished chunk.
+    pub fn record_done(
+        &mut self,
+        key: ChunkKey,
+        engine: EngineKind,
+        model: &str,
+        pt: u64,
+        ct: u64,
+        x: &Extraction,
+    ) -> Result<(), JournalError> {
+        let rec = Record::Done {
+            k: key.hex(),
+            engine,
+            model: model.to_string(),
+            pt,
+            ct,
+            at: now_secs(),
+            x: x.clone(),
+        };
+        let line = serde_json::to_vec(&rec).unwrap_or_default();
+        self.append_line(key, &line, true, Some(model), Some(engine))
+    }
+
+    /// Records a failed chunk (retried by the next run).
+    pub fn record_failed(
+        &mut self,
+        key: ChunkKey,
+        class: &str,
+        reason: &str,
+        raw: Option<&str>,
+    ) -> Result<(), JournalError> {
+        let rec = Record::Failed {
+            k: key.hex(),
+            class: class.to_string(),
+            reason: reason.to_string(),
+            raw: raw.map(|r| r.chars().take(4000).collect()),
+            at: now_secs(),
+        };
+        let line = serde_json::to_vec(&rec).unwrap_or_default();
+        self.append_line(key, &line, false, None, None)
+    }
+
+    /// Group commit: makes everything written so far durable. A failure poisons.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        if !self.unsynced {
+            return Ok(());
+        }
+        if let Err(source) = self.file.sync_data() {
+            self.poisoned = true;
+            return Err(JournalError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// Reads a key's latest record back.
+    pub fn read(&self, key: &ChunkKey) -> Result<Option<Record>, JournalError> {
+        let Some(e) = self.index.get(key) else {
+            return Ok(None);
+        };
+        let mut buf = vec![0u8; e.len as usize];
+        read_exact_at(&self.file, &mut buf, e.offset).map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&buf)
+            .map(Some)
+            .map_err(|err| JournalError::Corrupt {
+                path: self.path.clone(),
+                line: 0,
+                offset: e.offset,
+                detail: err.to_string(),
+            })
+    }
+
+    /// The extraction of a finished key.
+    pub fn extraction(&self, key: &ChunkKey) -> Result<Option<Extraction>, JournalError> {
+        Ok(match self.read(key)? {
+            Some(Record::Done { x, .. }) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut f = file.try_clone()?;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Entity;
+
+    fn key(i: u8) -> ChunkKey {
+        ChunkKey([i; 16])
+    }
+
+    fn ext(name: &str) -> Extraction {
+        Extraction {
+            entities: vec![Entity {
+                name: name.into(),
+                kind: "PERSON".into(),
+                description: "d".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn records_survive_reopen_and_latest_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.record_failed(key(1), "timeout", "t/o", None).unwrap();
+            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
+                .unwrap();
+            j.record_done(key(2), EngineKind::Ollama, "o", 1, 2, &ext("Bob"))
+                .unwrap();
+            j.sync().unwrap();
+        }
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.len(), 2);
+        let e = j.get(&key(1)).unwrap();
+        assert!(e.ok);
+        assert_eq!(j.model_name(&e), "m");
+        assert_eq!(
+            j.extraction(&key(2)).unwrap().unwrap().entities[0].name,
+            "Bob"
+        );
+        assert_eq!(j.opened.torn_bytes_dropped, 0);
+    }
+
+    #[test]
+    fn torn_or_garbage_tail_is_cut_and_writing_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
+                .unwrap();
+        }
+        let path = dir.path().join(FILE_NAME);
+        let good_len = std::fs::metadata(&path).unwrap().len();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"t\":\"ok\",\"k\":\"0101").unwrap();
+        f.write_all(b"\n\x00\x00garbage\nmore garbage").unwrap();
+        drop(f);
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.len(), 1);
+        assert!(j.opened.torn_bytes_dropped > 0);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), good_len);
+        j.record_done(key(3), EngineKind::Vllm, "m", 1, 2, &ext("Cy"))
+            .unwrap();
+        drop(j);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.len(), 2);
+        assert_eq!(
+            j.extraction(&key(3)).unwrap().unwrap().entities[0].name,
+            "Cy"
+        );
+    }
+
+    #[test]
+    fn corruption_in_the_middle_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
+                .unwrap();
+            j.record_done(key(2), EngineKind::Vllm, "m", 1, 2, &ext("Bob"))
+                .unwrap();
+        }
+        let path = dir.path().join(FILE_NAME);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[1] = "{\"t\":\"ok\" BROKEN";
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let err = Journal::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("corrupt at line 2"), "{err}");
+        assert!(err.contains("--fresh"), "{err}");
+    }
+
+    #[test]
+    fn foreign_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "hello\n").unwrap();
+        assert!(matches!(
+            Journal::open(dir.path()),
+            Err(JournalError::Foreign { .. })
+        ));
+    }
+
+    #[test]
+    fn key_hex_round_trip() {
+        let k = ChunkKey([0xab; 16]);
+        assert_eq!(ChunkKey::from_hex(&k.hex()), Some(k));
+        assert_eq!(ChunkKey::from_hex("zz"), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! aegis-ingest: a corpus of documents -> typed entities and relations, extracted by a
+//! local vLLM server (Ollama as fallback), checkpointed per chunk so a rerun resumes.
+//!
+//! The stages of the pipeline are modules: `walk` -> `read` -> `chunk` -> `prompt` ->
+//! `engine` (clients + `router`) -> `parse` -> `journal` (one writer) -> `merge` ->
+//! `report`. `pipeline` drives them; `main.rs` only maps the outcome to an exit code.
+
+pub mod atomic;
+pub mod chunk;
+pub mod cli;
+pub mod config;
+pub mod doctor;
+pub mod engine;
+pub mod error;
+pub mod journal;
+pub mod lock;
+pub mod merge;
+pub mod parse;
+pub mod pipeline;
+pub mod progress;
+pub mod prompt;
+pub mod read;
+pub mod report;
+pub mod status;
+pub mod walk;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, LogFormat};
+use crate::error::{exit_code_of, ExitCode};
+
+fn init_logging(format: LogFormat, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(progress::log_writer)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.without_time().try_init(),
+    };
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            let settings = config::RunSettings::from_args(*args)?;
+            pipeline::run(settings).await
+        }
+        Command::Status(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            status::status(&args).await
+        }
+        Command::Doctor(args) => {
+            init_logging(args.log_format, false);
+            doctor::doctor(&args).await
+        }
+    }
+}
+
+/// The whole program: parse, run, report the error in one sentence, map to an exit code.
+pub fn main_entry() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::Usage as i32
+            } else {
+                0
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("aegis-ingest: cannot start the async runtime: {e}");
+            return ExitCode::Usage as i32;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // In-flight HTTP requests may still hold tasks; do not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(code) => code as i32,
+        Err(e) => {
+            eprintln!("aegis-ingest: {e:#}");
+            exit_code_of(&e) as i32
+        }
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(aegis_ingest::main_entry());
+}

@@ -1,0 +1,367 @@
+//! Merge: the checkpointed extractions of the chunks that make up the corpus now, in corpus
+//! order (document path, chunk index), into one entity per normalized (name, type) and one
+//! relation per (source, target, type). The order is the corpus's, never the order in which
+//! answers arrived, so an interrupted-and-resumed run writes byte-identical outputs to an
+//! uninterrupted one. Ids are hashes of normalized name + type, stable across runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::journal::{ChunkKey, Journal, JournalError};
+use crate::parse::name_key;
+
+/// The chunks of one document, as this run saw them.
+#[derive(Debug, Clone)]
+pub struct DocManifest {
+    pub rel: Arc<str>,
+    pub chunks: Vec<ChunkRef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChunkRef {
+    pub index: u32,
+    pub key: ChunkKey,
+    pub section: Option<Arc<str>>,
+}
+
+/// Provenance of a mention.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Source {
+    pub doc: Arc<str>,
+    pub chunk: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Arc<str>>,
+}
+
+/// Sources listed per entity or relation (mentions keep counting past it).
+pub const MAX_SOURCES: usize = 1000;
+/// Distinct descriptions kept per entity or relation.
+const MAX_DESCRIPTIONS: usize = 4;
+
+#[derive(Serialize)]
+struct EntityOut<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    description: String,
+    mentions: u64,
+    sources: &'a [Source],
+}
+
+#[derive(Serialize)]
+struct RelationOut<'a> {
+    id: &'a str,
+    source: &'a str,
+    target: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    description: String,
+    weight: f64,
+    mentions: u64,
+    sources: &'a [Source],
+}
+
+struct EntityAcc {
+    id: String,
+    name: String,
+    kind: String,
+    descriptions: Vec<String>,
+    mentions: u64,
+    sources: Vec<Source>,
+}
+
+struct RelationAcc {
+    id: String,
+    source: String,
+    target: String,
+    kind: String,
+    descriptions: Vec<String>,
+    weight: f64,
+    mentions: u64,
+    sources: Vec<Source>,
+}
+
+/// What the merge produced, for the report.
+#[derive(Debug, Default)]
+pub struct MergeStats {
+    pub entities: u64,
+    pub relations: u64,
+    pub relation_types: BTreeMap<String, u64>,
+    pub entity_types: BTreeMap<String, u64>,
+    pub dropped: u64,
+    pub empty_chunks: u64,
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update(&[0x1f]);
+    }
+    h.finalize().to_hex()[..16].to_string()
+}
+
+/// Stable entity id from normalized name and type.
+pub fn entity_id(name: &str, kind: &str) -> String {
+    format!("ent_{}", short_hash(&[&name_key(name), kind]))
+}
+
+/// Stable relation id from its endpoints and type.
+pub fn relation_id(source_id: &str, kind: &str, target_id: &str) -> String {
+    format!("rel_{}", short_hash(&[source_id, kind, target_id]))
+}
+
+fn add_description(list: &mut Vec<String>, d: &str) {
+    let d = d.trim();
+    if !d.is_empty() && list.len() < MAX_DESCRIPTIONS && !list.iter().any(|x| x == d) {
+        list.push(d.to_string());
+    }
+}
+
+fn add_source(list: &mut Vec<Source>, s: &Source) {
+    if list.len() < MAX_SOURCES && list.last() != Some(s) {
+        list.push(s.clone());
+    }
+}
+
+/// Merges and writes `entities.jsonl` and `relations.jsonl` atomically into `out`.
+pub fn merge_and_write(
+    manifest: &[DocManifest],
+    journal: &Journal,
+    out: &Path,
+) -> Result<MergeStats, MergeError> {
+    let mut entities: Vec<EntityAcc> = Vec::new();
+    let mut ent_index: HashMap<String, usize> = HashMap::new();
+    let mut relations: Vec<RelationAcc> = Vec::new();
+    let mut rel_index: HashMap<String, usize> = HashMap::new();
+    let mut stats = MergeStats::default();
+    for doc in manifest {
+        for ch in &doc.chunks {
+            let Some(x) = journal.extraction(&ch.key)? else {
+                continue;
+            };
+            if x.entities.is_empty() {
+                stats.empty_chunks += 1;
+            }
+            stats.dropped += u64::from(x.dropped);
+            let src = Source {
+                doc: doc.rel.clone(),
+                chunk: ch.index,
+                section: ch.section.clone(),
+            };
+            // name key -> entity id, for this chunk's relations (first type wins).
+            let mut local: HashMap<String, String> = HashMap::new();
+            for e in &x.entities {
+                let id = entity_id(&e.name, &e.kind);
+                local.entry(name_key(&e.name)).or_insert_with(|| id.clone());
+                let i = *ent_index.entry(id.clone()).or_insert_with(|| {
+                    entities.push(EntityAcc {
+                        id,
+                        name: e.name.clone(),
+                        kind: e.kind.clone(),
+                        descriptions: Vec::new(),
+                        mentions: 0,
+                        sources: Vec::new(),
+                    });
+                    entities.len() - 1
+                });
+                let acc = &mut entities[i];
+                acc.mentions += 1;
+                add_description(&mut acc.descriptions, &e.description);
+                add_source(&mut acc.sources, &src);
+            }
+            for r in &x.relations {
+                let (Some(s), Some(t)) = (
+                    local.get(&name_key(&r.source)),
+                    local.get(&name_key(&r.target)),
+                ) else {
+                    continue;
+                };
+                let id = relation_id(s, &r.kind, t);
+                let i = *rel_index.entry(id.clone()).or_insert_with(|| {
+                    relations.push(RelationAcc {
+                        id,
+                        source: s.clone(),
+                        target: t.clone(),
+                        kind: r.kind.clone(),
+                        descriptions: Vec::new(),
+                        weight: 0.0,
+                        mentions: 0,
+                        sources: Vec::new(),
+                    });
+                    relations.len() - 1
+                });
+                let acc = &mut relations[i];
+                acc.mentions += 1;
+                acc.weight += r.strength;
+                add_description(&mut acc.descriptions, &r.description);
+                add_source(&mut acc.sources, &src);
+            }
+        }
+    }
+    let io = |source| MergeError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    crate::atomic::write_atomic(&out.join("entities.jsonl"), |w| {
+        for e in &entities {
+            write_line(
+                w,
+                &EntityOut {
+                    id: &e.id,
+                    name: &e.name,
+                    kind: &e.kind,
+                    description: e.descriptions.join(" "),
+                    mentions: e.mentions,
+                    sources: &e.sources,
+                },
+            )?;
+        }
+        Ok(())
+    })
+    .map_err(io)?;
+    crate::atomic::write_atomic(&out.join("relations.jsonl"), |w| {
+        for r in &relations {
+            write_line(
+                w,
+                &RelationOut {
+                    id: &r.id,
+                    source: &r.source,
+                    target: &r.target,
+                    kind: &r.kind,
+                    description: r.descriptions.join(" "),
+                    weight: (r.weight * 1000.0).round() / 1000.0,
+                    mentions: r.mentions,
+                    sources: &r.sources,
+                },
+            )?;
+        }
+        Ok(())
+    })
+    .map_err(io)?;
+    stats.entities = entities.len() as u64;
+    stats.relations = relations.len() as u64;
+    for e in &entities {
+        *stats.entity_types.entry(e.kind.clone()).or_default() += 1;
+    }
+    for r in &relations {
+        *stats.relation_types.entry(r.kind.clone()).or_default() += 1;
+    }
+    Ok(stats)
+}
+
+fn write_line(w: &mut dyn Write, v: &impl Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("cannot write outputs in {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineKind;
+    use crate::parse::{Entity, Extraction, Relation};
+
+    fn ent(n: &str, k: &str) -> Entity {
+        Entity {
+            name: n.into(),
+            kind: k.into(),
+            description: format!("{n} desc"),
+        }
+    }
+
+    #[test]
+    fn merges_by_normalized_name_and_type_with_provenance() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let k1 = ChunkKey([1; 16]);
+        let k2 = ChunkKey([2; 16]);
+        let x1 = Extraction {
+            entities: vec![ent("Alice Smith", "PERSON"), ent("Acme", "ORGANIZATION")],
+            relations: vec![Relation {
+                source: "Alice Smith".into(),
+                target: "Acme".into(),
+                kind: "WORKS_FOR".into(),
+                description: "works".into(),
+                strength: 0.5,
+            }],
+            dropped: 0,
+        };
+        let x2 = Extraction {
+            entities: vec![
+                ent("alice  smith", "PERSON"),
+                ent("ACME", "ORGANIZATION"),
+                ent("Acme", "PRODUCT"),
+            ],
+            relations: vec![Relation {
+                source: "alice smith".into(),
+                target: "acme".into(),
+                kind: "WORKS_FOR".into(),
+                description: "works".into(),
+                strength: 1.0,
+            }],
+            dropped: 2,
+        };
+        j.record_done(k1, EngineKind::Vllm, "m", 0, 0, &x1).unwrap();
+        j.record_done(k2, EngineKind::Vllm, "m", 0, 0, &x2).unwrap();
+        let manifest = vec![
+            DocManifest {
+                rel: "a.md".into(),
+                chunks: vec![ChunkRef {
+                    index: 0,
+                    key: k1,
+                    section: None,
+                }],
+            },
+            DocManifest {
+                rel: "b.md".into(),
+                chunks: vec![ChunkRef {
+                    index: 3,
+                    key: k2,
+                    section: Some("Intro".into()),
+                }],
+            },
+        ];
+        let stats = merge_and_write(&manifest, &j, dir.path()).unwrap();
+        assert_eq!(stats.entities, 3);
+        assert_eq!(stats.relations, 1);
+        assert_eq!(stats.dropped, 2);
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(dir.path().join("entities.jsonl"))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+        let alice = &lines[0];
+        assert_eq!(alice["name"], "Alice Smith");
+        assert_eq!(alice["mentions"], 2);
+        assert_eq!(alice["id"], entity_id("ALICE SMITH", "PERSON"));
+        assert_eq!(alice["sources"][1]["doc"], "b.md");
+        assert_eq!(alice["sources"][1]["chunk"], 3);
+        assert_eq!(alice["sources"][1]["section"], "Intro");
+        let rel: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(dir.path().join("relations.jsonl"))
+                .unwrap()
+                .trim(),
+        )
+        .unwrap();
+        assert_eq!(rel["source"], alice["id"]);
+        assert_eq!(rel["mentions"], 2);
+        assert_eq!(rel["weight"], 1.5);
+    }
+}

@@ -1,0 +1,917 @@
+//! The run: a streaming pipeline with one writer.
+//!
+//! ```text
+//! producer thread: walk -> read -> chunk -> key -> [resumed? skip]   (bounded channel)
+//!      -> dispatcher: at most (sum of engine caps) chunk tasks at once
+//!           task: prompt -> router (vLLM | Ollama, retries, split) -> parse + validate
+//!      -> writer task: journal (group commit), manifest, counters, progress
+//! end: merge (corpus order) -> entities.jsonl / relations.jsonl / report.json, atomically
+//! ```
+//!
+//! The corpus is never held whole: the producer blocks when the channel is full, and only
+//! the manifest (keys and indexes, no text) grows with the corpus.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::chunk::{ChunkSettings, Chunker};
+use crate::config::{setup_engines, RunSettings};
+use crate::engine::router::{RouteError, Router, RouterConfig};
+use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
+use crate::error::{ExitCode, RunError};
+use crate::journal::{ChunkKey, Journal};
+use crate::merge::{merge_and_write, ChunkRef, DocManifest};
+use crate::parse::{parse_answer, AnswerError, Extraction};
+use crate::progress::{Progress, Snapshot};
+use crate::prompt::{PromptSet, GENERIC_RELATION};
+use crate::report::{DocIssue, FailedChunk, IssueKind, Report, MAX_LISTED_FAILURES};
+use crate::walk::{walk, PathFilter, WalkItem};
+
+/// Seconds in-flight requests get to finish after the first Ctrl-C / SIGTERM.
+const DEFAULT_GRACE_SECS: u64 = 10;
+/// How often the writer makes the journal durable (group commit).
+const SYNC_INTERVAL: Duration = Duration::from_millis(500);
+/// Times a chunk may be halved when it does not fit.
+const MAX_SPLIT_DEPTH: u32 = 4;
+
+/// A chunk to extract.
+struct ChunkJob {
+    doc: u32,
+    rel: Arc<str>,
+    index: u32,
+    key: ChunkKey,
+    text: String,
+    user: String,
+    section: Option<Arc<str>>,
+}
+
+/// What the producer emits, in corpus order.
+enum Item {
+    Doc {
+        rel: Arc<str>,
+        chunks: u32,
+        notes: Vec<String>,
+    },
+    Issue(DocIssue),
+    Resumed {
+        doc: u32,
+        index: u32,
+        key: ChunkKey,
+        section: Option<Arc<str>>,
+    },
+    Chunk(ChunkJob),
+    WalkDone,
+}
+
+/// What the writer receives.
+enum Event {
+    Item(Item),
+    Done {
+        job: ChunkJob,
+        extraction: Extraction,
+        engine: EngineKind,
+        model: String,
+        pt: u64,
+        ct: u64,
+        splits: u32,
+    },
+    Failed {
+        job: ChunkJob,
+        class: String,
+        reason: String,
+        raw: Option<String>,
+    },
+}
+
+/// Why the run stopped early.
+#[derive(Debug, Clone)]
+enum Stop {
+    Interrupted,
+    Fatal(String),
+    NoEngine(String),
+    Journal(String),
+}
+
+/// Content address of a chunk's work: prompt set (taxonomy, templates, schema), chunking
+/// settings and the exact user message (which holds the chunk's text).
+pub fn chunk_key(prompt_fp: &str, cs: ChunkSettings, user: &str) -> ChunkKey {
+    let mut h = blake3::Hasher::new();
+    h.update(b"aegis-chunk-v1\0");
+    h.update(prompt_fp.as_bytes());
+    h.update(format!("\0{}\0{}\0", cs.tokens, cs.overlap).as_bytes());
+    h.update(user.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    ChunkKey(k)
+}
+
+/// The previous run's results that this run may reuse.
+struct ResumeIndex {
+    done: HashMap<ChunkKey, String>,
+    /// Models whose results are accepted; empty string entry = any vLLM model (unknown yet).
+    accepted: Vec<String>,
+    any_model: bool,
+}
+
+impl ResumeIndex {
+    fn reusable(&self, key: &ChunkKey) -> Option<bool> {
+        self.done
+            .get(key)
+            .map(|m| self.any_model || self.accepted.iter().any(|a| a == m))
+    }
+}
+
+struct Producer {
+    corpus: PathBuf,
+    filter: PathFilter,
+    max_file_size: u64,
+    chunker: Chunker,
+    prompts: Arc<PromptSet>,
+    resume: Arc<ResumeIndex>,
+    stop: CancellationToken,
+}
+
+impl Producer {
+    /// Runs on a blocking thread; ends when the walk ends, the run stops, or the receiver
+    /// goes away.
+    fn run(self, tx: mpsc::Sender<Item>, stale: Arc<Mutex<u64>>) {
+        let mut doc_no: u32 = 0;
+        for item in walk(&self.corpus, self.filter.clone()) {
+            if self.stop.is_cancelled() {
+                return;
+            }
+            let sent = match item {
+                WalkItem::Issue(i) => tx.blocking_send(Item::Issue(i)).is_ok(),
+                WalkItem::Doc(entry) => {
+                    let rel: Arc<str> = Arc::from(entry.rel.as_str());
+                    let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        crate::read::read_document(&entry, self.max_file_size)
+                            .map(|doc| (self.chunker.chunk(&doc), doc.notes))
+                    }));
+                    match read {
+                        Err(_) => tx
+                            .blocking_send(Item::Issue(DocIssue::new(
+                                entry.rel.clone(),
+                                IssueKind::Failed,
+                                "reader_crashed",
+                                "the reader panicked on this file (a bug: please report it with the file)",
+                            )))
+                            .is_ok(),
+                        Ok(Err(issue)) => tx.blocking_send(Item::Issue(issue)).is_ok(),
+                        Ok(Ok((chunks, notes))) => {
+                            let doc = doc_no;
+                            doc_no += 1;
+                            let mut ok = tx
+                                .blocking_send(Item::Doc { rel: rel.clone(), chunks: chunks.len() as u32, notes })
+                                .is_ok();
+                            for ch in chunks {
+                                if !ok || self.stop.is_cancelled() {
+                                    break;
+                                }
+                                let section: Option<Arc<str>> = ch.section.as_deref().map(Arc::from);
+                                let user = self.prompts.user_message(&ch.text, &rel, ch.section.as_deref());
+                                let key = chunk_key(&self.prompts.fingerprint, self.chunker.settings(), &user);
+                                let item = match self.resume.reusable(&key) {
+                                    Some(true) => Item::Resumed { doc, index: ch.index, key, section },
+                                    other => {
+                                        if other == Some(false) {
+                                            *stale.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                                        }
+                                        Item::Chunk(ChunkJob {
+                                            doc,
+                                            rel: rel.clone(),
+                                            index: ch.index,
+                                            key,
+                                            text: ch.text,
+                                            user,
+                                            section,
+                                        })
+                                    }
+                                };
+                                ok = tx.blocking_send(item).is_ok();
+                            }
+                            ok
+                        }
+                    }
+                }
+            };
+            if !sent {
+                return;
+            }
+        }
+        let _ = tx.blocking_send(Item::WalkDone);
+    }
+}
+
+/// Shared by the chunk tasks.
+struct TaskCtx {
+    router: Arc<Router>,
+    prompts: Arc<PromptSet>,
+    schema: Arc<RawValue>,
+    max_output_tokens: u32,
+}
+
+enum Outcome {
+    Done {
+        extraction: Extraction,
+        engine: EngineKind,
+        model: String,
+        pt: u64,
+        ct: u64,
+        splits: u32,
+    },
+    Failed {
+        class: String,
+        reason: String,
+        raw: Option<String>,
+    },
+    Stop(Stop),
+    Cancelled,
+}
+
+fn answer_error(ans: &ChatAnswer, e: AnswerError) -> EngineError {
+    let raw = Some(crate::engine::snippet(&ans.content));
+    let mut err = match e {
+        AnswerError::Empty if ans.reasoning => EngineError::new(
+            FailureClass::EmptyContent,
+            "empty content: the model spent its output budget reasoning (thinking could not be switched off)",
+        ),
+        AnswerError::Empty => EngineError::new(FailureClass::EmptyContent, "empty content"),
+        AnswerError::Truncated => EngineError::new(FailureClass::Truncated, "answer cut off at the output budget"),
+        AnswerError::Malformed(m) => EngineError::new(FailureClass::Malformed, m),
+        AnswerError::Invalid(m) => EngineError::new(FailureClass::Invalid, m),
+    };
+    err.raw = raw;
+    err
+}
+
+async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
+    let taxonomy = &ctx.prompts.taxonomy;
+    let accept = |ans: &ChatAnswer| {
+        parse_answer(&ans.content, ans.finish == Finish::Length, taxonomy)
+            .map_err(|e| answer_error(ans, e))
+    };
+    // Pieces still to do: (text, user message, depth). Halves replace a piece that does
+    // not fit; their extractions are joined into the chunk's.
+    let mut pending: Vec<(String, Option<String>, u32)> =
+        vec![(job.text.clone(), Some(job.user.clone()), 0)];
+    let mut total = Extraction::default();
+    let (mut pt, mut ct, mut splits) = (0u64, 0u64, 0u32);
+    let mut served_by: Option<(EngineKind, String)> = None;
+    while let Some((text, user, depth)) = pending.pop() {
+        let user = user.unwrap_or_else(|| {
+            ctx.prompts
+                .user_message(&text, &job.rel, job.section.as_deref())
+        });
+        let req = ChatRequest {
+            system: ctx.prompts.system.clone(),
+            user,
+            schema: ctx.schema.clone(),
+            max_tokens: ctx.max_output_tokens,
+            seed: job.key.seed().wrapping_add(u64::from(depth)),
+        };
+        match ctx.router.call(&req, accept).await {
+            Ok(served) => {
+                total.absorb(served.value);
+                pt += served.prompt_tokens;
+                ct += served.completion_tokens;
+                served_by = Some((served.engine, served.model));
+            }
+            Err(RouteError::Split(err)) => {
+                match (depth < MAX_SPLIT_DEPTH)
+                    .then(|| Chunker::split_in_two(&text))
+                    .flatten()
+                {
+                    Some((a, b)) => {
+                        splits += 1;
+                        // Pop order: first half first.
+                        pending.push((b, None, depth + 1));
+                        pending.push((a, None, depth + 1));
+                    }
+                    None => {
+                        return Outcome::Failed {
+                            class: err.class.name().into(),
+                            reason: format!(
+                                "{} (and the chunk cannot be split further)",
+                                err.message
+                            ),
+                            raw: err.raw,
+                        }
+                    }
+                }
+            }
+            Err(RouteError::Failed(err)) => {
+                return Outcome::Failed {
+                    class: err.class.name().into(),
+                    reason: err.message,
+                    raw: err.raw,
+                }
+            }
+            Err(RouteError::Fatal(m)) => return Outcome::Stop(Stop::Fatal(m)),
+            Err(RouteError::NoEngine(m)) => return Outcome::Stop(Stop::NoEngine(m)),
+            Err(RouteError::Cancelled) => return Outcome::Cancelled,
+        }
+    }
+    let (engine, model) = served_by.unwrap_or((EngineKind::Vllm, String::new()));
+    Outcome::Done {
+        extraction: total,
+        engine,
+        model,
+        pt,
+        ct,
+        splits,
+    }
+}
+
+/// Per-document bookkeeping in the writer.
+struct DocState {
+    manifest: DocManifest,
+    expected: u32,
+    settled: u32,
+    failed: bool,
+}
+
+/// Everything the writer accumulates.
+struct Writer {
+    journal: Journal,
+    docs: Vec<DocState>,
+    report: Report,
+    snapshot: Snapshot,
+    progress: Progress,
+    router: Arc<Router>,
+}
+
+impl Writer {
+    fn settle(&mut self, doc: u32, failed: bool) {
+        let Some(d) = self.docs.get_mut(doc as usize) else {
+            return;
+        };
+        d.settled += 1;
+        d.failed |= failed;
+        if d.settled == d.expected {
+            self.snapshot.docs_done += 1;
+        }
+    }
+
+    fn push_chunk_ref(&mut self, doc: u32, index: u32, key: ChunkKey, section: Option<Arc<str>>) {
+        if let Some(d) = self.docs.get_mut(doc as usize) {
+            d.manifest.chunks.push(ChunkRef {
+                index,
+                key,
+                section,
+            });
+        }
+    }
+
+    fn handle(&mut self, ev: Event) -> Result<(), Stop> {
+        match ev {
+            Event::Item(Item::Doc { rel, chunks, notes }) => {
+                self.snapshot.docs_seen += 1;
+                self.snapshot.chunks_total += u64::from(chunks);
+                if !notes.is_empty() {
+                    self.report.documents.notes.insert(rel.to_string(), notes);
+                }
+                if chunks == 0 {
+                    self.snapshot.docs_done += 1;
+                }
+                self.docs.push(DocState {
+                    manifest: DocManifest {
+                        rel,
+                        chunks: Vec::new(),
+                    },
+                    expected: chunks,
+                    settled: 0,
+                    failed: false,
+                });
+            }
+            Event::Item(Item::Issue(issue)) => {
+                self.snapshot.docs_seen += 1;
+                self.snapshot.docs_done += 1;
+                match issue.kind {
+                    IssueKind::Skipped => self.report.documents.skipped_list.push(issue),
+                    IssueKind::Failed => self.report.documents.failed_list.push(issue),
+                }
+            }
+            Event::Item(Item::Resumed {
+                doc,
+                index,
+                key,
+                section,
+            }) => {
+                self.push_chunk_ref(doc, index, key, section);
+                self.snapshot.chunks_done += 1;
+                self.snapshot.chunks_resumed += 1;
+                self.settle(doc, false);
+            }
+            Event::Item(Item::Chunk(_)) => {}
+            Event::Item(Item::WalkDone) => self.snapshot.walk_finished = true,
+            Event::Done {
+                job,
+                extraction,
+                engine,
+                model,
+                pt,
+                ct,
+                splits,
+            } => {
+                self.journal
+                    .record_done(job.key, engine, &model, pt, ct, &extraction)
+                    .map_err(|e| Stop::Journal(e.to_string()))?;
+                self.report.chunks.split += u64::from(splits.min(1));
+                self.snapshot.chunks_done += 1;
+                self.snapshot.completion_tokens += ct;
+                self.push_chunk_ref(job.doc, job.index, job.key, job.section);
+                self.settle(job.doc, false);
+            }
+            Event::Failed {
+                job,
+                class,
+                reason,
+                raw,
+            } => {
+                self.journal
+                    .record_failed(job.key, &class, &reason, raw.as_deref())
+                    .map_err(|e| Stop::Journal(e.to_string()))?;
+                self.snapshot.chunks_failed += 1;
+                tracing::warn!(doc = %job.rel, chunk = job.index, class = %class, "chunk failed: {reason}");
+                if self.report.failed_chunks.len() < MAX_LISTED_FAILURES {
+                    self.report.failed_chunks.push(FailedChunk {
+                        doc: job.rel.to_string(),
+                        chunk: job.index,
+                        class,
+                        reason,
+                    });
+                }
+                self.push_chunk_ref(job.doc, job.index, job.key, job.section);
+                self.settle(job.doc, true);
+            }
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<(), Stop> {
+        self.journal
+            .sync()
+            .map_err(|e| Stop::Journal(e.to_string()))?;
+        self.snapshot.engine = self.router.serving().map(EngineKind::name);
+        self.progress.update(&self.snapshot);
+        Ok(())
+    }
+}
+
+/// Listens for SIGINT/SIGTERM: the first stops dispatching, the second exits at once (the
+/// journal is consistent at every instant, so nothing done is lost).
+fn install_signals(stop: CancellationToken, stopped: Arc<Mutex<Option<Stop>>>) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            for n in 0..2 {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                if n == 0 {
+                    stopped
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(Stop::Interrupted);
+                    eprintln!("aegis-ingest: stopping: no new requests; finishing the ones in flight (up to {DEFAULT_GRACE_SECS} s). Press Ctrl-C again to exit at once; the checkpoint keeps all finished work.");
+                    stop.cancel();
+                } else {
+                    eprintln!("aegis-ingest: exiting now; finished work is in the checkpoint. Rerun the same command to resume.");
+                    std::process::exit(ExitCode::Interrupted as i32);
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stopped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(Stop::Interrupted);
+                stop.cancel();
+            }
+        }
+    });
+}
+
+/// Previous run's identity, to say at start what will be redone.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+pub struct RunState {
+    pub corpus: String,
+    pub prompt_fingerprint: String,
+    pub prompts_dir: String,
+    pub chunk_tokens: usize,
+    pub chunk_overlap: usize,
+    pub models: BTreeMap<String, String>,
+    pub command: Vec<String>,
+    pub finished_at: u64,
+    pub exit_code: i32,
+}
+
+pub const STATE_FILE: &str = "run.json";
+
+fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
+    let mut gone = Vec::new();
+    for name in [
+        crate::journal::FILE_NAME,
+        "entities.jsonl",
+        "relations.jsonl",
+        "report.json",
+        "skipped.csv",
+        STATE_FILE,
+    ] {
+        let p = out.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p)?;
+            gone.push(name.to_string());
+        }
+    }
+    Ok(gone)
+}
+
+/// `aegis-ingest run`.
+pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let s = settings;
+    std::fs::create_dir_all(&s.out)
+        .map_err(|e| RunError::config(format!("cannot create --out {}: {e}", s.out.display())))?;
+    let _lock = crate::lock::OutLock::acquire(&s.out)?;
+    if s.fresh {
+        let gone = discard_previous(&s.out).map_err(|e| {
+            RunError::config(format!("--fresh: cannot clear {}: {e}", s.out.display()))
+        })?;
+        if !gone.is_empty() {
+            eprintln!(
+                "aegis-ingest: --fresh: discarded {} in {}",
+                gone.join(", "),
+                s.out.display()
+            );
+        }
+    }
+    let journal = Journal::open(&s.out).map_err(|e| RunError::config(e.to_string()))?;
+    if journal.opened.torn_bytes_dropped > 0 {
+        tracing::warn!("checkpoint: dropped a torn tail of {} bytes left by an interrupted run; everything before it is kept", journal.opened.torn_bytes_dropped);
+    }
+    let previous: Option<RunState> = std::fs::read(s.out.join(STATE_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(prev) = &previous {
+        if prev.prompt_fingerprint != s.prompts.fingerprint {
+            eprintln!("aegis-ingest: the prompts or taxonomy changed since the last run in {} ({}): chunks are extracted again with the new ones; old results are not mixed in", s.out.display(), prev.prompts_dir);
+        } else if (prev.chunk_tokens, prev.chunk_overlap) != (s.chunk.tokens, s.chunk.overlap) {
+            eprintln!("aegis-ingest: chunk settings changed since the last run ({}/{} -> {}/{}): documents are chunked and extracted again", prev.chunk_tokens, prev.chunk_overlap, s.chunk.tokens, s.chunk.overlap);
+        }
+    }
+
+    let probed = setup_engines(&s.engines).await?;
+    let abort = CancellationToken::new();
+    let stop = CancellationToken::new();
+    let stopped: Arc<Mutex<Option<Stop>>> = Arc::new(Mutex::new(None));
+    install_signals(stop.clone(), stopped.clone());
+
+    let mut accepted = Vec::new();
+    let mut any_model = false;
+    for setup in &probed.setups {
+        let m = setup.client.model();
+        if m.is_empty() {
+            any_model = true;
+        }
+        accepted.push(m);
+    }
+    let resume = Arc::new(ResumeIndex {
+        done: journal.done_keys(),
+        accepted: accepted.clone(),
+        any_model,
+    });
+    let router = Router::new(
+        probed.setups,
+        RouterConfig {
+            engine_wait: s.engine_wait,
+            ..RouterConfig::default()
+        },
+        abort.clone(),
+    );
+
+    let chunker = Chunker::new(s.chunk).map_err(RunError::config)?;
+    let capacity = router.total_capacity();
+    let (item_tx, mut item_rx) = mpsc::channel::<Item>(capacity.clamp(16, 1024) * 2);
+    let stale = Arc::new(Mutex::new(0u64));
+    let producer = Producer {
+        corpus: s.corpus.clone(),
+        filter: s.filter.clone(),
+        max_file_size: s.max_file_size,
+        chunker,
+        prompts: s.prompts.clone(),
+        resume: resume.clone(),
+        stop: stop.clone(),
+    };
+    let stale2 = stale.clone();
+    let producer_handle = tokio::task::spawn_blocking(move || producer.run(item_tx, stale2));
+
+    // The writer.
+    let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(capacity.clamp(16, 4096) * 2);
+    let mut writer = Writer {
+        journal,
+        docs: Vec::new(),
+        report: Report::default(),
+        snapshot: Snapshot::default(),
+        progress: Progress::new(s.quiet),
+        router: router.clone(),
+    };
+    let writer_stop = stop.clone();
+    let writer_abort = abort.clone();
+    let writer_stopped = stopped.clone();
+    let writer_handle = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SYNC_INTERVAL);
+        loop {
+            let res = tokio::select! {
+                ev = ev_rx.recv() => match ev {
+                    Some(ev) => writer.handle(ev),
+                    None => break,
+                },
+                _ = tick.tick() => writer.tick(),
+            };
+            if let Err(stop) = res {
+                writer_stopped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(stop);
+                writer_stop.cancel();
+                writer_abort.cancel();
+                // Keep draining so senders never block; nothing more is recorded.
+                while ev_rx.recv().await.is_some() {}
+                break;
+            }
+        }
+        let _ = writer.tick();
+        writer.progress.finish();
+        writer
+    });
+
+    // The dispatcher.
+    let ctx = Arc::new(TaskCtx {
+        router: router.clone(),
+        prompts: s.prompts.clone(),
+        schema: RawValue::from_string(s.prompts.schema.to_string())
+            .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
+            .into(),
+        max_output_tokens: s.max_output_tokens,
+    });
+    let slots = Arc::new(Semaphore::new(capacity));
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    loop {
+        let item = tokio::select! {
+            biased;
+            _ = stop.cancelled() => None,
+            item = item_rx.recv() => item,
+        };
+        let Some(item) = item else { break };
+        match item {
+            Item::Chunk(job) => {
+                let permit = tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => break,
+                    p = slots.clone().acquire_owned() => p?,
+                };
+                let ctx = ctx.clone();
+                let ev_tx = ev_tx.clone();
+                let stop = stop.clone();
+                let abort = abort.clone();
+                let stopped = stopped.clone();
+                tasks.spawn(async move {
+                    let outcome = extract_chunk(&ctx, &job).await;
+                    drop(permit);
+                    let ev = match outcome {
+                        Outcome::Done {
+                            extraction,
+                            engine,
+                            model,
+                            pt,
+                            ct,
+                            splits,
+                        } => Event::Done {
+                            job,
+                            extraction,
+                            engine,
+                            model,
+                            pt,
+                            ct,
+                            splits,
+                        },
+                        Outcome::Failed { class, reason, raw } => Event::Failed {
+                            job,
+                            class,
+                            reason,
+                            raw,
+                        },
+                        Outcome::Stop(reason) => {
+                            stopped
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(reason);
+                            stop.cancel();
+                            abort.cancel();
+                            return;
+                        }
+                        Outcome::Cancelled => return,
+                    };
+                    let _ = ev_tx.send(ev).await;
+                });
+                while tasks.try_join_next().is_some() {}
+            }
+            other => {
+                if ev_tx.send(Event::Item(other)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    // Drain: normally all tasks finish; after a stop, in-flight ones get a grace period.
+    drop(item_rx);
+    let grace = Duration::from_secs(
+        std::env::var("AEGIS_GRACE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_GRACE_SECS),
+    );
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if stop.is_cancelled() {
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            abort.cancel();
+            while tasks.join_next().await.is_some() {}
+        }
+    } else {
+        drain.await;
+    }
+    abort.cancel();
+    let _ = producer_handle.await;
+    drop(ev_tx);
+    let writer = writer_handle.await?;
+    let stop_reason = stopped.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let stale_count = *stale.lock().unwrap_or_else(|p| p.into_inner());
+    finish(&s, writer, router, stop_reason, stale_count, started)
+}
+
+fn finish(
+    s: &RunSettings,
+    writer: Writer,
+    router: Arc<Router>,
+    stop: Option<Stop>,
+    stale: u64,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let Writer {
+        journal,
+        docs,
+        mut report,
+        snapshot,
+        ..
+    } = writer;
+    if let Some(Stop::Journal(m)) = &stop {
+        return Err(RunError::config(format!(
+            "{m}; finished work up to the failure is in the checkpoint"
+        ))
+        .into());
+    }
+    let manifest: Vec<DocManifest> = docs.iter().map(|d| d.manifest.clone()).collect();
+    let merged = merge_and_write(&manifest, &journal, &s.out)
+        .map_err(|e| RunError::config(e.to_string()))?;
+
+    let d = &mut report.documents;
+    d.skipped = d.skipped_list.len() as u64;
+    d.failed = d.failed_list.len() as u64;
+    for doc in &docs {
+        if doc.failed || doc.settled < doc.expected {
+            if doc.failed {
+                d.failed += 1;
+                d.failed_list.push(DocIssue::new(
+                    doc.manifest.rel.to_string(),
+                    IssueKind::Failed,
+                    "chunks_failed",
+                    "some chunks failed; see failed_chunks; a rerun retries them",
+                ));
+            }
+        } else {
+            d.extracted += 1;
+        }
+    }
+    d.seen = snapshot.docs_seen;
+    let c = &mut report.chunks;
+    c.total = snapshot.chunks_total;
+    c.resumed = snapshot.chunks_resumed;
+    c.extracted_now = snapshot.chunks_done - snapshot.chunks_resumed;
+    c.failed = snapshot.chunks_failed;
+    c.empty = merged.empty_chunks;
+    report.entities = merged.entities;
+    report.relations = merged.relations;
+    let generic = merged
+        .relation_types
+        .get(GENERIC_RELATION)
+        .copied()
+        .unwrap_or(0);
+    report.generic_relation_share = if merged.relations > 0 {
+        generic as f64 / merged.relations as f64
+    } else {
+        0.0
+    };
+    report.relation_types = merged.relation_types;
+    report.entity_types = merged.entity_types;
+    report.dropped_items = merged.dropped;
+    for (kind, st) in router.stats() {
+        report.retries += st.retries;
+        report.fallbacks += st.fallbacks;
+        report.prompt_tokens += st.prompt_tokens;
+        report.completion_tokens += st.completion_tokens;
+        report.engines.insert(kind.name().to_string(), st);
+    }
+    report.corpus = s.corpus.display().to_string();
+    report.out = s.out.display().to_string();
+    report.wall_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    report.settings = serde_json::json!({
+        "chunk_tokens": s.chunk.tokens,
+        "chunk_overlap": s.chunk.overlap,
+        "domain": s.prompts.taxonomy.name,
+        "prompts_dir": s.prompts.dir.display().to_string(),
+        "prompt_fingerprint": s.prompts.fingerprint,
+        "max_output_tokens": s.max_output_tokens,
+        "engine_wait_secs": s.engine_wait.as_secs(),
+        "stale_results_redone": stale,
+    });
+    let unfinished = docs.iter().any(|d| d.settled < d.expected) || !snapshot.walk_finished;
+    let (code, status, err): (ExitCode, &str, Option<RunError>) = match &stop {
+        Some(Stop::Interrupted) => (ExitCode::Interrupted, "interrupted", Some(RunError::Interrupted(format!(
+            "interrupted: {} chunks are in the checkpoint ({} finished this run); rerun the same command to resume",
+            journal.len(), snapshot.chunks_done - snapshot.chunks_resumed
+        )))),
+        Some(Stop::NoEngine(m)) => (ExitCode::NoEngine, "stopped: no engine", Some(RunError::NoEngine(m.clone()))),
+        Some(Stop::Fatal(m)) => (ExitCode::Usage, "stopped: configuration error", Some(RunError::Config(m.clone()))),
+        Some(Stop::Journal(_)) => unreachable!("handled above"),
+        None if report.documents.failed > 0 || report.chunks.failed > 0 || unfinished => (ExitCode::SomeFailed, "finished with failures", None),
+        None => (ExitCode::Done, "done", None),
+    };
+    report.status = status.to_string();
+    report.exit_code = code as i32;
+    let io = |e: std::io::Error| {
+        RunError::config(format!(
+            "cannot write the report in {}: {e}",
+            s.out.display()
+        ))
+    };
+    crate::atomic::write_atomic(&s.out.join("report.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+    .map_err(io)?;
+    crate::atomic::write_atomic(&s.out.join("skipped.csv"), |w| report.write_skipped_csv(w))
+        .map_err(io)?;
+    let state = RunState {
+        corpus: std::fs::canonicalize(&s.corpus)
+            .unwrap_or_else(|_| s.corpus.clone())
+            .display()
+            .to_string(),
+        prompt_fingerprint: s.prompts.fingerprint.clone(),
+        prompts_dir: s.prompts.dir.display().to_string(),
+        chunk_tokens: s.chunk.tokens,
+        chunk_overlap: s.chunk.overlap,
+        models: report
+            .engines
+            .iter()
+            .map(|(k, v)| (k.clone(), v.model.clone()))
+            .collect(),
+        command: std::env::args().collect(),
+        finished_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        exit_code: code as i32,
+    };
+    crate::atomic::write_atomic(&s.out.join(STATE_FILE), |w| {
+        serde_json::to_writer_pretty(&mut *w, &state).map_err(std::io::Error::other)
+    })
+    .map_err(io)?;
+    if !s.quiet {
+        eprint!("{}", report.summary());
+        eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
+    }
+    match err {
+        Some(e) => Err(e.into()),
+        None => Ok(code),
+    }
+}

@@ -1,0 +1,160 @@
+//! Progress: a consumer of the writer's counters. On a terminal, an indicatif bar with
+//! documents and chunks done, rate, tokens/s, ETA and the engine serving; otherwise a
+//! plain log line every few seconds; nothing with `--quiet`. Log records are printed
+//! above the bar (the tracing writer suspends it), so they never tear it.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The bar, when one is shown; the log writer consults it.
+static BAR: OnceLock<Mutex<Option<ProgressBar>>> = OnceLock::new();
+
+fn bar_slot() -> &'static Mutex<Option<ProgressBar>> {
+    BAR.get_or_init(|| Mutex::new(None))
+}
+
+/// A `tracing` writer that prints above the progress bar.
+pub struct LogWriter {
+    buf: Vec<u8>,
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let bar = bar_slot().lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match bar {
+            Some(b) => b.suspend(|| std::io::stderr().write_all(&buf)),
+            None => std::io::stderr().write_all(&buf),
+        }
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+pub fn log_writer() -> LogWriter {
+    LogWriter { buf: Vec::new() }
+}
+
+/// A snapshot of the run's counters, sent to the display.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub docs_seen: u64,
+    pub docs_done: u64,
+    pub chunks_total: u64,
+    pub chunks_done: u64,
+    pub chunks_failed: u64,
+    pub chunks_resumed: u64,
+    pub completion_tokens: u64,
+    pub walk_finished: bool,
+    pub engine: Option<&'static str>,
+}
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    started: Instant,
+    last_line: Instant,
+    interval: Duration,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!quiet && tty).then(|| {
+            let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(8));
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} chunks {msg} (ETA {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b.enable_steady_tick(Duration::from_millis(250));
+            *bar_slot().lock().unwrap_or_else(|p| p.into_inner()) = Some(b.clone());
+            b
+        });
+        Self {
+            bar,
+            plain: !quiet && !tty,
+            started: Instant::now(),
+            last_line: Instant::now(),
+            interval: Duration::from_secs(
+                std::env::var("AEGIS_PROGRESS_SECS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(10),
+            ),
+        }
+    }
+
+    fn rates(&self, s: &Snapshot) -> (f64, f64) {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let now = s.chunks_done.saturating_sub(s.chunks_resumed);
+        (now as f64 / secs, s.completion_tokens as f64 / secs)
+    }
+
+    pub fn update(&mut self, s: &Snapshot) {
+        let (rate, tps) = self.rates(s);
+        if let Some(b) = &self.bar {
+            b.set_length(s.chunks_total);
+            b.set_position(s.chunks_done + s.chunks_failed);
+            b.set_message(format!(
+                "| docs {}/{}{} | {:.1} chunks/s | {:.0} tok/s | {}{}",
+                s.docs_done,
+                s.docs_seen,
+                if s.walk_finished { "" } else { "+" },
+                rate,
+                tps,
+                s.engine.unwrap_or("no engine"),
+                if s.chunks_failed > 0 {
+                    format!(" | {} failed", s.chunks_failed)
+                } else {
+                    String::new()
+                }
+            ));
+        } else if self.plain && self.last_line.elapsed() >= self.interval {
+            self.last_line = Instant::now();
+            tracing::info!(
+                "progress: {}/{}{} chunks ({} resumed, {} failed), {}/{} documents, {:.1} chunks/s, {:.0} tok/s, engine {}",
+                s.chunks_done + s.chunks_failed,
+                s.chunks_total,
+                if s.walk_finished { "" } else { "+" },
+                s.chunks_resumed,
+                s.chunks_failed,
+                s.docs_done,
+                s.docs_seen,
+                rate,
+                tps,
+                s.engine.unwrap_or("none available")
+            );
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+            *bar_slot().lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

@@ -1,0 +1,428 @@
+//! Prompt: a domain's taxonomy (entity and relation types with one-line definitions, and the
+//! answer's bounds) plus system and user templates, loaded from `prompts/<domain>/` or
+//! `--prompts DIR`. The system message holds everything fixed (instructions, taxonomy) and
+//! comes first, byte-identical across requests, so vLLM's prefix cache serves it; only the
+//! user message carries the chunk. The JSON schema that the engines enforce is built from
+//! the same taxonomy, with the types as enums and every array and string bounded.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The relation type that is allowed only as a last resort.
+pub const GENERIC_RELATION: &str = "RELATES_TO";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub name: String,
+    pub definition: String,
+}
+
+/// Bounds of one answer. They keep answers short, make the decoder stop, and size the
+/// output budget.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_entities: u32,
+    pub max_relations: u32,
+    pub max_name_chars: u32,
+    pub max_description_chars: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_entities: 24,
+            max_relations: 24,
+            max_name_chars: 80,
+            max_description_chars: 160,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taxonomy {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Bump when the meaning of the taxonomy changes without its text changing.
+    #[serde(default)]
+    pub version: u32,
+    pub entity_types: Vec<TypeDef>,
+    pub relation_types: Vec<TypeDef>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Errors a user can fix in their prompts folder.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid taxonomy: {message}")]
+    Taxonomy { path: PathBuf, message: String },
+    #[error("template {path} does not render: {message}")]
+    Template { path: PathBuf, message: String },
+    #[error("no domain named '{domain}' in {dir} (available: {available})")]
+    UnknownDomain {
+        domain: String,
+        dir: PathBuf,
+        available: String,
+    },
+}
+
+/// A loaded, validated prompt set: renders the messages of one chunk.
+#[derive(Debug)]
+pub struct PromptSet {
+    pub taxonomy: Taxonomy,
+    pub dir: PathBuf,
+    /// Rendered system message; identical for every request.
+    pub system: Arc<str>,
+    user_template: String,
+    /// The JSON schema of the answer.
+    pub schema: Arc<Value>,
+    /// blake3 of the taxonomy, the templates and the schema: part of every chunk key.
+    pub fingerprint: String,
+}
+
+/// Where the built-in domains live: `AEGIS_PROMPTS_DIR`, else `prompts/` next to the
+/// executable's project (for `cargo run` and installed copies), else `./prompts`.
+pub fn default_prompts_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AEGIS_PROMPTS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let here = PathBuf::from("prompts");
+    if here.is_dir() {
+        return here;
+    }
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts");
+    if built.is_dir() {
+        return built;
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for anc in exe.ancestors().skip(1).take(4) {
+            let p = anc.join("prompts");
+            if p.is_dir() {
+                return p;
+            }
+        }
+    }
+    here
+}
+
+fn read(path: &Path) -> Result<String, PromptError> {
+    std::fs::read_to_string(path).map_err(|source| PromptError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl PromptSet {
+    /// Loads `--domain NAME` from the prompts root.
+    pub fn load_domain(root: &Path, domain: &str) -> Result<Self, PromptError> {
+        let dir = root.join(domain);
+        if !dir.join("taxonomy.toml").is_file() {
+            let mut available: Vec<String> = std::fs::read_dir(root)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .filter(|e| e.path().join("taxonomy.toml").is_file())
+                        .filter_map(|e| e.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            available.sort();
+            return Err(PromptError::UnknownDomain {
+                domain: domain.to_string(),
+                dir: root.to_path_buf(),
+                available: if available.is_empty() {
+                    "none".into()
+                } else {
+                    available.join(", ")
+                },
+            });
+        }
+        Self::load_dir(&dir)
+    }
+
+    /// Loads `taxonomy.toml`, `system.j2` and `user.j2` from `dir`. Missing templates fall
+    /// back to the ones of the built-in `general` domain.
+    pub fn load_dir(dir: &Path) -> Result<Self, PromptError> {
+        let tax_path = dir.join("taxonomy.toml");
+        let taxonomy: Taxonomy =
+            toml::from_str(&read(&tax_path)?).map_err(|e| PromptError::Taxonomy {
+                path: tax_path.clone(),
+                message: e.to_string(),
+            })?;
+        validate_taxonomy(&taxonomy).map_err(|message| PromptError::Taxonomy {
+            path: tax_path.clone(),
+            message,
+        })?;
+        let template = |name: &str| -> Result<(PathBuf, String), PromptError> {
+            let own = dir.join(name);
+            if own.is_file() {
+                return Ok((own.clone(), read(&own)?));
+            }
+            let fallback = default_prompts_root().join("general").join(name);
+            Ok((fallback.clone(), read(&fallback)?))
+        };
+        let (sys_path, system_template) = template("system.j2")?;
+        let (user_path, user_template) = template("user.j2")?;
+        let schema = answer_schema(&taxonomy);
+        let system = render(&sys_path, &system_template, system_context(&taxonomy))?;
+        // Render once now so a broken user template fails at start, not per chunk.
+        render(
+            &user_path,
+            &user_template,
+            user_context("probe", None, None),
+        )?;
+        let mut h = blake3::Hasher::new();
+        for part in [
+            toml::to_string(&taxonomy).unwrap_or_default().as_str(),
+            system.as_ref(),
+            user_template.as_str(),
+            &schema.to_string(),
+        ] {
+            h.update(part.as_bytes());
+            h.update(&[0]);
+        }
+        Ok(Self {
+            fingerprint: h.finalize().to_hex()[..32].to_string(),
+            taxonomy,
+            dir: dir.to_path_buf(),
+            system: Arc::from(system),
+            user_template,
+            schema: Arc::new(schema),
+        })
+    }
+
+    /// The user message for one chunk.
+    pub fn user_message(&self, text: &str, doc: &str, section: Option<&str>) -> String {
+        // The template rendered at load time; a failure here means the template depends
+        // on the chunk in a way that breaks (e.g. a filter on missing data): fall back to
+        // the text alone rather than fail the chunk.
+        render(
+            Path::new("user.j2"),
+            &self.user_template,
+            user_context(text, Some(doc), section),
+        )
+        .unwrap_or_else(|_| format!("---BEGIN TEXT---\n{text}\n---END TEXT---"))
+    }
+
+    /// A generous upper bound of the answer's size in tokens, from the schema's bounds.
+    pub fn max_answer_tokens(&self) -> u32 {
+        let l = self.taxonomy.limits;
+        let type_chars = self
+            .taxonomy
+            .entity_types
+            .iter()
+            .chain(&self.taxonomy.relation_types)
+            .map(|t| t.name.len() as u32)
+            .max()
+            .unwrap_or(16);
+        let entity = l.max_name_chars + type_chars + l.max_description_chars + 40;
+        let relation = 2 * l.max_name_chars + type_chars + l.max_description_chars + 70;
+        let chars = 40 + l.max_entities * entity + l.max_relations * relation;
+        // ~3 characters per token covers tokenizers that are worse than English BPE.
+        chars.div_ceil(3)
+    }
+}
+
+fn validate_taxonomy(t: &Taxonomy) -> Result<(), String> {
+    if t.entity_types.is_empty() {
+        return Err("entity_types is empty".into());
+    }
+    if t.relation_types.is_empty() {
+        return Err("relation_types is empty".into());
+    }
+    for (kind, list) in [("entity", &t.entity_types), ("relation", &t.relation_types)] {
+        let mut seen = std::collections::HashSet::new();
+        for td in list {
+            let ok = !td.name.is_empty()
+                && td
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                return Err(format!(
+                    "{kind} type '{}' must be UPPER_SNAKE_CASE",
+                    td.name
+                ));
+            }
+            if !seen.insert(td.name.as_str()) {
+                return Err(format!("{kind} type '{}' is listed twice", td.name));
+            }
+        }
+    }
+    let l = t.limits;
+    if l.max_entities == 0 || l.max_name_chars < 8 || l.max_description_chars < 8 {
+        return Err("limits are too small to hold an answer".into());
+    }
+    Ok(())
+}
+
+fn system_context(t: &Taxonomy) -> minijinja::Value {
+    minijinja::context! {
+        domain => t.name.clone(),
+        description => t.description.clone(),
+        entity_types => minijinja::Value::from(minijinja::value::Serde(&t.entity_types)),
+        relation_types => minijinja::Value::from(minijinja::value::Serde(&t.relation_types)),
+        generic_relation => GENERIC_RELATION,
+        limits => minijinja::Value::from(minijinja::value::Serde(t.limits)),
+    }
+}
+
+fn user_context(text: &str, doc: Option<&str>, section: Option<&str>) -> minijinja::Value {
+    minijinja::context! { text => text, doc => doc, section => section }
+}
+
+fn render(path: &Path, source: &str, ctx: minijinja::Value) -> Result<String, PromptError> {
+    let mut env = minijinja::Environment::new();
+    let err = |e: minijinja::Error| PromptError::Template {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    env.add_template("t", source).map_err(err)?;
+    env.get_template("t").map_err(err)?.render(ctx).map_err(err)
+}
+
+/// The answer's JSON schema: types as enums, arrays and strings bounded.
+pub fn answer_schema(t: &Taxonomy) -> Value {
+    let l = t.limits;
+    let names = |v: &[TypeDef]| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+    let name = json!({"type": "string", "minLength": 1, "maxLength": l.max_name_chars});
+    let desc = json!({"type": "string", "maxLength": l.max_description_chars});
+    json!({
+        "type": "object",
+        "properties": {
+            "entities": {
+                "type": "array",
+                "maxItems": l.max_entities,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": name,
+                        "type": {"type": "string", "enum": names(&t.entity_types)},
+                        "description": desc,
+                    },
+                    "required": ["name", "type", "description"],
+                    "additionalProperties": false
+                }
+            },
+            "relations": {
+                "type": "array",
+                "maxItems": l.max_relations,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "source": name,
+                        "target": name,
+                        "type": {"type": "string", "enum": names(&t.relation_types)},
+                        "description": desc,
+                        "strength": {"type": "number", "minimum": 0, "maximum": 1}
+                    },
+                    "required": ["source", "target", "type", "description", "strength"],
+                    "additionalProperties": false
+                }
+            }
+        },
+        "required": ["entities", "relations"],
+        "additionalProperties": false
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn general() -> PromptSet {
+        PromptSet::load_domain(&default_prompts_root(), "general").unwrap()
+    }
+
+    #[test]
+    fn general_domain_has_a_typed_vocabulary() {
+        let p = general();
+        let rels: Vec<&str> = p
+            .taxonomy
+            .relation_types
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert!(rels.len() >= 16, "{} relation types", rels.len());
+        assert!(rels.contains(&GENERIC_RELATION));
+        // The prompt names the generic type as a last resort.
+        assert!(p.system.contains(GENERIC_RELATION));
+        assert!(p.system.to_lowercase().contains("last resort"));
+        for r in &p.taxonomy.relation_types {
+            assert!(
+                p.system.contains(&r.name),
+                "{} missing from the prompt",
+                r.name
+            );
+        }
+    }
+
+    #[test]
+    fn schema_enums_come_from_the_taxonomy_and_everything_is_bounded() {
+        let p = general();
+        let s = &p.schema;
+        let ent = &s["properties"]["entities"];
+        let rel = &s["properties"]["relations"];
+        assert_eq!(
+            ent["items"]["properties"]["type"]["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            p.taxonomy.entity_types.len()
+        );
+        assert_eq!(
+            rel["items"]["properties"]["type"]["enum"]
+                .as_array()
+                .unwrap()
+                .len(),
+            p.taxonomy.relation_types.len()
+        );
+        assert!(ent["maxItems"].as_u64().unwrap() > 0);
+        assert!(rel["items"]["properties"]["description"]["maxLength"]
+            .as_u64()
+            .is_some());
+        assert_eq!(s["additionalProperties"], false);
+    }
+
+    #[test]
+    fn fixed_part_first_and_chunk_only_in_user_message() {
+        let p = general();
+        let u = p.user_message("Zebulon met Quirinus.", "a.md", Some("Intro"));
+        assert!(u.contains("---BEGIN TEXT---\nZebulon met Quirinus.\n---END TEXT---"));
+        assert!(!p.system.contains("Zebulon"));
+        // The fingerprint is stable for the same files.
+        assert_eq!(p.fingerprint, general().fingerprint);
+        assert!(p.max_answer_tokens() > 1000);
+    }
+
+    #[test]
+    fn broken_taxonomy_and_unknown_domain_say_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("bad");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(
+            d.join("taxonomy.toml"),
+            "name='bad'\n[[entity_types]]\nname='person'\ndefinition='x'\n[[relation_types]]\nname='X'\ndefinition='y'\n",
+        )
+        .unwrap();
+        let e = PromptSet::load_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("UPPER_SNAKE_CASE"), "{e}");
+        let e = PromptSet::load_domain(dir.path(), "nope")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no domain named 'nope'") && e.contains("bad"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! The report: what a run saw, did, skipped and failed, as `report.json` (and `skipped.csv`)
+//! and as a short human summary on stderr. Counters are plain data filled by the writer.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::router::EngineStats;
+
+/// Whether a document not extracted counts as done (skipped for a stated reason) or as a
+/// failure (exit code 1; a rerun retries it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IssueKind {
+    Skipped,
+    Failed,
+}
+
+/// A document that was not (fully) extracted, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocIssue {
+    pub doc: String,
+    #[serde(skip)]
+    pub kind: IssueKind,
+    /// Stable reason code (`binary`, `empty`, `unsupported_type`, `too_large`, ...).
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+impl DocIssue {
+    pub fn new(
+        doc: impl Into<String>,
+        kind: IssueKind,
+        reason: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            doc: doc.into(),
+            kind,
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DocumentCounts {
+    pub seen: u64,
+    pub extracted: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub skipped_list: Vec<DocIssue>,
+    pub failed_list: Vec<DocIssue>,
+    /// Notes worth knowing (e.g. legacy encodings decoded), per document.
+    pub notes: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChunkCounts {
+    pub total: u64,
+    pub extracted_now: u64,
+    pub resumed: u64,
+    pub failed: u64,
+    /// Chunks split in two because the prompt or answer did not fit.
+    pub split: u64,
+    /// Chunks whose answer had no entity.
+    pub empty: u64,
+}
+
+/// A chunk that failed, with the reason and a bit of the raw answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedChunk {
+    pub doc: String,
+    pub chunk: u32,
+    pub class: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub corpus: String,
+    pub out: String,
+    pub status: String,
+    pub exit_code: i32,
+    pub documents: DocumentCounts,
+    pub chunks: ChunkCounts,
+    pub entities: u64,
+    pub relations: u64,
+    pub relation_types: BTreeMap<String, u64>,
+    /// Share of relations typed RELATES_TO, the last-resort type.
+    pub generic_relation_share: f64,
+    pub entity_types: BTreeMap<String, u64>,
+    /// Items the validator dropped (types outside the taxonomy, dangling endpoints).
+    pub dropped_items: u64,
+    pub engines: BTreeMap<String, EngineStats>,
+    pub retries: u64,
+    pub fallbacks: u64,
+    pub failed_chunks: Vec<FailedChunk>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub wall_seconds: f64,
+    pub settings: serde_json::Value,
+}
+
+/// At most this many failed chunks are listed one by one (all are counted).
+pub const MAX_LISTED_FAILURES: usize = 1000;
+
+impl Report {
+    /// The human summary for stderr.
+    pub fn summary(&self) -> String {
+        let d = &self.documents;
+        let c = &self.chunks;
+        let mut s = format!(
+            "{}: {} documents ({} extracted, {} skipped, {} failed); {} chunks ({} extracted now, {} resumed, {} failed); {} entities, {} relations; {:.1}% {} ; {:.1} s\n",
+            self.status,
+            d.seen,
+            d.extracted,
+            d.skipped,
+            d.failed,
+            c.total,
+            c.extracted_now,
+            c.resumed,
+            c.failed,
+            self.entities,
+            self.relations,
+            self.generic_relation_share * 100.0,
+            crate::prompt::GENERIC_RELATION,
+            self.wall_seconds,
+        );
+        for (name, e) in &self.engines {
+            if e.requests > 0 {
+                s.push_str(&format!(
+                    "  {name}: {} requests, {} ok, {} retries, {} prompt + {} completion tokens{}\n",
+                    e.requests,
+                    e.successes,
+                    e.retries,
+                    e.prompt_tokens,
+                    e.completion_tokens,
+                    if e.failures.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", failures {:?}", e.failures)
+                    }
+                ));
+            }
+        }
+        let mut groups: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for i in &d.skipped_list {
+            groups
+                .entry(("skipped", i.reason))
+                .or_default()
+                .push(&i.doc);
+        }
+        for i in &d.failed_list {
+            groups.entry(("failed", i.reason)).or_default().push(&i.doc);
+        }
+        for ((kind, reason), docs) in groups {
+            let shown: Vec<&str> = docs.iter().take(3).copied().collect();
+            s.push_str(&format!(
+                "  {kind} ({reason}): {} {}{}\n",
+                docs.len(),
+                shown.join(", "),
+                if docs.len() > 3 { ", ..." } else { "" }
+            ));
+        }
+        s
+    }
+
+    /// `skipped.csv`: one row per skipped or failed document.
+    pub fn write_skipped_csv(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(["doc", "status", "reason", "detail"])?;
+        for (status, list) in [
+            ("skipped", &self.documents.skipped_list),
+            ("failed", &self.documents.failed_list),
+        ] {
+            for i in list {
+                csv.write_record([i.doc.as_str(), status, i.reason, i.detail.as_str()])?;
+            }
+        }
+        csv.flush()?;
+        Ok(())
+    }
+}
