@@ -224,13 +224,18 @@ pub fn classify_transport(err: &reqwest::Error) -> EngineError {
         // Body cut, connection reset or closed mid-exchange, decode errors.
         FailureClass::Reset
     };
-    let mut msg = err.to_string();
+    // The innermost cause says what happened ("Connection refused (os error 111)");
+    // reqwest's outer layers only repeat the URL.
+    let mut innermost = err.to_string();
     let mut src = std::error::Error::source(err);
     while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
+        innermost = s.to_string();
         src = s.source();
     }
+    let msg = match class {
+        FailureClass::Timeout => "no answer within --request-timeout".to_string(),
+        _ => innermost,
+    };
     EngineError::new(class, msg)
 }
 

@@ -1,0 +1,39 @@
+# aegis-ingest: build, test, benchmark, and a real CPU vLLM for end-to-end runs.
+# `make test` is what CI runs (via .ci/run).
+
+CARGO ?= cargo
+AEGIS_CACHE ?= $(HOME)/.cache/aegis-ingest
+export AEGIS_CACHE
+
+.PHONY: build release test fmt-check clippy unit bench soak e2e demo clean
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release --workspace
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+## test: formatting, lints and every test (what CI runs)
+test: fmt-check clippy unit
+
+## bench: throughput, client cost and resume benchmarks against the fake engine
+bench: release
+	$(CARGO) run --release -p fake-engine --bin aegis-bench -- $(BENCH_ARGS)
+
+## soak: the crash harness with many more kills than CI runs
+soak:
+	AEGIS_CRASH_ITERATIONS=200 $(CARGO) test --release --test crash -- --nocapture
+
+clean:
+	$(CARGO) clean
+
+-include mk/vllm.mk
