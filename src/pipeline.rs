@@ -256,8 +256,11 @@ fn answer_error(ans: &ChatAnswer, e: AnswerError) -> EngineError {
 async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
     let taxonomy = &ctx.prompts.taxonomy;
     let accept = |ans: &ChatAnswer| {
-        parse_answer(&ans.content, ans.finish == Finish::Length, taxonomy)
-            .map_err(|e| answer_error(ans, e))
+        // Reasoning but no content: the model thought instead of answering (a thinking
+        // model that ignored enable_thinking=false). Not a cut JSON: a content failure.
+        let thought_only = ans.reasoning && ans.content.trim().is_empty();
+        let cut_off = ans.finish == Finish::Length && !thought_only;
+        parse_answer(&ans.content, cut_off, taxonomy).map_err(|e| answer_error(ans, e))
     };
     // Pieces still to do: (text, user message, depth). Halves replace a piece that does
     // not fit; their extractions are joined into the chunk's.
@@ -604,6 +607,11 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         probed.setups,
         RouterConfig {
             engine_wait: s.engine_wait,
+            // Tests shorten the backoff base; users have no reason to.
+            base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map_or(RouterConfig::default().base_backoff, Duration::from_millis),
             ..RouterConfig::default()
         },
         abort.clone(),

@@ -1,0 +1,308 @@
+//! The deterministic "model": answers derived from the chunk text so tests can predict them.
+
+use serde_json::{json, Map, Value};
+
+/// Marker line opening the chunk text inside the last user message.
+pub const BEGIN_MARKER: &str = "---BEGIN TEXT---";
+/// Marker line closing the chunk text inside the last user message.
+pub const END_MARKER: &str = "---END TEXT---";
+
+/// The chunk text inside a user message: what lies between the first `---BEGIN TEXT---`
+/// and the last `---END TEXT---` after it, trimmed of surrounding whitespace. If the begin
+/// marker is missing, the whole message (trimmed); if only the end marker is missing,
+/// everything after the begin marker (trimmed).
+pub fn extract_chunk_text(user_message: &str) -> &str {
+    let Some(b) = user_message.find(BEGIN_MARKER) else {
+        return user_message.trim();
+    };
+    let rest = &user_message[b + BEGIN_MARKER.len()..];
+    match rest.rfind(END_MARKER) {
+        Some(e) => rest[..e].trim(),
+        None => rest.trim(),
+    }
+}
+
+/// The key under which answered chunks are recorded in [`crate::Stats::answered_chunks`]:
+/// lowercase hex blake3 of `text.trim()`.
+pub fn chunk_key(text: &str) -> String {
+    blake3::hash(text.trim().as_bytes()).to_hex().to_string()
+}
+
+/// Token estimate used everywhere in the fake: `ceil(chars / 4)` (Unicode scalar values).
+pub fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+fn hash_index(s: &str, len: usize) -> usize {
+    let h = blake3::hash(s.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    (u64::from_le_bytes(b) % len as u64) as usize
+}
+
+/// The entity names the fake finds in `text`: the distinct words (split on
+/// non-alphanumeric chars, Unicode-aware) that start with an uppercase letter and have at
+/// least 3 chars, in order of first appearance. No limit applied.
+pub fn fake_entity_names(text: &str) -> Vec<String> {
+    names_limited(text, usize::MAX)
+}
+
+fn names_limited(text: &str, limit: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    if limit == 0 {
+        return out;
+    }
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let mut chars = word.chars();
+        let Some(first) = chars.next() else { continue };
+        if !first.is_uppercase() || word.chars().count() < 3 {
+            continue;
+        }
+        if seen.insert(word) {
+            out.push(word.to_string());
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// What the fake reads from the request's JSON schema.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SchemaInfo {
+    entity_types: Vec<String>,
+    relation_types: Vec<String>,
+    entities_max: Option<usize>,
+    relations_max: Option<usize>,
+    entity_desc_max: Option<usize>,
+    relation_desc_max: Option<usize>,
+}
+
+/// Follow a local `$ref` (`#/$defs/X`, `#/definitions/X`, any `#/a/b` pointer).
+fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
+    for _ in 0..8 {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) if r.starts_with('#') => match root.pointer(&r[1..]) {
+                Some(n) => node = n,
+                None => return node,
+            },
+            _ => return node,
+        }
+    }
+    node
+}
+
+fn get<'a>(root: &'a Value, node: &'a Value, key: &str) -> Option<&'a Value> {
+    node.get(key).map(|n| resolve(root, n))
+}
+
+fn as_usize(v: Option<&Value>) -> Option<usize> {
+    v.and_then(Value::as_u64).map(|n| n as usize)
+}
+
+fn string_enum(v: Option<&Value>) -> Vec<String> {
+    v.and_then(|e| e.get("enum"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn field<'a>(root: &'a Value, p: Option<&'a Value>, f: &str) -> Option<&'a Value> {
+    p.and_then(|p| get(root, p, f))
+}
+
+impl SchemaInfo {
+    pub(crate) fn from_schema(schema: &Value) -> SchemaInfo {
+        let root = schema;
+        let top = resolve(root, schema);
+        let props = get(root, top, "properties");
+        let side = |name: &str| -> (Option<&Value>, Option<&Value>) {
+            let arr = props.and_then(|p| get(root, p, name));
+            let items = arr.and_then(|a| get(root, a, "items"));
+            (arr, items.and_then(|i| get(root, i, "properties")))
+        };
+        let (ent_arr, ent_props) = side("entities");
+        let (rel_arr, rel_props) = side("relations");
+        SchemaInfo {
+            entity_types: string_enum(field(root, ent_props, "type")),
+            relation_types: string_enum(field(root, rel_props, "type")),
+            entities_max: as_usize(ent_arr.and_then(|a| a.get("maxItems"))),
+            relations_max: as_usize(rel_arr.and_then(|a| a.get("maxItems"))),
+            entity_desc_max: as_usize(
+                field(root, ent_props, "description").and_then(|d| d.get("maxLength")),
+            ),
+            relation_desc_max: as_usize(
+                field(root, rel_props, "description").and_then(|d| d.get("maxLength")),
+            ),
+        }
+    }
+}
+
+fn truncate_chars(s: String, max: Option<usize>) -> String {
+    match max {
+        Some(m) if s.chars().count() > m => s.chars().take(m).collect(),
+        _ => s,
+    }
+}
+
+fn pick(list: &[String], key: &str, fallback: &str) -> String {
+    if list.is_empty() {
+        fallback.to_string()
+    } else {
+        list[hash_index(key, list.len())].clone()
+    }
+}
+
+/// The deterministic answer for chunk `text` under JSON schema `schema`
+/// (`Value::Null` if none):
+///
+/// `{"entities":[{"name","type","description"}..],"relations":[{"source","target","type","description","strength"}..]}`
+///
+/// * entities: [`fake_entity_names`] limited to `properties.entities.maxItems`;
+///   `type` = `properties.entities.items.properties.type.enum[h(name) % len]` (or
+///   `"CONCEPT"` without an enum), where `h(s)` is the first 8 bytes of `blake3(s)` as a
+///   little-endian u64; `description` = `"{name} as mentioned in the text."` cut to
+///   `...description.maxLength` chars.
+/// * relations: for consecutive entities `(e[i], e[i+1])`: `source`, `target`, `type` =
+///   relation enum at `h("{source}|{target}") % len` (or `"RELATED_TO"`), `description` =
+///   `"{source} and {target} appear together."` (cut to maxLength), `strength` 0.5;
+///   at most `properties.relations.maxItems`.
+///
+/// Local `$ref`s in the schema are followed.
+pub fn fake_extraction(text: &str, schema: &Value) -> Value {
+    extraction_with(text, &SchemaInfo::from_schema(schema))
+}
+
+pub(crate) fn extraction_with(text: &str, info: &SchemaInfo) -> Value {
+    let names = names_limited(text, info.entities_max.unwrap_or(usize::MAX));
+    let entities: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let mut m = Map::new();
+            m.insert("name".into(), Value::String(n.clone()));
+            m.insert(
+                "type".into(),
+                Value::String(pick(&info.entity_types, n, "CONCEPT")),
+            );
+            m.insert(
+                "description".into(),
+                Value::String(truncate_chars(
+                    format!("{n} as mentioned in the text."),
+                    info.entity_desc_max,
+                )),
+            );
+            Value::Object(m)
+        })
+        .collect();
+    let rel_max = info.relations_max.unwrap_or(usize::MAX);
+    let relations: Vec<Value> = names
+        .windows(2)
+        .take(rel_max)
+        .map(|w| {
+            let (s, t) = (&w[0], &w[1]);
+            json!({
+                "source": s,
+                "target": t,
+                "type": pick(&info.relation_types, &format!("{s}|{t}"), "RELATED_TO"),
+                "description": truncate_chars(format!("{s} and {t} appear together."), info.relation_desc_max),
+                "strength": 0.5,
+            })
+        })
+        .collect();
+    json!({ "entities": entities, "relations": relations })
+}
+
+/// The [`crate::Fault::WrongSchema`] variant of the answer.
+pub(crate) fn wrong_schema(answer: &Value, info: &SchemaInfo) -> Value {
+    let mut a = answer.clone();
+    if let Some(ents) = a.get_mut("entities").and_then(Value::as_array_mut) {
+        for (i, e) in ents.iter_mut().enumerate() {
+            if i % 2 == 1 {
+                e["type"] = Value::String("NOT_IN_SCHEMA".into());
+            }
+        }
+    }
+    if let Some(rels) = a.get_mut("relations").and_then(Value::as_array_mut) {
+        rels.push(json!({
+            "source": "Phantom",
+            "target": "Nowhere",
+            "type": info.relation_types.first().cloned().unwrap_or_else(|| "RELATED_TO".into()),
+            "description": "Phantom and Nowhere appear together.",
+            "strength": 0.5,
+        }));
+    }
+    a
+}
+
+/// Reasoning text for [`crate::Fault::ReasoningOnly`].
+pub(crate) fn reasoning_text(text: &str) -> String {
+    let names = names_limited(text, 5);
+    format!(
+        "Okay, let me read the text carefully and find the entities. I can see {}. \
+         Now I need to decide the type of each one and how they relate, so let me think \
+         about it step by step before writing the JSON",
+        if names.is_empty() {
+            "nothing obvious".to_string()
+        } else {
+            names.join(", ")
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_markers() {
+        let m = "Extract.\n---BEGIN TEXT---\nHello World\n---END TEXT---\nThanks";
+        assert_eq!(extract_chunk_text(m), "Hello World");
+        assert_eq!(extract_chunk_text("  plain  "), "plain");
+        assert_eq!(extract_chunk_text("x ---BEGIN TEXT---\nabc"), "abc");
+    }
+
+    #[test]
+    fn names() {
+        let n =
+            fake_entity_names("Alice met Bob and Alice; Émile went to Zürich. Ab xY Carol-Dave");
+        assert_eq!(n, vec!["Alice", "Bob", "Émile", "Zürich", "Carol", "Dave"]);
+    }
+
+    #[test]
+    fn extraction_follows_schema() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "entities": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/E"}},
+                "relations": {"type": "array", "maxItems": 5, "items": {"type": "object", "properties": {
+                    "type": {"enum": ["WORKS_WITH", "KNOWS"]},
+                    "description": {"type": "string", "maxLength": 10}
+                }}}
+            },
+            "$defs": {"E": {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["PERSON", "ORG", "PLACE"]},
+                "description": {"type": "string", "maxLength": 8}
+            }}}
+        });
+        let v = fake_extraction("Alice met Bob and Carol", &schema);
+        let ents = v["entities"].as_array().unwrap();
+        assert_eq!(ents.len(), 2);
+        assert_eq!(ents[0]["name"], "Alice");
+        assert_eq!(ents[0]["description"], "Alice as");
+        assert!(["PERSON", "ORG", "PLACE"].contains(&ents[0]["type"].as_str().unwrap()));
+        let rels = v["relations"].as_array().unwrap();
+        assert_eq!(rels.len(), 1);
+        assert_eq!(rels[0]["source"], "Alice");
+        assert_eq!(rels[0]["target"], "Bob");
+        assert_eq!(rels[0]["description"], "Alice and ");
+        let none = fake_extraction("Alice met Bob", &Value::Null);
+        assert_eq!(none["entities"][0]["type"], "CONCEPT");
+        assert_eq!(none["relations"][0]["type"], "RELATED_TO");
+    }
+}

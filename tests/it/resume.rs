@@ -1,0 +1,1 @@
+//! Resume tests (issue 4) come here.

@@ -1,0 +1,209 @@
+//! Shared helpers: corpora, running the binary, reading its outputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_aegis-ingest");
+
+/// The repository's sample corpus.
+pub fn sample_corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample")
+}
+
+/// What a run of the binary left behind.
+#[derive(Debug)]
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// A `Command` for the binary with a clean environment (no AEGIS_*, OLLAMA_HOST,
+/// VLLM_API_KEY from the developer's shell) and quiet logs.
+pub fn command(args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(args)
+        .env_remove("OLLAMA_HOST")
+        .env_remove("VLLM_API_KEY")
+        .env_remove("AEGIS_VLLM_URL")
+        .env_remove("AEGIS_VLLM_MODEL")
+        .env_remove("AEGIS_OUT")
+        .env_remove("AEGIS_CONCURRENCY")
+        .env_remove("AEGIS_OLLAMA_MODEL")
+        .env_remove("AEGIS_OLLAMA_CONCURRENCY")
+        .env(
+            "AEGIS_PROMPTS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs the binary to completion (killed after `limit`).
+pub async fn run_with_limit(args: &[&str], limit: Duration) -> Ran {
+    let start = Instant::now();
+    let child = command(args).spawn().expect("spawn aegis-ingest");
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("aegis-ingest {args:?} did not finish within {limit:?}"))
+        .expect("wait for aegis-ingest");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+pub async fn run(args: &[&str]) -> Ran {
+    run_with_limit(args, Duration::from_secs(120)).await
+}
+
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSONL line {l:?}: {e}")))
+        .collect()
+}
+
+pub fn report(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("report.json"))
+        .expect("report JSON")
+}
+
+/// Writes a synthetic corpus: `docs` documents of `paras` paragraphs each, every paragraph
+/// naming distinct capitalized entities (so the fake engine extracts them).
+pub fn synthetic_corpus(dir: &Path, docs: usize, paras: usize) {
+    for d in 0..docs {
+        let mut text = format!("# Report {d}\n\n");
+        for p in 0..paras {
+            text.push_str(&format!(
+                "Companydoc{d}para{p} hired Personx{d}y{p} in Cityq{p}z{d}. The team shipped Productk{d}m{p} on time, \
+                 and the board approved the plan after a long review of the budget and the risks involved.\n\n"
+            ));
+        }
+        let sub = dir.join(format!("part{}", d % 3));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("doc{d:03}.md")), text).unwrap();
+    }
+}
+
+/// Entity names grouped by document, from entities.jsonl.
+pub fn entities_by_doc(entities: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in entities {
+        for s in e["sources"].as_array().unwrap() {
+            m.entry(s["doc"].as_str().unwrap().to_string())
+                .or_default()
+                .insert(e["name"].as_str().unwrap().to_string());
+        }
+    }
+    m
+}
+
+/// What the fake engine must have produced for each document: the library's own reader
+/// and chunker cut the documents, the fake's pure function answers each chunk.
+pub fn expected_entities(
+    corpus: &Path,
+    chunk_tokens: usize,
+    overlap: usize,
+) -> BTreeMap<String, BTreeSet<String>> {
+    use aegis_ingest::chunk::{ChunkSettings, Chunker};
+    use aegis_ingest::prompt::{default_prompts_root, PromptSet};
+    let prompts = PromptSet::load_domain(&default_prompts_root(), "general").unwrap();
+    let chunker = Chunker::new(ChunkSettings {
+        tokens: chunk_tokens,
+        overlap,
+    })
+    .unwrap();
+    let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let filter = aegis_ingest::walk::PathFilter::new(&[], &[]).unwrap();
+    for item in aegis_ingest::walk::walk(corpus, filter) {
+        let aegis_ingest::walk::WalkItem::Doc(entry) = item else {
+            continue;
+        };
+        let Ok(doc) = aegis_ingest::read::read_document(&entry, u64::MAX) else {
+            continue;
+        };
+        for ch in chunker.chunk(&doc) {
+            let x = fake_engine::fake_extraction(&ch.text, &prompts.schema);
+            for e in x["entities"].as_array().unwrap() {
+                m.entry(entry.rel.clone())
+                    .or_default()
+                    .insert(e["name"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    m
+}
+
+/// Checks the contract of the output records; returns (entities, relations).
+pub fn check_outputs(out: &Path) -> (Vec<Value>, Vec<Value>) {
+    let entities = read_jsonl(&out.join("entities.jsonl"));
+    let relations = read_jsonl(&out.join("relations.jsonl"));
+    let mut ids = BTreeSet::new();
+    for e in &entities {
+        let id = e["id"].as_str().expect("entity id");
+        assert!(id.starts_with("ent_"), "{e}");
+        assert!(ids.insert(id.to_string()), "entity id {id} twice");
+        assert!(e["name"].as_str().is_some_and(|n| !n.is_empty()), "{e}");
+        assert!(e["type"].as_str().is_some(), "{e}");
+        assert!(e["description"].is_string(), "{e}");
+        assert!(e["mentions"].as_u64().unwrap() >= 1, "{e}");
+        assert!(!e["sources"].as_array().unwrap().is_empty(), "{e}");
+    }
+    let mut rel_ids = BTreeSet::new();
+    for r in &relations {
+        assert!(r["id"].as_str().unwrap().starts_with("rel_"), "{r}");
+        assert!(
+            rel_ids.insert(r["id"].as_str().unwrap().to_string()),
+            "relation twice: {r}"
+        );
+        for end in ["source", "target"] {
+            let id = r[end].as_str().unwrap();
+            assert!(
+                ids.contains(id),
+                "relation {end} {id} is not an entity: {r}"
+            );
+        }
+        assert!(
+            r["weight"].as_f64().is_some() && r["mentions"].as_u64().unwrap() >= 1,
+            "{r}"
+        );
+        assert!(
+            r["type"].as_str().is_some() && r["description"].is_string(),
+            "{r}"
+        );
+    }
+    (entities, relations)
+}
+
+/// Like `run`, with extra environment variables.
+pub async fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let start = Instant::now();
+    let mut cmd = command(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("spawn aegis-ingest");
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("aegis-ingest {args:?} did not finish in time"))
+        .expect("wait");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
