@@ -705,7 +705,6 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                 let stopped = stopped.clone();
                 tasks.spawn(async move {
                     let outcome = extract_chunk(&ctx, &job).await;
-                    drop(permit);
                     let ev = match outcome {
                         Outcome::Done {
                             extraction,
@@ -740,7 +739,11 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                         }
                         Outcome::Cancelled => return,
                     };
+                    // The slot is freed only once the writer has the result, so at any
+                    // instant at most `capacity` answers exist that are not journaled:
+                    // a crash re-sends no more than that.
                     let _ = ev_tx.send(ev).await;
+                    drop(permit);
                 });
                 while tasks.try_join_next().is_some() {}
             }
@@ -798,7 +801,16 @@ fn finish(
         ))
         .into());
     }
-    let manifest: Vec<DocManifest> = docs.iter().map(|d| d.manifest.clone()).collect();
+    // Results arrive in completion order; the merge reads them in corpus order so that
+    // the outputs do not depend on timing (resumed == uninterrupted, byte for byte).
+    let manifest: Vec<DocManifest> = docs
+        .iter()
+        .map(|d| {
+            let mut m = d.manifest.clone();
+            m.chunks.sort_by_key(|c| c.index);
+            m
+        })
+        .collect();
     let merged = merge_and_write(&manifest, &journal, &s.out)
         .map_err(|e| RunError::config(e.to_string()))?;
 

@@ -44,10 +44,12 @@ fn hash_index(s: &str, len: usize) -> usize {
 /// non-alphanumeric chars, Unicode-aware) that start with an uppercase letter and have at
 /// least 3 chars, in order of first appearance. No limit applied.
 pub fn fake_entity_names(text: &str) -> Vec<String> {
-    names_limited(text, usize::MAX)
+    names_limited(text, usize::MAX, None)
 }
 
-fn names_limited(text: &str, limit: usize) -> Vec<String> {
+/// Names as in [`fake_entity_names`], each cut to `name_max` chars (then deduplicated),
+/// at most `limit` of them.
+fn names_limited(text: &str, limit: usize, name_max: Option<usize>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     if limit == 0 {
@@ -59,8 +61,17 @@ fn names_limited(text: &str, limit: usize) -> Vec<String> {
         if !first.is_uppercase() || word.chars().count() < 3 {
             continue;
         }
-        if seen.insert(word) {
-            out.push(word.to_string());
+        let name = match name_max {
+            Some(m) if word.chars().count() > m => {
+                if m == 0 {
+                    continue;
+                }
+                word.char_indices().nth(m).map_or(word, |(i, _)| &word[..i])
+            }
+            _ => word,
+        };
+        if seen.insert(name) {
+            out.push(name.to_string());
             if out.len() >= limit {
                 break;
             }
@@ -75,6 +86,7 @@ pub(crate) struct SchemaInfo {
     entity_types: Vec<String>,
     relation_types: Vec<String>,
     entities_max: Option<usize>,
+    name_max: Option<usize>,
     relations_max: Option<usize>,
     entity_desc_max: Option<usize>,
     relation_desc_max: Option<usize>,
@@ -133,6 +145,7 @@ impl SchemaInfo {
             entity_types: string_enum(field(root, ent_props, "type")),
             relation_types: string_enum(field(root, rel_props, "type")),
             entities_max: as_usize(ent_arr.and_then(|a| a.get("maxItems"))),
+            name_max: as_usize(field(root, ent_props, "name").and_then(|d| d.get("maxLength"))),
             relations_max: as_usize(rel_arr.and_then(|a| a.get("maxItems"))),
             entity_desc_max: as_usize(
                 field(root, ent_props, "description").and_then(|d| d.get("maxLength")),
@@ -164,7 +177,8 @@ fn pick(list: &[String], key: &str, fallback: &str) -> String {
 ///
 /// `{"entities":[{"name","type","description"}..],"relations":[{"source","target","type","description","strength"}..]}`
 ///
-/// * entities: [`fake_entity_names`] limited to `properties.entities.maxItems`;
+/// * entities: [`fake_entity_names`], each cut to `...name.maxLength` chars if the schema
+///   has one (then deduplicated), limited to `properties.entities.maxItems`;
 ///   `type` = `properties.entities.items.properties.type.enum[h(name) % len]` (or
 ///   `"CONCEPT"` without an enum), where `h(s)` is the first 8 bytes of `blake3(s)` as a
 ///   little-endian u64; `description` = `"{name} as mentioned in the text."` cut to
@@ -180,7 +194,7 @@ pub fn fake_extraction(text: &str, schema: &Value) -> Value {
 }
 
 pub(crate) fn extraction_with(text: &str, info: &SchemaInfo) -> Value {
-    let names = names_limited(text, info.entities_max.unwrap_or(usize::MAX));
+    let names = names_limited(text, info.entities_max.unwrap_or(usize::MAX), info.name_max);
     let entities: Vec<Value> = names
         .iter()
         .map(|n| {
@@ -242,7 +256,7 @@ pub(crate) fn wrong_schema(answer: &Value, info: &SchemaInfo) -> Value {
 
 /// Reasoning text for [`crate::Fault::ReasoningOnly`].
 pub(crate) fn reasoning_text(text: &str) -> String {
-    let names = names_limited(text, 5);
+    let names = names_limited(text, 5, None);
     format!(
         "Okay, let me read the text carefully and find the entities. I can see {}. \
          Now I need to decide the type of each one and how they relate, so let me think \
@@ -301,6 +315,11 @@ mod tests {
         assert_eq!(rels[0]["source"], "Alice");
         assert_eq!(rels[0]["target"], "Bob");
         assert_eq!(rels[0]["description"], "Alice and ");
+        let short = json!({"properties": {"entities": {"items": {"properties": {"name": {"maxLength": 4}}}}}});
+        let v = fake_extraction("Alexander met Alexandra and Bob", &short);
+        assert_eq!(v["entities"].as_array().unwrap().len(), 2);
+        assert_eq!(v["entities"][0]["name"], "Alex");
+        assert_eq!(v["relations"][0]["target"], "Bob");
         let none = fake_extraction("Alice met Bob", &Value::Null);
         assert_eq!(none["entities"][0]["type"], "CONCEPT");
         assert_eq!(none["relations"][0]["type"], "RELATED_TO");
