@@ -27,7 +27,7 @@ test: fmt-check clippy unit
 
 ## bench: throughput, client cost and resume benchmarks against the fake engine
 bench: release
-	$(CARGO) run --release -p fake-engine --bin aegis-bench -- $(BENCH_ARGS)
+	$(CARGO) run --release -p aegis-bench -- $(BENCH_ARGS)
 
 ## soak: the crash harness with many more kills than CI runs
 soak:

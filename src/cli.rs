@@ -147,6 +147,11 @@ pub struct RunArgs {
     /// Discard the checkpoint in --out and start over.
     #[arg(long)]
     pub fresh: bool,
+
+    /// Walk, read and chunk only: print what would be extracted; no engine is contacted
+    /// and nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -53,6 +53,7 @@ pub struct RunSettings {
     pub filter: PathFilter,
     pub max_file_size: u64,
     pub fresh: bool,
+    pub dry_run: bool,
     pub max_output_tokens: u32,
 }
 
@@ -163,6 +164,7 @@ impl RunSettings {
             filter,
             max_file_size: a.max_file_size,
             fresh: a.fresh,
+            dry_run: a.dry_run,
             max_output_tokens,
         })
     }

@@ -49,6 +49,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             init_logging(args.output.log_format, args.output.quiet);
             let settings = config::RunSettings::from_args(*args)?;
+            if settings.dry_run {
+                return pipeline::dry_run(settings).await;
+            }
             pipeline::run(settings).await
         }
         Command::Status(args) => {

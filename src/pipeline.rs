@@ -279,6 +279,7 @@ async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
             user,
             schema: ctx.schema.clone(),
             max_tokens: ctx.max_output_tokens,
+            max_tokens_ceiling: ctx.max_output_tokens.max(ctx.prompts.max_answer_tokens()),
             seed: job.key.seed().wrapping_add(u64::from(depth)),
         };
         match ctx.router.call(&req, accept).await {
@@ -547,6 +548,58 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
         }
     }
     Ok(gone)
+}
+
+/// `aegis-ingest run --dry-run`: the front end alone (walk, read, chunk, keys), with the
+/// counts a run would start from. Nothing is contacted or written.
+pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let chunker = Chunker::new(s.chunk).map_err(RunError::config)?;
+    let stop = CancellationToken::new();
+    let (tx, mut rx) = mpsc::channel::<Item>(1024);
+    let producer = Producer {
+        corpus: s.corpus.clone(),
+        filter: s.filter.clone(),
+        max_file_size: s.max_file_size,
+        chunker,
+        prompts: s.prompts.clone(),
+        resume: Arc::new(ResumeIndex {
+            done: HashMap::new(),
+            accepted: Vec::new(),
+            any_model: false,
+        }),
+        stop,
+    };
+    let handle = tokio::task::spawn_blocking(move || producer.run(tx, Arc::new(Mutex::new(0))));
+    let (mut docs, mut chunks, mut bytes) = (0u64, 0u64, 0u64);
+    let mut issues: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+    while let Some(item) = rx.recv().await {
+        match item {
+            Item::Doc { .. } => docs += 1,
+            Item::Chunk(job) => {
+                chunks += 1;
+                bytes += job.text.len() as u64;
+            }
+            Item::Issue(i) => {
+                let kind = match i.kind {
+                    IssueKind::Skipped => "skipped",
+                    IssueKind::Failed => "failed",
+                };
+                *issues.entry((kind, i.reason)).or_default() += 1;
+            }
+            Item::Resumed { .. } | Item::WalkDone => {}
+        }
+    }
+    handle.await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "dry run: {docs} documents to extract, {chunks} chunks ({:.1} MB of chunk text), in {secs:.2} s",
+        bytes as f64 / 1e6
+    );
+    for ((kind, reason), n) in &issues {
+        println!("  {kind} ({reason}): {n}");
+    }
+    Ok(ExitCode::Done)
 }
 
 /// `aegis-ingest run`.

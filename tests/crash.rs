@@ -16,19 +16,39 @@ const KILLS_PER_ROUND: u64 = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_nothing_and_resends_little() {
-    let kills_wanted: u64 = std::env::var("AEGIS_CRASH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
+    let kills_wanted: u64 = std::env::var("AEGIS_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
     let tmp = tempfile::tempdir().unwrap();
     let corpus = tmp.path().join("corpus");
     synthetic_corpus(&corpus, 40, 5);
-    let fake = FakeEngine::start(FakeConfig::new().slots(64).latency(25, 0.0)).await.unwrap();
+    let fake = FakeEngine::start(FakeConfig::new().slots(64).latency(25, 0.0))
+        .await
+        .unwrap();
     let url = fake.url();
     let c = corpus.to_str().unwrap();
     let conc = CONCURRENCY.to_string();
     let base = |out: &str| -> Vec<String> {
-        ["run", c, "--out", out, "--vllm-url", &url, "--no-ollama", "--chunk-tokens", "60", "--chunk-overlap", "0", "--concurrency", &conc, "--quiet"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "run",
+            c,
+            "--out",
+            out,
+            "--vllm-url",
+            &url,
+            "--no-ollama",
+            "--chunk-tokens",
+            "60",
+            "--chunk-overlap",
+            "0",
+            "--concurrency",
+            &conc,
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     // The reference: one uninterrupted run.
     let reference = tmp.path().join("reference");
@@ -58,7 +78,11 @@ async fn sigkill_at_random_moments_loses_nothing_and_resends_little() {
             };
             match tokio::time::timeout(delay, child.wait()).await {
                 Ok(status) => {
-                    assert_eq!(status.unwrap().code(), Some(0), "round {rounds} finished with an error");
+                    assert_eq!(
+                        status.unwrap().code(),
+                        Some(0),
+                        "round {rounds} finished with an error"
+                    );
                     break;
                 }
                 Err(_) => {
@@ -70,8 +94,14 @@ async fn sigkill_at_random_moments_loses_nothing_and_resends_little() {
             }
         }
         // Same outputs as the uninterrupted run: nothing lost, nothing duplicated.
-        assert!(std::fs::read_to_string(out.join("entities.jsonl")).unwrap() == ref_entities, "round {rounds}: entities differ");
-        assert!(std::fs::read_to_string(out.join("relations.jsonl")).unwrap() == ref_relations, "round {rounds}: relations differ");
+        assert!(
+            std::fs::read_to_string(out.join("entities.jsonl")).unwrap() == ref_entities,
+            "round {rounds}: entities differ"
+        );
+        assert!(
+            std::fs::read_to_string(out.join("relations.jsonl")).unwrap() == ref_relations,
+            "round {rounds}: relations differ"
+        );
         let answered = fake.stats().served_ok - answered_before;
         let resent = answered - chunks;
         assert!(

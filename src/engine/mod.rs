@@ -46,6 +46,8 @@ pub struct ChatRequest {
     pub user: String,
     pub schema: Arc<RawValue>,
     pub max_tokens: u32,
+    /// The most `max_tokens` may grow to when answers come back cut off.
+    pub max_tokens_ceiling: u32,
     pub seed: u64,
 }
 

@@ -524,12 +524,19 @@ impl Router {
                         }
                         FailureClass::ContextLength => return Err(RouteError::Split(err)),
                         FailureClass::Truncated => {
+                            // More budget while the schema's largest answer allows it and
+                            // the context has room; once more with another seed at the
+                            // largest budget; then split the chunk.
                             truncations += 1;
-                            let cap = req.max_tokens.saturating_mul(2);
-                            if truncations > 1 || max_tokens >= cap {
+                            let grown = max_tokens.saturating_mul(2).min(req.max_tokens_ceiling);
+                            let room = self.fit_budget(e, req, grown).unwrap_or(0);
+                            if room > max_tokens {
+                                budget = room;
+                            } else if truncations <= 1 {
+                                seed = seed.wrapping_add(1);
+                            } else {
                                 return Err(RouteError::Split(err));
                             }
-                            budget = cap;
                         }
                         FailureClass::Connect => {
                             connects += 1;

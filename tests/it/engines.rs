@@ -278,12 +278,13 @@ async fn transient_faults_are_retried_and_the_output_is_complete() {
         Fault::Truncated,
     ] {
         let name = fault.name();
+        // Two hits: fewer than the attempts any class gets, so every chunk must recover.
         let (ran, rep, s, vl) =
-            with_faults(vec![FaultRule::every_nth(fault, 3).max_hits(4)], &[]).await;
+            with_faults(vec![FaultRule::every_nth(fault, 3).max_hits(2)], &[]).await;
         assert_eq!(ran.code, 0, "{name}: {}", ran.stderr);
         s.assert_complete();
-        assert_eq!(vl.stats().fault_count(name), 4, "{name}");
-        assert!(rep["retries"].as_u64().unwrap() >= 4, "{name}: {rep}");
+        assert_eq!(vl.stats().fault_count(name), 2, "{name}");
+        assert!(rep["retries"].as_u64().unwrap() >= 2, "{name}: {rep}");
     }
 }
 

@@ -18,14 +18,27 @@ fn case(docs: usize, paras: usize) -> Case {
     let corpus = tmp.path().join("corpus");
     synthetic_corpus(&corpus, docs, paras);
     let out = tmp.path().join("out");
-    Case { _tmp: tmp, corpus, out }
+    Case {
+        _tmp: tmp,
+        corpus,
+        out,
+    }
 }
 
 impl Case {
     fn args<'a>(&'a self, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         let mut a = vec![
-            "run", self.corpus.to_str().unwrap(), "--out", self.out.to_str().unwrap(), "--vllm-url", url, "--no-ollama",
-            "--chunk-tokens", "60", "--chunk-overlap", "0",
+            "run",
+            self.corpus.to_str().unwrap(),
+            "--out",
+            self.out.to_str().unwrap(),
+            "--vllm-url",
+            url,
+            "--no-ollama",
+            "--chunk-tokens",
+            "60",
+            "--chunk-overlap",
+            "0",
         ];
         a.extend_from_slice(extra);
         a
@@ -46,32 +59,55 @@ async fn rerun_sends_nothing_and_edits_redo_only_what_changed() {
     let before = std::fs::read_to_string(c.out.join("entities.jsonl")).unwrap();
     let ran = run(&c.args(&url, &[])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert_eq!(fake.stats().chat_requests, first, "a rerun with nothing changed sends nothing");
-    assert!(std::fs::read_to_string(c.out.join("entities.jsonl")).unwrap() == before, "outputs changed on a rerun");
+    assert_eq!(
+        fake.stats().chat_requests,
+        first,
+        "a rerun with nothing changed sends nothing"
+    );
+    assert!(
+        std::fs::read_to_string(c.out.join("entities.jsonl")).unwrap() == before,
+        "outputs changed on a rerun"
+    );
     assert_eq!(report(&c.out)["chunks"]["resumed"], total);
 
     // Change one paragraph of one document, add one, delete one.
     let changed = c.corpus.join("part1/doc001.md");
-    let text = std::fs::read_to_string(&changed).unwrap().replace("Companydoc1para2", "Renamedcorp");
+    let text = std::fs::read_to_string(&changed)
+        .unwrap()
+        .replace("Companydoc1para2", "Renamedcorp");
     std::fs::write(&changed, text).unwrap();
-    std::fs::write(c.corpus.join("part0/new.md"), "Freshco opened an office in Newtown.\n").unwrap();
+    std::fs::write(
+        c.corpus.join("part0/new.md"),
+        "Freshco opened an office in Newtown.\n",
+    )
+    .unwrap();
     std::fs::remove_file(c.corpus.join("part2/doc002.md")).unwrap();
     let ran = run(&c.args(&url, &[])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let sent = fake.stats().chat_requests - first;
-    assert_eq!(sent, 2, "only the changed chunk and the new document are extracted");
+    assert_eq!(
+        sent, 2,
+        "only the changed chunk and the new document are extracted"
+    );
     let got = entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl")));
     assert_eq!(got, expected_entities(&c.corpus, 60, 0));
-    assert!(!got.contains_key("part2/doc002.md"), "deleted document dropped out");
+    assert!(
+        !got.contains_key("part2/doc002.md"),
+        "deleted document dropped out"
+    );
     let all: Vec<String> = got.values().flatten().cloned().collect();
-    assert!(all.contains(&"Renamedcorp".to_string()) && !all.contains(&"Companydoc1para2".to_string()));
+    assert!(
+        all.contains(&"Renamedcorp".to_string()) && !all.contains(&"Companydoc1para2".to_string())
+    );
     check_outputs(&c.out);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_or_model_change_redoes_the_work_and_says_so() {
     let c = case(3, 3);
-    let fake = FakeEngine::start(FakeConfig::new().model("model-a")).await.unwrap();
+    let fake = FakeEngine::start(FakeConfig::new().model("model-a"))
+        .await
+        .unwrap();
     let url = fake.url();
     assert_eq!(run(&c.args(&url, &[])).await.code, 0);
     let n = fake.stats().chat_requests;
@@ -88,11 +124,21 @@ async fn prompt_or_model_change_redoes_the_work_and_says_so() {
     let p = prompts.to_str().unwrap();
     let ran = run(&c.args(&url, &["--prompts", p])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert_eq!(fake.stats().chat_requests, 2 * n, "every chunk redone with the new prompt");
-    assert!(ran.stderr.contains("prompts or taxonomy changed"), "{}", ran.stderr);
+    assert_eq!(
+        fake.stats().chat_requests,
+        2 * n,
+        "every chunk redone with the new prompt"
+    );
+    assert!(
+        ran.stderr.contains("prompts or taxonomy changed"),
+        "{}",
+        ran.stderr
+    );
 
     // Another model behind the same URL: redone, never mixed.
-    let other = FakeEngine::start(FakeConfig::new().model("model-b")).await.unwrap();
+    let other = FakeEngine::start(FakeConfig::new().model("model-b"))
+        .await
+        .unwrap();
     let ou = other.url();
     let ran = run(&c.args(&ou, &["--prompts", p])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -103,13 +149,20 @@ async fn prompt_or_model_change_redoes_the_work_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
     let c = case(20, 5);
-    let fake = FakeEngine::start(FakeConfig::new().latency(150, 0.0)).await.unwrap();
+    let fake = FakeEngine::start(FakeConfig::new().latency(150, 0.0))
+        .await
+        .unwrap();
     let url = fake.url();
-    let child = command(&c.args(&url, &["--concurrency", "4"])).spawn().unwrap();
+    let child = command(&c.args(&url, &["--concurrency", "4"]))
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(900)).await;
     let pid = child.id().unwrap() as i32;
     unsafe { libc::kill(pid, libc::SIGINT) };
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("rerun the same command"), "{stderr}");
@@ -123,25 +176,47 @@ async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
     let rep = report(&c.out);
     let total = rep["chunks"]["total"].as_u64().unwrap();
     // In-flight requests finished within the grace period and were kept: nothing re-sent.
-    assert_eq!(fake.stats().served_ok, total, "served {} before, {} in all, {} chunks", served, fake.stats().served_ok, total);
-    assert_eq!(entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl"))), expected_entities(&c.corpus, 60, 0));
+    assert_eq!(
+        fake.stats().served_ok,
+        total,
+        "served {} before, {} in all, {} chunks",
+        served,
+        fake.stats().served_ok,
+        total
+    );
+    assert_eq!(
+        entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl"))),
+        expected_entities(&c.corpus, 60, 0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_out_is_refused() {
     let c = case(10, 4);
-    let fake = FakeEngine::start(FakeConfig::new().latency(300, 0.0)).await.unwrap();
+    let fake = FakeEngine::start(FakeConfig::new().latency(300, 0.0))
+        .await
+        .unwrap();
     let url = fake.url();
-    let first = command(&c.args(&url, &["--concurrency", "2"])).spawn().unwrap();
+    let first = command(&c.args(&url, &["--concurrency", "2"]))
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
     let ran = run(&c.args(&url, &[])).await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("another aegis-ingest run") && ran.stderr.contains("--out"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("another aegis-ingest run") && ran.stderr.contains("--out"),
+        "{}",
+        ran.stderr
+    );
     assert!(ran.elapsed < Duration::from_secs(5));
     drop(first); // kill_on_drop: SIGKILL; the kernel releases its lock
     tokio::time::sleep(Duration::from_millis(200)).await;
     let ran = run(&c.args(&url, &[])).await;
-    assert_eq!(ran.code, 0, "a killed run's lock does not block: {}", ran.stderr);
+    assert_eq!(
+        ran.code, 0,
+        "a killed run's lock does not block: {}",
+        ran.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,10 +230,20 @@ async fn status_reports_pending_work_and_the_resume_command() {
     assert_eq!(run(&c.args(&url, &[])).await.code, 0);
     let ran = run(&["status", "--out", o]).await;
     assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
-    assert!(ran.stdout.contains("0 pending") && ran.stdout.contains("complete"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("0 pending") && ran.stdout.contains("complete"),
+        "{}",
+        ran.stdout
+    );
     // A new document: one pending chunk and the command to resume.
     std::fs::write(c.corpus.join("late.md"), "Latecorp arrived.\n").unwrap();
     let ran = run(&["status", "--out", o]).await;
     assert_eq!(ran.code, 1);
-    assert!(ran.stdout.contains("1 pending") && ran.stdout.contains("resume with:") && ran.stdout.contains("run"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("1 pending")
+            && ran.stdout.contains("resume with:")
+            && ran.stdout.contains("run"),
+        "{}",
+        ran.stdout
+    );
 }
