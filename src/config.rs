@@ -18,7 +18,7 @@ use crate::walk::PathFilter;
 /// Ollama's context per request: constant, because changing `num_ctx` reloads the model.
 pub const OLLAMA_NUM_CTX: u32 = 8192;
 /// Cap of the default output budget.
-const MAX_DEFAULT_OUTPUT_TOKENS: u32 = 8192;
+pub const MAX_DEFAULT_OUTPUT_TOKENS: u32 = 8192;
 
 #[derive(Debug, Clone)]
 pub struct VllmSettings {
@@ -55,6 +55,8 @@ pub struct RunSettings {
     pub fresh: bool,
     pub dry_run: bool,
     pub max_output_tokens: u32,
+    /// `--max-output-tokens` as given (the plan keeps it).
+    pub max_output_explicit: Option<u32>,
 }
 
 fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
@@ -166,6 +168,7 @@ impl RunSettings {
             fresh: a.fresh,
             dry_run: a.dry_run,
             max_output_tokens,
+            max_output_explicit: a.max_output_tokens,
         })
     }
 }
@@ -241,6 +244,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
             up: p.ready && p.model_available,
             context_len: p.context_length,
             last_error: p.error.clone(),
+            tokens_per_kchar: None,
         });
         out.reports.push(("vllm", p));
     }
@@ -268,6 +272,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                 up: p.ready,
                 context_len: Some(OLLAMA_NUM_CTX),
                 last_error: p.error.clone(),
+                tokens_per_kchar: None,
             });
         }
         out.reports.push(("ollama", p));

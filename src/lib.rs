@@ -17,6 +17,7 @@ pub mod lock;
 pub mod merge;
 pub mod parse;
 pub mod pipeline;
+pub mod plan;
 pub mod progress;
 pub mod prompt;
 pub mod read;

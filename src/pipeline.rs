@@ -550,6 +550,67 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
     Ok(gone)
 }
 
+/// Fits prompts, chunk size and output budget to the preferred engine's context (see
+/// `plan`), measuring the tokenizer with vLLM's `/tokenize` when it answers.
+async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngines) {
+    use crate::engine::EngineClient;
+    use crate::plan::{plan, Ratios, TokenCounter};
+    struct Estimate;
+    impl TokenCounter for Estimate {
+        fn count(&self, _: &str) -> Option<u32> {
+            None
+        }
+    }
+    let Some(setup) = probed
+        .setups
+        .iter_mut()
+        .find(|e| e.up && e.context_len.is_some())
+    else {
+        return;
+    };
+    let context = setup.context_len.unwrap_or(0);
+    let sample = s.prompts.system.to_string();
+    let measured = match &setup.client {
+        EngineClient::OpenAi(c) => c.count_tokens(&sample).await,
+        EngineClient::Ollama(_) => None,
+    };
+    let ratios = match measured {
+        Some(n) if n > 0 => {
+            let cl100k = crate::chunk::tokenizer()
+                .encode_ordinary(&sample)
+                .len()
+                .max(1) as f64;
+            Ratios {
+                tokens_per_char: f64::from(n) / sample.len() as f64,
+                model_per_cl100k: f64::from(n) / cl100k,
+            }
+        }
+        _ => Ratios::GUESS,
+    };
+    if measured.is_some() {
+        let per_k = (ratios.tokens_per_char * 1000.0).round() as u32;
+        for e in probed.setups.iter_mut() {
+            if matches!(e.client, EngineClient::OpenAi(_)) {
+                e.tokens_per_kchar = Some(per_k);
+            }
+        }
+    }
+    let p = plan(
+        &s.prompts,
+        s.chunk,
+        context,
+        ratios,
+        &Estimate,
+        s.max_output_explicit,
+    );
+    if let Some(note) = &p.note {
+        eprintln!("aegis-ingest: {note}");
+    }
+    s.prompts = std::sync::Arc::new(p.prompts);
+    s.chunk = p.chunk;
+    s.max_output_tokens = p.max_output_tokens;
+}
+
 /// `aegis-ingest run --dry-run`: the front end alone (walk, read, chunk, keys), with the
 /// counts a run would start from. Nothing is contacted or written.
 pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
@@ -605,7 +666,7 @@ pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
 /// `aegis-ingest run`.
 pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let s = settings;
+    let mut s = settings;
     std::fs::create_dir_all(&s.out)
         .map_err(|e| RunError::config(format!("cannot create --out {}: {e}", s.out.display())))?;
     let _lock = crate::lock::OutLock::acquire(&s.out)?;
@@ -625,6 +686,8 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     if journal.opened.torn_bytes_dropped > 0 {
         tracing::warn!("checkpoint: dropped a torn tail of {} bytes left by an interrupted run; everything before it is kept", journal.opened.torn_bytes_dropped);
     }
+    let mut probed = setup_engines(&s.engines).await?;
+    apply_plan(&mut s, &mut probed).await;
     let previous: Option<RunState> = std::fs::read(s.out.join(STATE_FILE))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -636,7 +699,6 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let probed = setup_engines(&s.engines).await?;
     let abort = CancellationToken::new();
     let stop = CancellationToken::new();
     let stopped: Arc<Mutex<Option<Stop>>> = Arc::new(Mutex::new(None));

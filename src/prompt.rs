@@ -78,7 +78,7 @@ pub enum PromptError {
 }
 
 /// A loaded, validated prompt set: renders the messages of one chunk.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PromptSet {
     pub taxonomy: Taxonomy,
     pub dir: PathBuf,
@@ -89,6 +89,19 @@ pub struct PromptSet {
     pub schema: Arc<Value>,
     /// blake3 of the taxonomy, the templates and the schema: part of every chunk key.
     pub fingerprint: String,
+    /// The compact system template is in use (small contexts).
+    pub compact: bool,
+    sources: Arc<Sources>,
+}
+
+/// The files a prompt set was built from, kept to build variants (other limits, the
+/// compact template) for small model contexts.
+#[derive(Debug)]
+struct Sources {
+    taxonomy: Taxonomy,
+    system: (PathBuf, String),
+    compact: (PathBuf, String),
+    user: (PathBuf, String),
 }
 
 /// Where the built-in domains live: `AEGIS_PROMPTS_DIR`, else `prompts/` next to the
@@ -171,16 +184,38 @@ impl PromptSet {
             let fallback = default_prompts_root().join("general").join(name);
             Ok((fallback.clone(), read(&fallback)?))
         };
-        let (sys_path, system_template) = template("system.j2")?;
-        let (user_path, user_template) = template("user.j2")?;
-        let schema = answer_schema(&taxonomy);
-        let system = render(&sys_path, &system_template, system_context(&taxonomy))?;
+        let sources = Arc::new(Sources {
+            system: template("system.j2")?,
+            compact: template("system-compact.j2")?,
+            user: template("user.j2")?,
+            taxonomy,
+        });
         // Render once now so a broken user template fails at start, not per chunk.
         render(
-            &user_path,
-            &user_template,
+            &sources.user.0,
+            &sources.user.1,
             user_context("probe", None, None),
         )?;
+        let limits = sources.taxonomy.limits;
+        Self::build(sources, dir, limits, false)
+    }
+
+    fn build(
+        sources: Arc<Sources>,
+        dir: &Path,
+        limits: Limits,
+        compact: bool,
+    ) -> Result<Self, PromptError> {
+        let mut taxonomy = sources.taxonomy.clone();
+        taxonomy.limits = limits;
+        let schema = answer_schema(&taxonomy);
+        let (sys_path, system_template) = if compact {
+            &sources.compact
+        } else {
+            &sources.system
+        };
+        let system = render(sys_path, system_template, system_context(&taxonomy))?;
+        let user_template = sources.user.1.clone();
         let mut h = blake3::Hasher::new();
         for part in [
             toml::to_string(&taxonomy).unwrap_or_default().as_str(),
@@ -198,7 +233,14 @@ impl PromptSet {
             system: Arc::from(system),
             user_template,
             schema: Arc::new(schema),
+            compact,
+            sources,
         })
+    }
+
+    /// The same prompt set with other answer bounds and/or the compact system template.
+    pub fn variant(&self, limits: Limits, compact: bool) -> Result<Self, PromptError> {
+        Self::build(self.sources.clone(), &self.dir, limits, compact)
     }
 
     /// The user message for one chunk.
@@ -216,6 +258,12 @@ impl PromptSet {
 
     /// A generous upper bound of the answer's size in tokens, from the schema's bounds.
     pub fn max_answer_tokens(&self) -> u32 {
+        // ~3 characters per token covers tokenizers that are worse than English BPE.
+        self.max_answer_chars().div_ceil(3)
+    }
+
+    /// The longest answer the schema allows, in characters (JSON punctuation included).
+    pub fn max_answer_chars(&self) -> u32 {
         let l = self.taxonomy.limits;
         let type_chars = self
             .taxonomy
@@ -227,9 +275,20 @@ impl PromptSet {
             .unwrap_or(16);
         let entity = l.max_name_chars + type_chars + l.max_description_chars + 40;
         let relation = 2 * l.max_name_chars + type_chars + l.max_description_chars + 70;
-        let chars = 40 + l.max_entities * entity + l.max_relations * relation;
-        // ~3 characters per token covers tokenizers that are worse than English BPE.
-        chars.div_ceil(3)
+        40 + l.max_entities * entity + l.max_relations * relation
+    }
+}
+
+impl Limits {
+    /// These bounds scaled down (for small contexts), never below a useful minimum.
+    pub fn scaled(self, f: f64) -> Limits {
+        let s = |v: u32, min: u32| ((f64::from(v) * f).round() as u32).max(min).min(v);
+        Limits {
+            max_entities: s(self.max_entities, 2),
+            max_relations: s(self.max_relations, 2),
+            max_name_chars: s(self.max_name_chars, 24),
+            max_description_chars: s(self.max_description_chars, 24),
+        }
     }
 }
 

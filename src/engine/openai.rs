@@ -246,6 +246,24 @@ impl OpenAiClient {
         e
     }
 
+    /// Exact token count of `text` by the served model's tokenizer (`POST /tokenize`), when
+    /// the server offers it.
+    pub async fn count_tokens(&self, text: &str) -> Option<u32> {
+        let body =
+            serde_json::json!({"model": self.model(), "prompt": text, "add_special_tokens": false});
+        let rb = self
+            .http
+            .post(format!("{}/tokenize", self.base))
+            .timeout(Duration::from_secs(10))
+            .json(&body);
+        let resp = self.auth(rb).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let v: serde_json::Value = resp.json().await.ok()?;
+        v.get("count").and_then(|c| c.as_u64()).map(|c| c as u32)
+    }
+
     /// `GET /health`: 200 when the engine is ready.
     pub async fn ready(&self) -> Result<(), EngineError> {
         let resp = self

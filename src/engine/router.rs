@@ -166,6 +166,8 @@ pub struct EngineSetup {
     pub up: bool,
     pub context_len: Option<u32>,
     pub last_error: Option<String>,
+    /// Measured prompt tokens per 1000 characters, when known.
+    pub tokens_per_kchar: Option<u32>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -194,7 +196,7 @@ impl Router {
                     probing: AtomicBool::new(false),
                     consecutive_failures: AtomicU32::new(0),
                     context_len: AtomicU32::new(s.context_len.unwrap_or(0)),
-                    tokens_per_kchar: AtomicU32::new(340),
+                    tokens_per_kchar: AtomicU32::new(s.tokens_per_kchar.unwrap_or(340)),
                     in_flight: AtomicUsize::new(0),
                     requests: AtomicU64::new(0),
                     successes: AtomicU64::new(0),
@@ -320,7 +322,7 @@ impl Router {
                     }
                     Err(err) => {
                         *lock(&e.last_error) = Some(err.to_string());
-                        interval = (interval * 2).min(Duration::from_secs(5));
+                        interval = (interval * 2).min(Duration::from_secs(2));
                     }
                 }
             }

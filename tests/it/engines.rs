@@ -153,7 +153,7 @@ async fn vllm_dies_mid_run_nothing_lost_or_duplicated_and_traffic_returns() {
     )
     .await
     .unwrap();
-    let ol = ollama(100).await;
+    let ol = ollama(200).await;
     let (v, o) = (vl.url(), ol.url());
     let ran = run(&s.args(&[
         "--vllm-url",
@@ -418,7 +418,15 @@ async fn too_long_prompt_is_split_not_retried_blindly() {
     .await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let rep = report(&out);
-    assert!(rep["chunks"]["split"].as_u64().unwrap() >= 1, "{rep}");
+    // The plan cut the chunks to fit Ollama's context (and said so), or the router split
+    // them: either way nothing was sent that the engine would cut.
+    let planned = ran.stderr.contains("context is 8192 tokens")
+        && rep["chunks"]["total"].as_u64().unwrap() > 1;
+    assert!(
+        planned || rep["chunks"]["split"].as_u64().unwrap() >= 1,
+        "{rep} {}",
+        ran.stderr
+    );
     assert_eq!(
         ol.stats().ollama_truncated_prompts,
         0,

@@ -156,7 +156,13 @@ async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
     let child = command(&c.args(&url, &["--concurrency", "4"]))
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // Interrupt once work is under way (start-up time varies on a loaded machine).
+    for _ in 0..200 {
+        if fake.stats().served_ok >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let pid = child.id().unwrap() as i32;
     unsafe { libc::kill(pid, libc::SIGINT) };
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
