@@ -37,3 +37,19 @@ clean:
 	$(CARGO) clean
 
 -include mk/vllm.mk
+
+## e2e: end-to-end tests against a real CPU vLLM (installed, built and started on demand)
+e2e: vllm-up
+	$(CARGO) build --workspace --tests
+	@$(MAKE) --no-print-directory vllm-wait
+	AEGIS_E2E_VLLM_URL=$(VLLM_BASE_URL) AEGIS_E2E_VLLM_SCRIPTS=$(CURDIR)/scripts/vllm \
+		$(CARGO) test --test e2e -- --nocapture
+
+## demo: on a machine with no GPU, install CPU vLLM, build the tiny model, start the
+## server and run aegis-ingest on the sample corpus
+demo: vllm-up
+	$(CARGO) build --release
+	@$(MAKE) --no-print-directory vllm-wait
+	./target/release/aegis-ingest run fixtures/sample --vllm-url $(VLLM_BASE_URL) --out ./aegis-out --fresh
+	@echo "outputs: ./aegis-out/entities.jsonl, ./aegis-out/relations.jsonl, ./aegis-out/report.json"
+	@echo "stop the server with: make vllm-down"

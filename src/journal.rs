@@ -22,6 +22,9 @@ use crate::parse::Extraction;
 pub const FILE_NAME: &str = "checkpoint.jsonl";
 const HEADER: &str = "{\"aegis_checkpoint\":1}";
 
+/// Seeds must fit a signed 64-bit integer (vLLM rejects larger ones with a 400).
+pub const SEED_MASK: u64 = i64::MAX as u64;
+
 /// Content address of a chunk's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChunkKey(pub [u8; 16]);
@@ -43,8 +46,9 @@ impl ChunkKey {
     }
 
     /// First 8 bytes: a per-chunk seed, so reruns sample the same way.
+    /// Kept within i64 range: servers validate `seed` as a signed 64-bit integer.
     pub fn seed(&self) -> u64 {
-        u64::from_le_bytes(self.0[..8].try_into().unwrap_or([0; 8]))
+        u64::from_le_bytes(self.0[..8].try_into().unwrap_or([0; 8])) & SEED_MASK
     }
 }
 

@@ -188,7 +188,7 @@ impl OllamaClient {
                 num_ctx: self.num_ctx,
                 num_predict: req.max_tokens,
                 temperature: 0.0,
-                seed: req.seed,
+                seed: req.seed & crate::journal::SEED_MASK,
             },
         };
         let bytes = serde_json::to_vec(&body)

@@ -168,7 +168,7 @@ impl OpenAiClient {
                 },
             ],
             temperature: 0.0,
-            seed: req.seed,
+            seed: req.seed & crate::journal::SEED_MASK,
             max_completion_tokens: req.max_tokens,
             response_format: ResponseFormat {
                 kind: "json_schema",
