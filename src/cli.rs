@@ -31,6 +31,24 @@ pub enum Command {
     Doctor(DoctorArgs),
 }
 
+/// `--concurrency`: fixed, or adapted to the server's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    Fixed(usize),
+    Auto,
+}
+
+fn parse_concurrency(s: &str) -> Result<Concurrency, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Concurrency::Auto);
+    }
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (or `auto`)".into()),
+        Ok(n) => Ok(Concurrency::Fixed(n)),
+        Err(_) => Err(format!("{s:?} is not a number or `auto`")),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -100,9 +118,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub engines: EngineArgs,
 
-    /// Requests in flight at once to vLLM.
-    #[arg(long, env = "AEGIS_CONCURRENCY", default_value_t = 64)]
-    pub concurrency: usize,
+    /// Requests in flight at once to vLLM: a number, or `auto` (reads vLLM's /metrics and
+    /// keeps just enough requests queued at the server that no slot idles).
+    #[arg(long, env = "AEGIS_CONCURRENCY", default_value = "auto", value_parser = parse_concurrency)]
+    pub concurrency: Concurrency,
 
     /// Requests in flight at once to Ollama.
     #[arg(long, env = "AEGIS_OLLAMA_CONCURRENCY", default_value_t = 4)]

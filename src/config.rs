@@ -17,6 +17,9 @@ use crate::walk::PathFilter;
 
 /// Ollama's context per request: constant, because changing `num_ctx` reloads the model.
 pub const OLLAMA_NUM_CTX: u32 = 8192;
+/// `--concurrency auto`: where it starts, and the most it may reach.
+pub const AUTO_START_CONCURRENCY: usize = 32;
+pub const AUTO_MAX_CONCURRENCY: usize = 1024;
 /// Cap of the default output budget.
 pub const MAX_DEFAULT_OUTPUT_TOKENS: u32 = 8192;
 
@@ -25,7 +28,10 @@ pub struct VllmSettings {
     pub url: String,
     pub model: Option<String>,
     pub api_key: Option<String>,
+    /// The cap: fixed, or the most `auto` may reach.
     pub concurrency: usize,
+    /// `auto`: the starting limit, adapted to the server's queue from there.
+    pub adaptive: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,9 +85,13 @@ fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
 impl EngineSettings {
     pub fn from_args(
         a: &EngineArgs,
-        concurrency: usize,
+        concurrency: crate::cli::Concurrency,
         ollama_concurrency: usize,
     ) -> Result<Self, RunError> {
+        let (concurrency, adaptive) = match concurrency {
+            crate::cli::Concurrency::Fixed(n) => (n, None),
+            crate::cli::Concurrency::Auto => (AUTO_MAX_CONCURRENCY, Some(AUTO_START_CONCURRENCY)),
+        };
         if a.no_vllm && a.no_ollama {
             return Err(RunError::config(
                 "--no-vllm and --no-ollama leave no engine: drop one of them",
@@ -105,6 +115,7 @@ impl EngineSettings {
                 model: a.vllm_model.clone().filter(|m| !m.trim().is_empty()),
                 api_key: a.vllm_api_key.clone().filter(|k| !k.is_empty()),
                 concurrency,
+                adaptive,
             })
         };
         let ollama = if a.no_ollama {
@@ -183,7 +194,10 @@ pub struct ProbedEngines {
 /// not pulled while nothing else can serve) are fatal; an engine that does not answer yet
 /// starts "down" and is probed again in the background by the router.
 pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError> {
-    let pool = s.vllm.as_ref().map_or(0, |v| v.concurrency)
+    let pool = s
+        .vllm
+        .as_ref()
+        .map_or(0, |v| v.adaptive.map_or(v.concurrency, |_| 256))
         + s.ollama.as_ref().map_or(0, |o| o.concurrency);
     let http = http_client(pool);
     let mut out = ProbedEngines {
@@ -241,6 +255,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                 s.request_timeout,
             )),
             concurrency: v.concurrency,
+            adaptive: v.adaptive,
             up: p.ready && p.model_available,
             context_len: p.context_length,
             last_error: p.error.clone(),
@@ -269,6 +284,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                     s.request_timeout,
                 )),
                 concurrency: o.concurrency,
+                adaptive: None,
                 up: p.ready,
                 context_len: Some(OLLAMA_NUM_CTX),
                 last_error: p.error.clone(),

@@ -52,7 +52,11 @@ fn print_report(name: &str, p: &ProbeReport) -> bool {
 }
 
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
-    let s = crate::config::EngineSettings::from_args(&args.engines, 1, 1)?;
+    let s = crate::config::EngineSettings::from_args(
+        &args.engines,
+        crate::cli::Concurrency::Fixed(1),
+        1,
+    )?;
     let http = http_client(2);
     let mut any = false;
     if let Some(v) = &s.vllm {

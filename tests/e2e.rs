@@ -17,7 +17,9 @@ use fake_engine::{Api, FakeConfig, FakeEngine};
 use support::*;
 
 fn vllm_url() -> Option<String> {
-    std::env::var("AEGIS_E2E_VLLM_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("AEGIS_E2E_VLLM_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 fn script(name: &str) -> Option<PathBuf> {
@@ -25,12 +27,21 @@ fn script(name: &str) -> Option<PathBuf> {
 }
 
 fn sh(path: &Path, args: &[&str]) {
-    let st = std::process::Command::new("bash").arg(path).args(args).status().expect("run script");
+    let st = std::process::Command::new("bash")
+        .arg(path)
+        .args(args)
+        .status()
+        .expect("run script");
     assert!(st.success(), "{} failed", path.display());
 }
 
 async fn served_model(url: &str) -> String {
-    let v: serde_json::Value = reqwest::get(format!("{url}/v1/models")).await.unwrap().json().await.unwrap();
+    let v: serde_json::Value = reqwest::get(format!("{url}/v1/models"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     v["data"][0]["id"].as_str().unwrap().to_string()
 }
 
@@ -53,7 +64,9 @@ fn assert_accounted(out: &Path) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_vllm_end_to_end() {
     let Some(url) = vllm_url() else {
-        eprintln!("SKIPPED: set AEGIS_E2E_VLLM_URL to a running vLLM (`make e2e` starts a CPU one)");
+        eprintln!(
+            "SKIPPED: set AEGIS_E2E_VLLM_URL to a running vLLM (`make e2e` starts a CPU one)"
+        );
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -64,7 +77,15 @@ async fn real_vllm_end_to_end() {
     let out = tmp.path().join("sample");
     let corpus = sample_corpus();
     let ran = run_with_limit(
-        &["run", corpus.to_str().unwrap(), "--out", out.to_str().unwrap(), "--vllm-url", &url, "--no-ollama"],
+        &[
+            "run",
+            corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--vllm-url",
+            &url,
+            "--no-ollama",
+        ],
         Duration::from_secs(900),
     )
     .await;
@@ -72,61 +93,141 @@ async fn real_vllm_end_to_end() {
     let rep = assert_accounted(&out);
     assert_eq!(rep["engines"]["vllm"]["model"], model.as_str());
     assert!(rep["chunks"]["extracted_now"].as_u64().unwrap() >= 5);
-    eprintln!("e2e 1: {} chunks, {} entities, {} relations", rep["chunks"]["total"], rep["entities"], rep["relations"]);
+    eprintln!(
+        "e2e 1: {} chunks, {} entities, {} relations",
+        rep["chunks"]["total"], rep["entities"], rep["relations"]
+    );
 
     // 2. Text whose tokens the model counts far more densely than English (its BPE was
     //    trained on English): prompts over max-model-len are split, not retried blindly.
     let dense = tmp.path().join("dense");
     std::fs::create_dir(&dense).unwrap();
-    let cjk: String = (0..900).map(|i| ["東京", "大阪", "京都", "札幌"][i % 4].to_string() + "の会社は成長した。").collect();
+    let cjk: String = (0..900)
+        .map(|i| ["東京", "大阪", "京都", "札幌"][i % 4].to_string() + "の会社は成長した。")
+        .collect();
     std::fs::write(dense.join("cjk.txt"), cjk).unwrap();
     let out2 = tmp.path().join("dense-out");
     let ran = run_with_limit(
-        &["run", dense.to_str().unwrap(), "--out", out2.to_str().unwrap(), "--vllm-url", &url, "--no-ollama"],
+        &[
+            "run",
+            dense.to_str().unwrap(),
+            "--out",
+            out2.to_str().unwrap(),
+            "--vllm-url",
+            &url,
+            "--no-ollama",
+        ],
         Duration::from_secs(900),
     )
     .await;
     let rep = report(&out2);
     assert!(ran.code == 0 || ran.code == 1, "{}", ran.stderr);
     let fails = &rep["engines"]["vllm"]["failures"];
-    eprintln!("e2e 2: exit {}, split {}, failures {fails}", ran.code, rep["chunks"]["split"]);
+    eprintln!(
+        "e2e 2: exit {}, split {}, failures {fails}",
+        ran.code, rep["chunks"]["split"]
+    );
     assert_eq!(ran.code, 0, "dense text must be split until it fits: {rep}");
 
     // 3. A tiny output budget: answers come back cut off (finish_reason length); the
     //    budget grows to the schema's bound instead of failing.
     let out3 = tmp.path().join("budget");
     let ran = run_with_limit(
-        &["run", corpus.to_str().unwrap(), "--out", out3.to_str().unwrap(), "--vllm-url", &url, "--no-ollama", "--max-output-tokens", "24", "--include", "reports/*"],
+        &[
+            "run",
+            corpus.to_str().unwrap(),
+            "--out",
+            out3.to_str().unwrap(),
+            "--vllm-url",
+            &url,
+            "--no-ollama",
+            "--max-output-tokens",
+            "24",
+            "--include",
+            "reports/*",
+        ],
         Duration::from_secs(900),
     )
     .await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let rep = assert_accounted(&out3);
-    assert!(rep["engines"]["vllm"]["failures"]["truncated"].as_u64().unwrap_or(0) >= 1, "{rep}");
+    assert!(
+        rep["engines"]["vllm"]["failures"]["truncated"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{rep}"
+    );
 
-    let (Some(down), Some(up), Some(wait)) = (script("down.sh"), script("up.sh"), script("wait.sh")) else {
-        eprintln!("SKIPPED cold start and mid-run death: set AEGIS_E2E_VLLM_SCRIPTS to scripts/vllm");
+    let (Some(down), Some(up), Some(wait)) =
+        (script("down.sh"), script("up.sh"), script("wait.sh"))
+    else {
+        eprintln!(
+            "SKIPPED cold start and mid-run death: set AEGIS_E2E_VLLM_SCRIPTS to scripts/vllm"
+        );
         return;
     };
-    let ollama = FakeEngine::start(FakeConfig::new().api(Api::Ollama).slots(4).latency(1500, 0.0)).await.unwrap();
+    let ollama = FakeEngine::start(
+        FakeConfig::new()
+            .api(Api::Ollama)
+            .slots(4)
+            .latency(1500, 0.0),
+    )
+    .await
+    .unwrap();
     let ou = ollama.url();
     let big = tmp.path().join("big");
     synthetic_corpus(&big, 40, 6);
 
     // 4. Cold start: the tool starts while vLLM is down; Ollama serves; vLLM takes over.
+    //    vLLM's small context is unknown at start, so the prompts are set up for small
+    //    contexts by hand (compact template, small bounds), as a user of such a model would.
+    let small = tmp.path().join("small-prompts");
+    std::fs::create_dir(&small).unwrap();
+    let general = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/general");
+    let tax = std::fs::read_to_string(general.join("taxonomy.toml")).unwrap();
+    let tax = tax
+        .replace("max_entities = 20", "max_entities = 6")
+        .replace("max_relations = 20", "max_relations = 6")
+        .replace("max_name_chars = 64", "max_name_chars = 40")
+        .replace("max_description_chars = 120", "max_description_chars = 60");
+    std::fs::write(small.join("taxonomy.toml"), tax).unwrap();
+    std::fs::copy(general.join("system-compact.j2"), small.join("system.j2")).unwrap();
     sh(&down, &[]);
     let out4 = tmp.path().join("cold");
     let args4 = [
-        "run", big.to_str().unwrap(), "--out", out4.to_str().unwrap(), "--vllm-url", &url,
-        "--ollama-url", &ou, "--ollama-model", "fake-model", "--chunk-tokens", "60", "--chunk-overlap", "0", "--engine-wait", "300",
+        "run",
+        big.to_str().unwrap(),
+        "--out",
+        out4.to_str().unwrap(),
+        "--vllm-url",
+        &url,
+        "--ollama-url",
+        &ou,
+        "--ollama-model",
+        "fake-model",
+        "--chunk-tokens",
+        "60",
+        "--chunk-overlap",
+        "0",
+        "--engine-wait",
+        "300",
+        "--prompts",
+        small.to_str().unwrap(),
     ];
     let child = command(&args4).spawn().unwrap();
     sh(&up, &[]);
-    let out = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output()).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let rep = assert_accounted(&out4);
-    let (v, o) = (rep["engines"]["vllm"]["successes"].as_u64().unwrap(), rep["engines"]["ollama"]["successes"].as_u64().unwrap());
+    let (v, o) = (
+        rep["engines"]["vllm"]["successes"].as_u64().unwrap(),
+        rep["engines"]["ollama"]["successes"].as_u64().unwrap(),
+    );
     eprintln!("e2e 4: cold start: vllm {v}, ollama {o}");
     assert!(o > 0 && v > 0, "both served: {rep}");
     assert!(ollama.stats().max_in_flight <= 4);
@@ -135,19 +236,37 @@ async fn real_vllm_end_to_end() {
     sh(&wait, &["300"]);
     let out5 = tmp.path().join("death");
     let args5 = [
-        "run", big.to_str().unwrap(), "--out", out5.to_str().unwrap(), "--vllm-url", &url,
-        "--ollama-url", &ou, "--ollama-model", "fake-model", "--chunk-tokens", "60", "--chunk-overlap", "0",
+        "run",
+        big.to_str().unwrap(),
+        "--out",
+        out5.to_str().unwrap(),
+        "--vllm-url",
+        &url,
+        "--ollama-url",
+        &ou,
+        "--ollama-model",
+        "fake-model",
+        "--chunk-tokens",
+        "60",
+        "--chunk-overlap",
+        "0",
     ];
     let before = ollama.stats().served_ok;
     let child = command(&args5).spawn().unwrap();
     tokio::time::sleep(Duration::from_secs(15)).await;
     sh(&down, &[]);
-    let out = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output()).await.unwrap().unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let rep = assert_accounted(&out5);
     let o = ollama.stats().served_ok - before;
-    eprintln!("e2e 5: vllm killed mid-run: vllm {}, ollama {o}", rep["engines"]["vllm"]["successes"]);
+    eprintln!(
+        "e2e 5: vllm killed mid-run: vllm {}, ollama {o}",
+        rep["engines"]["vllm"]["successes"]
+    );
     assert!(o > 0, "{rep}");
     sh(&up, &[]);
 }

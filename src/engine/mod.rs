@@ -194,11 +194,12 @@ impl EngineClient {
         }
     }
 
-    /// Cheap readiness check used while an engine is down.
-    pub async fn ready(&self) -> Result<(), EngineError> {
+    /// Cheap readiness check used while an engine is down; returns the context length
+    /// when the engine tells it.
+    pub async fn ready(&self) -> Result<Option<u32>, EngineError> {
         match self {
             EngineClient::OpenAi(c) => c.ready().await,
-            EngineClient::Ollama(c) => c.ready().await,
+            EngineClient::Ollama(c) => c.ready().await.map(|()| None),
         }
     }
 }

@@ -233,7 +233,10 @@ impl OpenAiClient {
                     self.base
                 ),
             ),
-            400 if message.contains("maximum context length") || message.contains("context length") => {
+            400 if message.contains("maximum context length")
+                || message.contains("context length")
+                || message.contains("than max_model_len") =>
+            {
                 (FailureClass::ContextLength, message)
             }
             408 => (FailureClass::Timeout, format!("408 {message}")),
@@ -244,6 +247,20 @@ impl OpenAiClient {
         let mut e = EngineError::new(class, msg);
         e.retry_after = retry_after(headers);
         e
+    }
+
+    /// vLLM's queue from `GET /metrics`: (requests running, requests waiting), summed over
+    /// label sets. None when the endpoint is missing or unreadable.
+    pub async fn queue_metrics(&self) -> Option<(f64, f64)> {
+        let rb = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .timeout(Duration::from_secs(3));
+        let resp = self.auth(rb).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        parse_queue_metrics(&resp.text().await.ok()?)
     }
 
     /// Exact token count of `text` by the served model's tokenizer (`POST /tokenize`), when
@@ -264,8 +281,9 @@ impl OpenAiClient {
         v.get("count").and_then(|c| c.as_u64()).map(|c| c as u32)
     }
 
-    /// `GET /health`: 200 when the engine is ready.
-    pub async fn ready(&self) -> Result<(), EngineError> {
+    /// `GET /health`: 200 when the engine is ready; then `/v1/models` names the model
+    /// (when none was configured) and its context length.
+    pub async fn ready(&self) -> Result<Option<u32>, EngineError> {
         let resp = self
             .http
             .get(format!("{}/health", self.base))
@@ -279,25 +297,25 @@ impl OpenAiClient {
                 format!("/health answered {}", resp.status().as_u16()),
             ));
         }
-        if self.model().is_empty() {
-            let p = Self::probe(&self.http, &self.base, None, self.api_key.as_deref()).await;
-            match p.model.filter(|_| p.model_available) {
-                Some(m) => {
+        let configured = self.model();
+        let wanted = (!configured.is_empty()).then_some(configured.as_str());
+        let p = Self::probe(&self.http, &self.base, wanted, self.api_key.as_deref()).await;
+        match p.model.clone().filter(|_| p.model_available) {
+            Some(m) => {
+                if configured.is_empty() {
                     tracing::info!(model = %m, "vLLM serves model {m}");
                     if let Ok(mut slot) = self.model.write() {
                         *slot = m;
                     }
                 }
-                None => {
-                    return Err(EngineError::new(
-                        FailureClass::Server,
-                        p.error
-                            .unwrap_or_else(|| "/v1/models names no model yet".into()),
-                    ))
-                }
+                Ok(p.context_length)
             }
+            None => Err(EngineError::new(
+                FailureClass::Server,
+                p.error
+                    .unwrap_or_else(|| "/v1/models does not name the model yet".into()),
+            )),
         }
-        Ok(())
     }
 
     /// Health, version and models; picks the model to use when none was configured.
@@ -414,6 +432,22 @@ pub fn error_message(body: &str) -> String {
     }
 }
 
+/// Sums `vllm:num_requests_running` and `vllm:num_requests_waiting` in Prometheus text.
+pub fn parse_queue_metrics(text: &str) -> Option<(f64, f64)> {
+    let (mut running, mut waiting, mut seen) = (0.0, 0.0, false);
+    for line in text.lines() {
+        let value = || line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+        if line.starts_with("vllm:num_requests_running") {
+            running += value()?;
+            seen = true;
+        } else if line.starts_with("vllm:num_requests_waiting") {
+            waiting += value()?;
+            seen = true;
+        }
+    }
+    seen.then_some((running, waiting))
+}
+
 fn parse_response(text: &str) -> Result<ChatAnswer, EngineError> {
     let resp: Response = serde_json::from_str(text).map_err(|e| {
         let mut err = EngineError::new(
@@ -470,6 +504,13 @@ mod tests {
         );
         assert_eq!(error_message(r#"{"error":"Unauthorized"}"#), "Unauthorized");
         assert_eq!(error_message(""), "(empty body)");
+    }
+
+    #[test]
+    fn queue_metrics_are_summed_over_labels() {
+        let text = "# HELP x\nvllm:num_requests_running{engine=\"0\",model_name=\"m\"} 32.0\nvllm:num_requests_waiting{engine=\"0\"} 8.0\nvllm:num_requests_waiting{engine=\"1\"} 2.0\n";
+        assert_eq!(parse_queue_metrics(text), Some((32.0, 10.0)));
+        assert_eq!(parse_queue_metrics("other 1\n"), None);
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct EngineStats {
     pub completion_tokens: u64,
     pub max_in_flight: usize,
     pub concurrency: usize,
+    /// `auto`: the limit at the end of the run, and the highest it reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive_limit: Option<(usize, usize)>,
     pub went_down: u64,
     pub came_back: u64,
     pub last_error: Option<String>,
@@ -102,6 +105,12 @@ struct EngineState {
     client: EngineClient,
     sem: Arc<Semaphore>,
     cap: usize,
+    /// Permits the semaphore holds now (below `cap` while adaptive concurrency limits it).
+    limit: AtomicUsize,
+    /// Permits still to withdraw when the adaptive limit went down while they were in use.
+    owed: AtomicUsize,
+    peak_limit: AtomicUsize,
+    adaptive: bool,
     up: AtomicBool,
     probing: AtomicBool,
     consecutive_failures: AtomicU32,
@@ -121,6 +130,39 @@ struct EngineState {
     came_back: AtomicU64,
     failures: Mutex<BTreeMap<&'static str, u64>>,
     last_error: Mutex<Option<String>>,
+}
+
+impl EngineState {
+    /// Moves the semaphore's permits to `new`: adds at once; withdraws what is free now
+    /// and the rest as requests finish.
+    fn set_limit(&self, new: usize) {
+        let old = self.limit.swap(new, Ordering::SeqCst);
+        self.peak_limit.fetch_max(new, Ordering::Relaxed);
+        if new > old {
+            let mut grow = new - old;
+            // Cancel withdrawals still owed before adding permits.
+            let owed = self.owed.load(Ordering::SeqCst);
+            let cancel = owed.min(grow);
+            self.owed.fetch_sub(cancel, Ordering::SeqCst);
+            grow -= cancel;
+            self.sem.add_permits(grow);
+        } else {
+            self.owed.fetch_add(old - new, Ordering::SeqCst);
+            self.withdraw_owed();
+        }
+    }
+
+    fn withdraw_owed(&self) {
+        while self.owed.load(Ordering::SeqCst) > 0 {
+            match self.sem.try_acquire() {
+                Ok(p) => {
+                    p.forget();
+                    self.owed.fetch_sub(1, Ordering::SeqCst);
+                }
+                Err(_) => break,
+            }
+        }
+    }
 }
 
 /// Shared retry budget (as tower's): retries spend a token, successes earn a fraction of
@@ -168,6 +210,8 @@ pub struct EngineSetup {
     pub last_error: Option<String>,
     /// Measured prompt tokens per 1000 characters, when known.
     pub tokens_per_kchar: Option<u32>,
+    /// `--concurrency auto`: the starting limit (`concurrency` is then the most it may reach).
+    pub adaptive: Option<usize>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -189,9 +233,17 @@ impl Router {
         let engines = setups
             .into_iter()
             .map(|s| {
+                let start = s
+                    .adaptive
+                    .map_or(s.concurrency, |a| a.min(s.concurrency))
+                    .max(1);
                 Arc::new(EngineState {
-                    sem: Arc::new(Semaphore::new(s.concurrency.max(1))),
+                    sem: Arc::new(Semaphore::new(start)),
                     cap: s.concurrency.max(1),
+                    limit: AtomicUsize::new(start),
+                    owed: AtomicUsize::new(0),
+                    peak_limit: AtomicUsize::new(start),
+                    adaptive: s.adaptive.is_some(),
                     up: AtomicBool::new(s.up),
                     probing: AtomicBool::new(false),
                     consecutive_failures: AtomicU32::new(0),
@@ -227,6 +279,9 @@ impl Router {
         for i in 0..router.engines.len() {
             if !router.engines[i].up.load(Ordering::SeqCst) {
                 router.start_probe(i);
+            }
+            if router.engines[i].adaptive {
+                router.spawn_adaptive(i);
             }
         }
         router
@@ -264,6 +319,12 @@ impl Router {
                         completion_tokens: e.completion_tokens.load(Ordering::Relaxed),
                         max_in_flight: e.max_in_flight.load(Ordering::Relaxed),
                         concurrency: e.cap,
+                        adaptive_limit: e.adaptive.then(|| {
+                            (
+                                e.limit.load(Ordering::Relaxed),
+                                e.peak_limit.load(Ordering::Relaxed),
+                            )
+                        }),
                         went_down: e.went_down.load(Ordering::Relaxed),
                         came_back: e.came_back.load(Ordering::Relaxed),
                         last_error: lock(&e.last_error).clone(),
@@ -316,7 +377,10 @@ impl Router {
                     _ = tokio::time::sleep(interval) => {}
                 }
                 match e.client.ready().await {
-                    Ok(()) => {
+                    Ok(context) => {
+                        if let Some(c) = context {
+                            e.context_len.store(c, Ordering::SeqCst);
+                        }
                         router.mark_up(idx);
                         break;
                     }
@@ -330,16 +394,84 @@ impl Router {
         });
     }
 
+    /// `--concurrency auto`: every 0.5 s, reads vLLM's queue from /metrics and moves this
+    /// engine's limit so that a few requests always wait at the server (no slot idles
+    /// between one request finishing and the next arriving) but the queue stays short (no
+    /// request waits long enough to time out). Saturated with an empty server queue:
+    /// double. Queue longer than twice the target: cut to what runs plus the target.
+    fn spawn_adaptive(self: &Arc<Self>, idx: usize) {
+        let router = Arc::clone(self);
+        tokio::spawn(async move {
+            let e = &router.engines[idx];
+            let EngineClient::OpenAi(client) = &e.client else {
+                return;
+            };
+            let mut misses = 0u32;
+            loop {
+                tokio::select! {
+                    _ = router.cancel.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                e.withdraw_owed();
+                if !e.up.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Some((running, waiting)) = client.queue_metrics().await else {
+                    misses += 1;
+                    if misses == 3 {
+                        tracing::warn!(
+                            url = client.base_url(),
+                            "vLLM /metrics is not readable: --concurrency auto stays at {}",
+                            e.limit.load(Ordering::Relaxed)
+                        );
+                    }
+                    continue;
+                };
+                misses = 0;
+                let limit = e.limit.load(Ordering::Relaxed);
+                let in_flight = e.in_flight.load(Ordering::Relaxed);
+                let target = (running / 8.0).max(4.0);
+                let new = if waiting < 1.0 && in_flight + 2 >= limit {
+                    (limit * 2).min(e.cap)
+                } else if waiting > 2.0 * target {
+                    ((running + target) as usize).clamp(4, e.cap)
+                } else {
+                    limit
+                };
+                if new != limit {
+                    tracing::debug!(running, waiting, limit, new, "adaptive concurrency");
+                    e.set_limit(new);
+                }
+            }
+        });
+    }
+
     /// Waits for an engine that is up, in preference order.
-    async fn pick(&self, rx: &mut watch::Receiver<u64>) -> Result<usize, RouteError> {
+    async fn pick(
+        &self,
+        rx: &mut watch::Receiver<u64>,
+        fits: impl Fn(&EngineState) -> bool,
+    ) -> Result<usize, RouteError> {
         loop {
             rx.borrow_and_update();
-            if let Some(i) = self
-                .engines
-                .iter()
-                .position(|e| e.up.load(Ordering::SeqCst))
-            {
-                return Ok(i);
+            let mut any_up = false;
+            for (i, e) in self.engines.iter().enumerate() {
+                if e.up.load(Ordering::SeqCst) {
+                    any_up = true;
+                    // An engine whose context cannot hold this request is passed over.
+                    if fits(e) {
+                        return Ok(i);
+                    }
+                }
+            }
+            if any_up {
+                return Err(RouteError::Split(EngineError::new(
+                    FailureClass::ContextLength,
+                    format!(
+                        "the prompt leaves less than {} output tokens in every engine's context",
+                        self.cfg.min_output_tokens
+                    ),
+                )));
             }
             let since = *lock(&self.all_down_since).get_or_insert_with(Instant::now);
             let waited = since.elapsed();
@@ -444,7 +576,9 @@ impl Router {
             if self.cancel.is_cancelled() {
                 return Err(RouteError::Cancelled);
             }
-            let idx = self.pick(&mut rx).await?;
+            let idx = self
+                .pick(&mut rx, |e| self.fit_budget(e, req, budget).is_some())
+                .await?;
             let e = &self.engines[idx];
             let permit = tokio::select! {
                 p = e.sem.clone().acquire_owned() => p.map_err(|_| RouteError::Cancelled)?,
@@ -524,7 +658,20 @@ impl Router {
                         FailureClass::Unauthorized | FailureClass::ModelNotFound => {
                             return Err(RouteError::Fatal(err.message));
                         }
-                        FailureClass::ContextLength => return Err(RouteError::Split(err)),
+                        FailureClass::ContextLength => {
+                            // vLLM names its context in some refusals ("max_model_len=2048"):
+                            // learn it and fit the request, once, before splitting.
+                            let learnt = err
+                                .message
+                                .split("max_model_len=")
+                                .nth(1)
+                                .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+                                .and_then(|n| n.parse::<u32>().ok());
+                            match learnt {
+                                Some(n) if n != e.context_len.swap(n, Ordering::SeqCst) => {}
+                                _ => return Err(RouteError::Split(err)),
+                            }
+                        }
                         FailureClass::Truncated => {
                             // More budget while the schema's largest answer allows it and
                             // the context has room; once more with another seed at the

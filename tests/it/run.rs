@@ -342,3 +342,50 @@ async fn help_documents_every_flag_with_default_and_env() {
         assert!(ran.stdout.contains(needle), "--help lacks {needle}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_concurrency_fills_the_slots_without_a_long_queue() {
+    let fake = FakeEngine::start(FakeConfig::new().slots(64).latency(250, 0.0))
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    synthetic_corpus(&corpus, 60, 10);
+    let out = tmp.path().join("out");
+    let args = [
+        "run",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--vllm-url",
+        &fake.url(),
+        "--no-ollama",
+        "--chunk-tokens",
+        "60",
+        "--chunk-overlap",
+        "0",
+    ];
+    let ran = run(&args).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let st = fake.stats();
+    let rep = report(&out);
+    let (last, peak) = (
+        rep["engines"]["vllm"]["adaptive_limit"][0]
+            .as_u64()
+            .unwrap(),
+        rep["engines"]["vllm"]["adaptive_limit"][1]
+            .as_u64()
+            .unwrap(),
+    );
+    assert_eq!(st.max_running, 64, "every slot was used: {st:?}");
+    assert!(peak >= 64, "the limit grew past the server's slots: {rep}");
+    assert!(
+        st.max_in_flight < 160,
+        "the queue at the server stayed short: {}",
+        st.max_in_flight
+    );
+    assert!(
+        (64..=128).contains(&last),
+        "settled near the slots plus a short queue: {last}"
+    );
+}
