@@ -186,6 +186,7 @@ fn good_pdf_has_words_and_page_sections() {
 #[test]
 fn good_html_has_visible_words_and_heading_sections() {
     let d = read_ok("page.html");
+    eprintln!("page.html ->\n{}", d.text);
     for hidden in ["secretScript", "secret-style", "also hidden", "color: red"] {
         assert!(!d.text.contains(hidden), "{hidden:?} leaked: {}", d.text);
     }
@@ -217,6 +218,7 @@ fn good_html_has_visible_words_and_heading_sections() {
 #[test]
 fn good_docx_has_words_and_heading_sections() {
     let d = read_ok("report.docx");
+    eprintln!("report.docx ->\n{}", d.text);
     for w in [
         "Acme & Sons opened a plant in Lyon.",
         "Revenue grew by 12% in <2023>.",
@@ -734,6 +736,7 @@ mod fuzz {
 // ---------------------------------------------------------------------------------------
 // Throughput (run on request, in release mode):
 // cargo test --release --test readers -- --ignored --nocapture pdf_throughput
+// With AEGIS_THROUGHPUT_DIR=<folder of PDFs>, that folder is measured too.
 
 #[test]
 #[ignore]
@@ -763,7 +766,6 @@ fn pdf_throughput() {
         "customer",
     ];
     let mut rng = fastrand::Rng::with_seed(7);
-    let mut total = 0u64;
     let mut entries = Vec::new();
     for i in 0..50 {
         let pages: Vec<(Vec<u8>, Option<&str>)> = (0..20)
@@ -780,30 +782,50 @@ fn pdf_throughput() {
             })
             .collect();
         let bytes = make_pdf(&pages, None);
-        total += bytes.len() as u64;
         let path = dir.path().join(format!("doc{i:02}.pdf"));
         std::fs::write(&path, &bytes).unwrap();
         entries.push(entry_for(&path, &format!("doc{i:02}.pdf")));
     }
+    measure("generated: 50 PDFs x 20 pages", &entries);
+    if let Some(extra) = std::env::var_os("AEGIS_THROUGHPUT_DIR") {
+        let mut entries = Vec::new();
+        for e in std::fs::read_dir(&extra).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "pdf") {
+                let rel = path.file_name().unwrap().to_string_lossy().to_string();
+                entries.push(entry_for(&path, &rel));
+            }
+        }
+        entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+        measure(&format!("{} PDFs of {extra:?}", entries.len()), &entries);
+    }
+}
+
+fn measure(what: &str, entries: &[DocEntry]) {
+    let total: u64 = entries.iter().map(|e| e.size).sum();
     let mb = total as f64 / 1e6;
     let t = Instant::now();
-    let mut chars = 0;
-    for e in &entries {
+    let (mut chars, mut pages) = (0, 0);
+    for e in entries {
         let bytes = std::fs::read(&e.path).unwrap();
-        chars += read::read_bytes(&e.rel, &bytes).unwrap().text.len();
+        let d = read::read_bytes(&e.rel, &bytes).unwrap();
+        chars += d.text.len();
+        pages += d.sections.len();
     }
     let s = t.elapsed().as_secs_f64();
     println!(
-        "in-process: 50 PDFs x 20 pages, {mb:.1} MB in {s:.2} s = {:.1} MB/s ({chars} text bytes)",
-        mb / s
+        "{what}: in-process {mb:.1} MB, {pages} pages in {s:.2} s = {:.2} MB/s, {:.0} pages/s, {:.1} MB text/s",
+        mb / s,
+        pages as f64 / s,
+        chars as f64 / 1e6 / s
     );
     let t = Instant::now();
-    for e in &entries {
+    for e in entries {
         read::read_document(e, 64 << 20).unwrap();
     }
     let s = t.elapsed().as_secs_f64();
     println!(
-        "worker process per PDF: {mb:.1} MB in {s:.2} s = {:.1} MB/s",
+        "{what}: one worker process per PDF, {mb:.1} MB in {s:.2} s = {:.2} MB/s",
         mb / s
     );
 }
