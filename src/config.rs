@@ -57,6 +57,9 @@ pub struct RunSettings {
     pub engines: EngineSettings,
     pub engine_wait: Duration,
     pub filter: PathFilter,
+    /// The globs behind `filter`, recorded for `status`.
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
     pub max_file_size: u64,
     pub fresh: bool,
     pub dry_run: bool,
@@ -175,6 +178,8 @@ impl RunSettings {
             engines,
             engine_wait: Duration::from_secs(a.engine_wait),
             filter,
+            include: a.include,
+            exclude: a.exclude,
             max_file_size: a.max_file_size,
             fresh: a.fresh,
             dry_run: a.dry_run,

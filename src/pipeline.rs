@@ -523,6 +523,17 @@ pub struct RunState {
     pub prompts_dir: String,
     pub chunk_tokens: usize,
     pub chunk_overlap: usize,
+    /// The answer bounds and template the plan chose (small contexts change them).
+    #[serde(default)]
+    pub limits: Option<crate::prompt::Limits>,
+    #[serde(default)]
+    pub compact: bool,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub max_file_size: Option<u64>,
     pub models: BTreeMap<String, String>,
     pub command: Vec<String>,
     pub finished_at: u64,
@@ -1025,6 +1036,11 @@ fn finish(
         prompts_dir: s.prompts.dir.display().to_string(),
         chunk_tokens: s.chunk.tokens,
         chunk_overlap: s.chunk.overlap,
+        limits: Some(s.prompts.taxonomy.limits),
+        compact: s.prompts.compact,
+        include: s.include.clone(),
+        exclude: s.exclude.clone(),
+        max_file_size: Some(s.max_file_size),
         models: report
             .engines
             .iter()

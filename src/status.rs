@@ -74,8 +74,15 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let corpus = PathBuf::from(&state.corpus);
     println!("corpus: {}", corpus.display());
-    let prompts = PromptSet::load_dir(std::path::Path::new(&state.prompts_dir))
+    let loaded = PromptSet::load_dir(std::path::Path::new(&state.prompts_dir))
         .map_err(|e| RunError::config(e.to_string()))?;
+    // The run's plan may have used other bounds or the compact template (small contexts).
+    let prompts = match state.limits {
+        Some(l) => loaded
+            .variant(l, state.compact)
+            .map_err(|e| RunError::config(e.to_string()))?,
+        None => loaded,
+    };
     let settings = ChunkSettings {
         tokens: state.chunk_tokens,
         overlap: state.chunk_overlap,
@@ -84,13 +91,15 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let (mut docs, mut docs_done, mut skipped) = (0u64, 0u64, 0u64);
     let (mut chunks, mut chunks_done, mut chunks_failed) = (0u64, 0u64, 0u64);
     let mut seen = HashSet::new();
-    let filter = PathFilter::new(&[], &[]).map_err(|e| RunError::config(e.to_string()))?;
+    let filter = PathFilter::new(&state.include, &state.exclude)
+        .map_err(|e| RunError::config(e.to_string()))?;
     for item in walk(&corpus, filter) {
         let WalkItem::Doc(entry) = item else {
             skipped += 1;
             continue;
         };
-        let Ok(doc) = crate::read::read_document(&entry, u64::MAX) else {
+        let Ok(doc) = crate::read::read_document(&entry, state.max_file_size.unwrap_or(u64::MAX))
+        else {
             skipped += 1;
             continue;
         };

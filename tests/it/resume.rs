@@ -206,7 +206,13 @@ async fn a_second_run_on_the_same_out_is_refused() {
     let first = command(&c.args(&url, &["--concurrency", "2"]))
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Wait until the first run holds the folder (it sends requests only once it has the lock).
+    for _ in 0..400 {
+        if fake.stats().chat_requests > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let ran = run(&c.args(&url, &[])).await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(
