@@ -35,6 +35,20 @@ pub struct Stats {
     pub max_in_flight: u64,
     pub max_running: u64,
     pub served_ok: u64,
+    #[serde(default)]
+    pub requests_by_endpoint: std::collections::BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// Requests other than chat (probes, /tokenize, ...), as "path=n" pairs.
+    pub fn other_requests(&self) -> String {
+        self.requests_by_endpoint
+            .iter()
+            .filter(|(p, _)| p.as_str() != "/v1/chat/completions" && p.as_str() != "/api/chat")
+            .map(|(p, n)| format!("{p}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl Fake {

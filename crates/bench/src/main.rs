@@ -79,6 +79,10 @@ struct Args {
     /// In `frontend`, measure a fully resumed second run even if `--dry-run` exists.
     #[arg(long)]
     frontend_no_dry_run: bool,
+    /// Folder of the built-in prompt domains, copied at start and given to every run as
+    /// AEGIS_PROMPTS_DIR [default: <workspace>/prompts].
+    #[arg(long)]
+    prompts_root: Option<PathBuf>,
     /// Delete the generated corpora and outputs when done.
     #[arg(long)]
     clean: bool,
@@ -177,6 +181,9 @@ fn fmt_num(v: f64) -> String {
 
 struct Bench {
     args: Args,
+    /// A copy of the prompts folder taken at start (`AEGIS_PROMPTS_DIR` of every run), so
+    /// that an edit of prompts/ during the bench does not change the chunk keys.
+    prompts: Option<PathBuf>,
     aegis: PathBuf,
     fake_bin: PathBuf,
     work: PathBuf,
@@ -306,6 +313,9 @@ impl Bench {
                 cmd.env_remove(&k);
             }
         }
+        if let Some(p) = &self.prompts {
+            cmd.env("AEGIS_PROMPTS_DIR", p);
+        }
         if let Some(f) = fake {
             f.reset_stats()?;
         }
@@ -361,6 +371,10 @@ impl Bench {
             stats.served_ok,
             m.first_request_s.map_or("-".into(), |s| format!("{s:.3}s")),
         );
+        let other = stats.other_requests();
+        if !other.is_empty() {
+            eprintln!("  [{tag}] other requests to the fake: {other}");
+        }
         Ok(ClientRun {
             m,
             report,
@@ -456,6 +470,16 @@ impl Bench {
             fake.stop();
             self.check_all_extracted(&mut res, &r, &format!("{name} run {rep}"));
             let chunks = r.chunks_total() as f64;
+            // The same load from a minimal client (threads, one connection per request),
+            // right after, on a fresh fake: what the fake itself allows on this machine now.
+            let fake = self.start_fake(&spec, &format!("{name}-reference-{rep}"))?;
+            let ref_wall = fake.reference_load(spec.api, chunks as u64, slots)?;
+            let ref_stats = fake.stats()?;
+            fake.stop();
+            eprintln!(
+                "  [{name}-reference-{rep}] {chunks} requests, {slots} threads: wall {ref_wall:.2}s, served_ok {}, max_running {}",
+                ref_stats.served_ok, ref_stats.max_running
+            );
             let ideal = chunks / slots as f64 * lat as f64 / 1000.0;
             let rounds = (chunks / slots as f64).ceil() * lat as f64 / 1000.0;
             for (k, v) in [
@@ -478,6 +502,9 @@ impl Bench {
                         / (r.m.last_answer_s.unwrap_or(f64::NAN)
                             - r.m.first_request_s.unwrap_or(f64::NAN)),
                 ),
+                ("ref_wall", ref_wall),
+                ("ref_eff", ideal / ref_wall),
+                ("vs_ref", ref_wall / r.after_startup()),
                 ("max_running", r.stats.max_running as f64),
                 ("max_in_flight", r.stats.max_in_flight as f64),
                 ("cpu", r.m.cpu_s()),
@@ -488,18 +515,6 @@ impl Bench {
                 cols.entry(k).or_default().push(v);
             }
         }
-        // The same load from a minimal client (threads, one connection per request): what
-        // the fake itself allows on this machine.
-        let n_ref = median(cols.get("chunks").map(Vec::as_slice).unwrap_or(&[])) as u64;
-        let fake = self.start_fake(&spec, &format!("{name}-reference"))?;
-        let ref_wall = fake.reference_load(spec.api, n_ref, slots)?;
-        let ref_stats = fake.stats()?;
-        fake.stop();
-        eprintln!(
-            "  [{name}-reference] {n_ref} requests, {slots} threads: wall {ref_wall:.2}s, served_ok {}, max_running {}",
-            ref_stats.served_ok, ref_stats.max_running
-        );
-        let ideal_ref = n_ref as f64 / slots as f64 * lat as f64 / 1000.0;
         let mut c = |k: &str| cols.remove(k).unwrap_or_default();
         res.metric("chunks", "", c("chunks"), None);
         res.metric(
@@ -552,15 +567,21 @@ impl Bench {
             None,
         );
         res.metric(
-            "reference: minimal client, same fake, same requests (1 run): wall",
+            "reference: minimal client, fresh fake, same requests (run after each client run): wall",
             "s",
-            vec![ref_wall],
+            c("ref_wall"),
             None,
         );
         res.metric(
             "reference efficiency = ideal / reference wall (what the fake allows here)",
             "",
-            vec![ideal_ref / ref_wall],
+            c("ref_eff"),
+            None,
+        );
+        res.metric(
+            "client vs reference = reference wall / (wall − start-up), per pair",
+            "",
+            c("vs_ref"),
             None,
         );
         res.metric(
@@ -894,6 +915,7 @@ impl Bench {
                 ("chunks", r.chunks_total() as f64),
                 ("wall", r.m.wall_s),
                 ("mbps", mb / r.m.wall_s),
+                ("mb_per_cpu", mb / r.m.cpu_s()),
                 ("cpu", r.m.cpu_s()),
                 ("rss", r.m.maxrss_mb),
                 ("cat_wall", c.wall_s),
@@ -911,6 +933,12 @@ impl Bench {
         res.metric("aegis-ingest wall", "s", c("wall"), None);
         res.metric("aegis-ingest throughput", "MB/s", c("mbps"), None);
         res.metric("aegis-ingest CPU (user+sys)", "s", c("cpu"), None);
+        res.metric(
+            "aegis-ingest MB per CPU-second (insensitive to other load)",
+            "MB/s",
+            c("mb_per_cpu"),
+            None,
+        );
         res.metric(
             "aegis-ingest peak RSS",
             "MB",
@@ -1116,6 +1144,20 @@ fn markdown(results: &[ScenarioResult], repeat: usize) -> String {
     s
 }
 
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type()?.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).with_context(|| format!("copying {}", src.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -1209,7 +1251,26 @@ fn main() -> anyhow::Result<()> {
         bin_dir.display(),
         work.display()
     );
+    // Snapshot the built-in prompts (see `Bench::prompts`).
+    let prompts_src = args
+        .prompts_root
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts"));
+    let prompts = if prompts_src.is_dir() {
+        let dst = work.join("prompts-snapshot");
+        let _ = std::fs::remove_dir_all(&dst);
+        copy_dir(&prompts_src, &dst)?;
+        eprintln!(
+            "aegis-bench: prompts copied from {} to {} (AEGIS_PROMPTS_DIR of every run)",
+            prompts_src.display(),
+            dst.display()
+        );
+        Some(dst)
+    } else {
+        None
+    };
     let bench = Bench {
+        prompts,
         args,
         aegis,
         fake_bin,
