@@ -8,7 +8,8 @@
 # Needs: perf (apt-get install -y linux-perf), the corpus made by aegis-bench
 # (`aegis-bench --scenario client-cost` creates para-20000-100), the release binaries.
 # Writes WORK_DIR/perf-flat.data (self time) and WORK_DIR/perf-graph.data (DWARF call
-# graphs), and prints the top symbols by self time and by inclusive time.
+# graphs), and prints the top symbols by self time, a breakdown of inclusive time by
+# pipeline stage (perfcat.py) and the top symbols by inclusive time.
 set -eu
 CHUNKS=${1:-20000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,13 +44,16 @@ run -e cpu-clock -F 499 --call-graph dwarf,32768 -o "$WORK/perf-graph.data"
 
 echo "== self time by symbol (top 40)"
 perf report -i "$WORK/perf-flat.data" --no-children --sort symbol --percent-limit 0.5 --stdio 2>/dev/null \
-  | grep -v '^#' | grep -v '^$' | head -40
+  | grep -v '^#' | grep -v '^$' | sed 's/  *- *- *$//; s/ *$//' | head -40
 echo "== self time by shared object"
 perf report -i "$WORK/perf-flat.data" --no-children --sort dso --stdio 2>/dev/null \
   | grep -v '^#' | grep -v '^$' | head -10
 echo "== self time by thread name"
 perf report -i "$WORK/perf-flat.data" --no-children --sort comm --stdio 2>/dev/null \
   | grep -v '^#' | grep -v '^$' | head -10
+echo "== inclusive time by category (first matching rule per call stack, see perfcat.py)"
+perf script -i "$WORK/perf-graph.data" --no-inline -F comm,tid,ip,sym 2>/dev/null > "$WORK/perf-graph.txt"
+python3 "$ROOT/crates/bench/perfcat.py" "$WORK/perf-graph.txt" parse_answer
 echo "== inclusive time (children) by symbol (top 60)"
-perf report -i "$WORK/perf-graph.data" --children --sort symbol --percent-limit 2 --stdio -g none 2>/dev/null \
-  | grep -v '^#' | grep -v '^$' | head -60
+perf report -i "$WORK/perf-graph.data" --children --no-inline --sort symbol --percent-limit 2 --stdio -g none 2>/dev/null \
+  | grep -v '^#' | grep -v '^$' | sed 's/  *- *- *$//; s/ *$//' | grep -v 'tokio::\|std::\|core::' | head -60
