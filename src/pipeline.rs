@@ -585,19 +585,7 @@ async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngin
         EngineClient::OpenAi(c) => c.count_tokens(&sample).await,
         EngineClient::Ollama(_) => None,
     };
-    let ratios = match measured {
-        Some(n) if n > 0 => {
-            let cl100k = crate::chunk::tokenizer()
-                .encode_ordinary(&sample)
-                .len()
-                .max(1) as f64;
-            Ratios {
-                tokens_per_char: f64::from(n) / sample.len() as f64,
-                model_per_cl100k: f64::from(n) / cl100k,
-            }
-        }
-        _ => Ratios::GUESS,
-    };
+    let ratios = Ratios::from_count(&sample, measured);
     if measured.is_some() {
         let per_k = (ratios.tokens_per_char * 1000.0).round() as u32;
         for e in probed.setups.iter_mut() {

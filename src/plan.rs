@@ -49,13 +49,13 @@ impl Ratios {
         model_per_cl100k: 1.3,
     };
 
-    /// Measured on `sample` with the model's counter.
-    pub fn measure(sample: &str, counter: &dyn TokenCounter) -> Ratios {
+    /// From the model's token count `n` of `sample` (None: not measured, the guesses).
+    pub fn from_count(sample: &str, n: Option<u32>) -> Ratios {
         let cl100k = crate::chunk::tokenizer()
             .encode_ordinary(sample)
             .len()
             .max(1) as f64;
-        match counter.count(sample) {
+        match n {
             Some(n) if n > 0 && !sample.is_empty() => Ratios {
                 tokens_per_char: f64::from(n) / sample.len() as f64,
                 model_per_cl100k: f64::from(n) / cl100k,

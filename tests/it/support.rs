@@ -50,8 +50,17 @@ pub fn command(args: &[&str]) -> tokio::process::Command {
 
 /// Runs the binary to completion (killed after `limit`).
 pub async fn run_with_limit(args: &[&str], limit: Duration) -> Ran {
+    run_env_limit(args, &[], limit).await
+}
+
+/// Runs the binary with extra environment variables, killed after `limit`.
+async fn run_env_limit(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Ran {
     let start = Instant::now();
-    let child = command(args).spawn().expect("spawn aegis-ingest");
+    let mut cmd = command(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("spawn aegis-ingest");
     let out = tokio::time::timeout(limit, child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("aegis-ingest {args:?} did not finish within {limit:?}"))
@@ -190,20 +199,5 @@ pub fn check_outputs(out: &Path) -> (Vec<Value>, Vec<Value>) {
 
 /// Like `run`, with extra environment variables.
 pub async fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let start = Instant::now();
-    let mut cmd = command(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().expect("spawn aegis-ingest");
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("aegis-ingest {args:?} did not finish in time"))
-        .expect("wait");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
+    run_env_limit(args, env, Duration::from_secs(120)).await
 }
