@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
+use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 use tiktoken_rs::CoreBPE;
 
 use crate::read::Document;
@@ -51,47 +51,125 @@ impl ChunkSettings {
 /// Splits documents; build once, share across documents.
 pub struct Chunker {
     settings: ChunkSettings,
-    text: TextSplitter<CoreBPE>,
-    markdown: MarkdownSplitter<CoreBPE>,
 }
 
 /// The tokenizer used for chunk sizes: built once per process (decoding the compiled-in
-/// tables costs ~65 ms), cloned for each splitter.
-pub fn tokenizer() -> CoreBPE {
-    static BPE: std::sync::OnceLock<CoreBPE> = std::sync::OnceLock::new();
-    // cl100k's tables are compiled in; constructing cannot fail for lack of network.
-    BPE.get_or_init(|| {
-        tiktoken_rs::cl100k_base().expect("cl100k tables are compiled into tiktoken-rs")
+/// tables costs ~65 ms).
+pub fn tokenizer() -> &'static CoreBPE {
+    &cl100k().bpe
+}
+
+struct Cl100k {
+    bpe: CoreBPE,
+    /// Byte length of each token, by rank (0 for ranks that are not ordinary tokens).
+    token_len: Vec<u32>,
+}
+
+fn cl100k() -> &'static Cl100k {
+    static CL100K: std::sync::OnceLock<Cl100k> = std::sync::OnceLock::new();
+    CL100K.get_or_init(|| {
+        // cl100k's tables are compiled in; constructing cannot fail for lack of network.
+        let bpe = tiktoken_rs::cl100k_base().expect("cl100k tables are compiled into tiktoken-rs");
+        // Ordinary ranks are 0..100_256; a few more are tried so a longer table still works.
+        let token_len = (0..100_300u32)
+            .map(|rank| bpe.decode_bytes(&[rank]).map_or(0, |b| b.len() as u32))
+            .collect();
+        Cl100k { bpe, token_len }
     })
-    .clone()
+}
+
+/// Token sizes of one document's slices, from one tokenization of the whole document.
+///
+/// The splitter measures many candidate chunks per document, each a slice of the
+/// document's text; tokenizing every candidate again cost 95% of the front end's CPU. Here
+/// the document is tokenized once, and a slice's size is the number of the document's
+/// tokens that overlap it (a token cut by the slice's edge counts whole, so the count is
+/// never below the slice's own token count by more than the rare re-merge at an edge).
+struct DocSizer {
+    base: usize,
+    len: usize,
+    /// End offset (bytes, exclusive) of each token, ascending.
+    ends: Vec<u32>,
+}
+
+impl DocSizer {
+    /// None when the text is too large for 32-bit offsets.
+    fn new(text: &str) -> Option<Self> {
+        if text.len() >= u32::MAX as usize {
+            return None;
+        }
+        let cl = cl100k();
+        let mut ends = cl.bpe.encode_ordinary(text);
+        let mut at = 0u32;
+        for t in ends.iter_mut() {
+            at += cl.token_len.get(*t as usize).copied().unwrap_or(0);
+            *t = at;
+        }
+        // The lengths must add up to the text; if the table is off, do not trust it.
+        (at as usize == text.len()).then_some(DocSizer {
+            base: text.as_ptr() as usize,
+            len: text.len(),
+            ends,
+        })
+    }
+}
+
+impl ChunkSizer for DocSizer {
+    fn size(&self, chunk: &str) -> usize {
+        let p = chunk.as_ptr() as usize;
+        if p < self.base || p + chunk.len() > self.base + self.len {
+            // Not a slice of this document (the splitter only passes slices; stay correct).
+            return tokenizer().encode_ordinary(chunk).len();
+        }
+        if chunk.is_empty() {
+            return 0;
+        }
+        let (a, b) = (p - self.base, p - self.base + chunk.len());
+        // Token k covers [ends[k-1], ends[k]); it overlaps [a, b) iff ends[k] > a and its
+        // start < b.
+        let first = self.ends.partition_point(|&e| (e as usize) <= a);
+        let past = (self.ends.partition_point(|&e| (e as usize) < b) + 1).min(self.ends.len());
+        past.saturating_sub(first)
+    }
 }
 
 impl Chunker {
     pub fn new(settings: ChunkSettings) -> Result<Self, String> {
         settings.validate()?;
-        let config = || {
-            ChunkConfig::new(settings.tokens)
-                .with_overlap(settings.overlap)
-                .map(|c| c.with_sizer(tokenizer()))
-                .map_err(|e| e.to_string())
-        };
-        Ok(Self {
-            settings,
-            text: TextSplitter::new(config()?),
-            markdown: MarkdownSplitter::new(config()?),
-        })
+        ChunkConfig::new(settings.tokens)
+            .with_overlap(settings.overlap)
+            .map_err(|e| e.to_string())?;
+        Ok(Self { settings })
     }
 
     pub fn settings(&self) -> ChunkSettings {
         self.settings
     }
 
+    fn config<S: ChunkSizer>(&self, sizer: S) -> ChunkConfig<S> {
+        ChunkConfig::new(self.settings.tokens)
+            .with_overlap(self.settings.overlap)
+            .expect("overlap checked in Chunker::new")
+            .with_sizer(sizer)
+    }
+
+    fn pieces<'t, S: ChunkSizer>(&self, doc: &'t Document, sizer: S) -> Vec<(usize, &'t str)> {
+        if doc.format.is_markdown() {
+            MarkdownSplitter::new(self.config(sizer))
+                .chunk_indices(&doc.text)
+                .collect()
+        } else {
+            TextSplitter::new(self.config(sizer))
+                .chunk_indices(&doc.text)
+                .collect()
+        }
+    }
+
     /// Cuts a document into chunks, in order.
     pub fn chunk(&self, doc: &Document) -> Vec<Chunk> {
-        let pieces: Vec<(usize, &str)> = if doc.format.is_markdown() {
-            self.markdown.chunk_indices(&doc.text).collect()
-        } else {
-            self.text.chunk_indices(&doc.text).collect()
+        let pieces = match DocSizer::new(&doc.text) {
+            Some(sizer) => self.pieces(doc, sizer),
+            None => self.pieces(doc, tokenizer()),
         };
         pieces
             .into_iter()
@@ -168,6 +246,50 @@ mod tests {
         assert_eq!(text[covered..].trim(), "");
         // Overlap: consecutive chunks share some text.
         assert!(chunks.windows(2).any(|w| w[1].range.start < w[0].range.end));
+    }
+
+    #[test]
+    fn one_tokenization_per_document_cuts_like_tokenizing_every_candidate() {
+        // Varied prose, code, URLs, CJK and odd spacing: the per-document token index must
+        // measure slices like tokenizing each slice on its own.
+        let mut text = String::new();
+        for i in 0..300 {
+            text.push_str(&format!(
+                "Dr. Alice Smith-{i} met   Bob at https://example.org/p?q={i}. 東京の会議 {i}.\n"
+            ));
+            if i % 7 == 0 {
+                text.push_str("    fn main() { println!(\"x\"); }\n\n## Section\n\n");
+            }
+        }
+        let d = doc(&text, Format::Markdown);
+        let c = chunker(120, 15);
+        let exact = c.pieces(&d, tokenizer());
+        let fast = c.chunk(&d);
+        let bpe = tokenizer();
+        for ch in &fast {
+            assert!(bpe.encode_ordinary(&ch.text).len() <= 120, "{:?}", ch.text);
+        }
+        let same = fast
+            .iter()
+            .filter(|f| {
+                exact
+                    .iter()
+                    .any(|(s, t)| *s == f.range.start && t.len() == f.text.len())
+            })
+            .count();
+        assert!(
+            same * 10 >= exact.len() * 9,
+            "{same} of {} chunks cut alike ({} fast)",
+            exact.len(),
+            fast.len()
+        );
+        let sizer = DocSizer::new(&text).unwrap();
+        assert_eq!(sizer.size(&text), bpe.encode_ordinary(&text).len());
+        assert_eq!(sizer.size(&text[5..5]), 0);
+        assert_eq!(
+            sizer.size("not a slice"),
+            bpe.encode_ordinary("not a slice").len()
+        );
     }
 
     #[test]
