@@ -52,30 +52,36 @@ impl ChunkKey {
     }
 }
 
-/// One journal line.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One journal line, as written (borrowed: nothing is copied to write it).
+#[derive(Debug, Serialize)]
 #[serde(tag = "t")]
-pub enum Record {
+enum Record<'a> {
     #[serde(rename = "ok")]
     Done {
-        k: String,
+        k: &'a str,
         engine: EngineKind,
-        model: String,
+        model: &'a str,
         pt: u64,
         ct: u64,
         /// Unix seconds.
         at: u64,
-        x: Extraction,
+        x: &'a Extraction,
     },
     #[serde(rename = "fail")]
     Failed {
-        k: String,
-        class: String,
-        reason: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        raw: Option<String>,
+        k: &'a str,
+        class: &'a str,
+        reason: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        raw: Option<&'a str>,
         at: u64,
     },
+}
+
+/// The extraction of an "ok" record, read in one pass (the other fields are skipped).
+#[derive(Deserialize)]
+struct DoneExtraction {
+    x: Extraction,
 }
 
 /// The light view of a record read while indexing (the extraction is skipped).
@@ -381,13 +387,13 @@ impl Journal {
         x: &Extraction,
     ) -> Result<(), JournalError> {
         let rec = Record::Done {
-            k: key.hex(),
+            k: &key.hex(),
             engine,
-            model: model.to_string(),
+            model,
             pt,
             ct,
             at: now_secs(),
-            x: x.clone(),
+            x,
         };
         let line = serde_json::to_vec(&rec).unwrap_or_default();
         self.append_line(key, &line, true, Some(model), Some(engine))
@@ -401,11 +407,15 @@ impl Journal {
         reason: &str,
         raw: Option<&str>,
     ) -> Result<(), JournalError> {
+        let raw = raw.map(|r| match r.char_indices().nth(4000) {
+            Some((i, _)) => &r[..i],
+            None => r,
+        });
         let rec = Record::Failed {
-            k: key.hex(),
-            class: class.to_string(),
-            reason: reason.to_string(),
-            raw: raw.map(|r| r.chars().take(4000).collect()),
+            k: &key.hex(),
+            class,
+            reason,
+            raw,
             at: now_secs(),
         };
         let line = serde_json::to_vec(&rec).unwrap_or_default();
@@ -433,9 +443,9 @@ impl Journal {
         Ok(())
     }
 
-    /// Reads a key's latest record back.
-    pub fn read(&self, key: &ChunkKey) -> Result<Option<Record>, JournalError> {
-        let Some(e) = self.index.get(key) else {
+    /// The extraction of a finished key (None when the key's latest record is a failure).
+    pub fn extraction(&self, key: &ChunkKey) -> Result<Option<Extraction>, JournalError> {
+        let Some(e) = self.index.get(key).filter(|e| e.ok) else {
             return Ok(None);
         };
         let mut buf = vec![0u8; e.len as usize];
@@ -443,22 +453,14 @@ impl Journal {
             path: self.path.clone(),
             source,
         })?;
-        serde_json::from_slice(&buf)
-            .map(Some)
+        serde_json::from_slice::<DoneExtraction>(&buf)
+            .map(|d| Some(d.x))
             .map_err(|err| JournalError::Corrupt {
                 path: self.path.clone(),
                 line: 0,
                 offset: e.offset,
                 detail: err.to_string(),
             })
-    }
-
-    /// The extraction of a finished key.
-    pub fn extraction(&self, key: &ChunkKey) -> Result<Option<Extraction>, JournalError> {
-        Ok(match self.read(key)? {
-            Some(Record::Done { x, .. }) => Some(x),
-            _ => None,
-        })
     }
 }
 

@@ -6,6 +6,9 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::prompt::Taxonomy;
@@ -93,21 +96,47 @@ pub fn name_key(name: &str) -> String {
 
 /// Display form of a name: trimmed, whitespace collapsed, outer quotes/punctuation dropped.
 pub fn clean_name(name: &str) -> String {
-    let collapsed = name.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed
-        .trim_matches(|c: char| {
-            matches!(
-                c,
-                '"' | '\'' | '`' | '.' | ',' | ';' | ':' | '(' | ')' | '[' | ']' | '*' | '_'
-            ) || c.is_whitespace()
-        })
+    let outer = |c: char| {
+        matches!(
+            c,
+            '"' | '\'' | '`' | '.' | ',' | ';' | ':' | '(' | ')' | '[' | ']' | '*' | '_'
+        ) || c.is_whitespace()
+    };
+    let trimmed = name.trim_matches(outer);
+    // Most names are clean already: single spaces between words, nothing else to do.
+    let mut prev_space = false;
+    let regular = trimmed.chars().all(|c| {
+        let ok = if c == ' ' {
+            !prev_space
+        } else {
+            !c.is_whitespace()
+        };
+        prev_space = c == ' ';
+        ok
+    });
+    if regular {
+        return trimmed.to_string();
+    }
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_matches(outer)
         .to_string()
 }
 
 /// Upper snake case: "works for" -> "WORKS_FOR".
 pub fn type_key(t: &str) -> String {
-    t.trim()
-        .chars()
+    let t = t.trim();
+    let canonical = !t.is_empty()
+        && !t.starts_with('_')
+        && !t.ends_with('_')
+        && !t.contains("__")
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if canonical {
+        return t.to_string();
+    }
+    t.chars()
         .map(|c| {
             if c.is_alphanumeric() {
                 c.to_ascii_uppercase()
@@ -136,17 +165,28 @@ pub fn parse_answer(
             AnswerError::Empty
         });
     }
+    // Fast path: the answer as the schema shapes it, read in one pass without a tree.
+    let first_err = match serde_json::from_str::<RawAnswer>(content) {
+        Ok(raw) => return Ok(validate(&raw, taxonomy)),
+        Err(e) => e,
+    };
+    // Valid JSON of another shape, or prose/fences/trailing commas around the object: the
+    // lenient path (safe repairs, any field of any type read as absent).
     let value = match parse_json(content) {
         Ok(v) => v,
         Err(e) => {
             return Err(if cut_off {
                 AnswerError::Truncated
             } else {
-                AnswerError::Malformed(e)
+                AnswerError::Malformed(if first_err.is_data() {
+                    first_err.to_string()
+                } else {
+                    e
+                })
             })
         }
     };
-    validate(value, taxonomy)
+    Ok(validate(&RawAnswer::from_value(&value)?, taxonomy))
 }
 
 /// Strict JSON first; then the safe repairs.
@@ -204,8 +244,178 @@ fn strip_trailing_commas(s: &str) -> String {
     out
 }
 
-fn str_field<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(|x| x.as_str())
+/// An answer as the schema shapes it, borrowed from the answer text where it can be.
+#[derive(Deserialize)]
+struct RawAnswer<'a> {
+    #[serde(borrow)]
+    entities: Vec<RawEntity<'a>>,
+    #[serde(borrow, default)]
+    relations: Vec<RawRelation<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawEntity<'a> {
+    #[serde(borrow, default)]
+    name: Text<'a>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Text<'a>,
+    #[serde(borrow, default)]
+    description: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawRelation<'a> {
+    #[serde(borrow, default)]
+    source: Text<'a>,
+    #[serde(borrow, default)]
+    target: Text<'a>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Text<'a>,
+    #[serde(borrow, default)]
+    description: Text<'a>,
+    #[serde(default)]
+    strength: Number,
+}
+
+/// A string field read leniently: a value of any other type reads as absent ("").
+#[derive(Default)]
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl Text<'_> {
+    fn get(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+}
+
+/// A number field read leniently: a value of any other type reads as absent.
+#[derive(Default)]
+struct Number(Option<f64>);
+
+/// Accepts any JSON value; keeps strings (Text) or numbers (Number), skips the rest.
+struct Lenient<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: From<Scalar<'de>> + Default> Visitor<'de> for Lenient<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<T, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)).into())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<T, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_string())).into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<T, E> {
+        Ok(Scalar::Str(Cow::Owned(v)).into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<T, E> {
+        Ok(Scalar::Num(v).into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<T, E> {
+        Ok(Scalar::Num(v as f64).into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<T, E> {
+        Ok(Scalar::Num(v as f64).into())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_none<E>(self) -> Result<T, E> {
+        Ok(T::default())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(T::default())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(T::default())
+    }
+}
+
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+}
+
+impl<'a> From<Scalar<'a>> for Text<'a> {
+    fn from(s: Scalar<'a>) -> Self {
+        match s {
+            Scalar::Str(s) => Text(Some(s)),
+            Scalar::Num(_) => Text(None),
+        }
+    }
+}
+
+impl From<Scalar<'_>> for Number {
+    fn from(s: Scalar<'_>) -> Self {
+        match s {
+            Scalar::Num(n) => Number(Some(n)),
+            Scalar::Str(_) => Number(None),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Lenient(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Lenient(std::marker::PhantomData))
+    }
+}
+
+impl<'a> RawAnswer<'a> {
+    /// The lenient reading of a repaired answer: items that are not objects count as
+    /// items with no fields (dropped by validation), fields of another type as absent.
+    fn from_value(value: &'a serde_json::Value) -> Result<Self, AnswerError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| AnswerError::Invalid("top level is not an object".into()))?;
+        let entities = obj
+            .get("entities")
+            .and_then(|e| e.as_array())
+            .ok_or_else(|| AnswerError::Invalid("no \"entities\" array".into()))?;
+        let relations: &[serde_json::Value] = match obj.get("relations") {
+            Some(r) => r
+                .as_array()
+                .map(Vec::as_slice)
+                .ok_or_else(|| AnswerError::Invalid("\"relations\" is not an array".into()))?,
+            None => &[],
+        };
+        let text = |v: &'a serde_json::Value, key: &str| {
+            Text(v.get(key).and_then(|x| x.as_str()).map(Cow::Borrowed))
+        };
+        Ok(RawAnswer {
+            entities: entities
+                .iter()
+                .map(|e| RawEntity {
+                    name: text(e, "name"),
+                    kind: text(e, "type"),
+                    description: text(e, "description"),
+                })
+                .collect(),
+            relations: relations
+                .iter()
+                .map(|r| RawRelation {
+                    source: text(r, "source"),
+                    target: text(r, "target"),
+                    kind: text(r, "type"),
+                    description: text(r, "description"),
+                    strength: Number(r.get("strength").and_then(|x| x.as_f64())),
+                })
+                .collect(),
+        })
+    }
 }
 
 fn truncate_chars(s: &str, max: usize) -> String {
@@ -215,53 +425,49 @@ fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
-fn validate(value: serde_json::Value, t: &Taxonomy) -> Result<Extraction, AnswerError> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| AnswerError::Invalid("top level is not an object".into()))?;
-    let entities = obj
-        .get("entities")
-        .and_then(|e| e.as_array())
-        .ok_or_else(|| AnswerError::Invalid("no \"entities\" array".into()))?;
-    let relations: &[serde_json::Value] = match obj.get("relations") {
-        Some(r) => r
-            .as_array()
-            .map(Vec::as_slice)
-            .ok_or_else(|| AnswerError::Invalid("\"relations\" is not an array".into()))?,
-        None => &[],
-    };
+fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
     let max_name = t.limits.max_name_chars as usize;
     let max_desc = t.limits.max_description_chars as usize;
-    let mut out = Extraction::default();
-    // name key -> index in out.entities (first type wins for endpoint resolution).
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
-    for e in entities {
-        let name = clean_name(str_field(e, "name").unwrap_or(""));
-        let kind = type_key(str_field(e, "type").unwrap_or(""));
-        if name.is_empty() || !t.entity_types.iter().any(|d| d.name == kind) {
+    let mut out = Extraction {
+        entities: Vec::with_capacity(raw.entities.len()),
+        relations: Vec::with_capacity(raw.relations.len()),
+        dropped: 0,
+    };
+    // name key -> (index in out.entities of its first type, which wins for endpoint
+    // resolution; the taxonomy indexes of the types seen with it).
+    let mut by_name: HashMap<String, (usize, Vec<usize>)> =
+        HashMap::with_capacity(raw.entities.len());
+    for e in &raw.entities {
+        let name = clean_name(e.name.get());
+        let kind = type_key(e.kind.get());
+        let Some(kind_at) = t.entity_types.iter().position(|d| d.name == kind) else {
+            out.dropped += 1;
+            continue;
+        };
+        if name.is_empty() {
             out.dropped += 1;
             continue;
         }
         let name = truncate_chars(&name, max_name);
-        let key = name_key(&name);
-        if !seen.insert((key.clone(), kind.clone())) {
+        let seen = &mut by_name
+            .entry(name.to_lowercase())
+            .or_insert((out.entities.len(), Vec::new()))
+            .1;
+        if seen.contains(&kind_at) {
             continue;
         }
-        let description =
-            truncate_chars(str_field(e, "description").unwrap_or("").trim(), max_desc);
-        by_name.entry(key).or_insert(out.entities.len());
+        seen.push(kind_at);
         out.entities.push(Entity {
             name,
             kind,
-            description,
+            description: truncate_chars(e.description.get().trim(), max_desc),
         });
     }
     let mut seen_rel = std::collections::HashSet::new();
-    for r in relations {
-        let src = by_name.get(&name_key(str_field(r, "source").unwrap_or("")));
-        let dst = by_name.get(&name_key(str_field(r, "target").unwrap_or("")));
-        let kind = type_key(str_field(r, "type").unwrap_or(""));
+    for r in &raw.relations {
+        let src = by_name.get(&name_key(r.source.get())).map(|v| &v.0);
+        let dst = by_name.get(&name_key(r.target.get())).map(|v| &v.0);
+        let kind = type_key(r.kind.get());
         let (Some(&s), Some(&d)) = (src, dst) else {
             out.dropped += 1;
             continue;
@@ -273,7 +479,7 @@ fn validate(value: serde_json::Value, t: &Taxonomy) -> Result<Extraction, Answer
         if !seen_rel.insert((s, d, kind.clone())) {
             continue;
         }
-        let mut strength = r.get("strength").and_then(|x| x.as_f64()).unwrap_or(0.5);
+        let mut strength = r.strength.0.unwrap_or(0.5);
         if !strength.is_finite() {
             strength = 0.5;
         } else if strength > 1.0 && strength <= 10.0 {
@@ -284,11 +490,11 @@ fn validate(value: serde_json::Value, t: &Taxonomy) -> Result<Extraction, Answer
             source: out.entities[s].name.clone(),
             target: out.entities[d].name.clone(),
             kind,
-            description: truncate_chars(str_field(r, "description").unwrap_or("").trim(), max_desc),
+            description: truncate_chars(r.description.get().trim(), max_desc),
             strength: strength.clamp(0.0, 1.0),
         });
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -319,6 +525,58 @@ mod tests {
         );
         assert!((r.strength - 0.8).abs() < 1e-9);
         assert_eq!(x.dropped, 0);
+    }
+
+    #[test]
+    fn names_and_types_normalize_the_same_on_every_path() {
+        for (raw, clean) in [
+            ("Alice Smith", "Alice Smith"),
+            ("  Alice   Smith ", "Alice Smith"),
+            ("\"Acme Corp.\"", "Acme Corp"),
+            ("\" Alice\"", "Alice"),
+            ("Tab\tSeparated", "Tab Separated"),
+            ("(x)", "x"),
+            ("...", ""),
+        ] {
+            assert_eq!(clean_name(raw), clean, "{raw:?}");
+        }
+        for (raw, key) in [
+            ("WORKS_FOR", "WORKS_FOR"),
+            ("works for", "WORKS_FOR"),
+            ("_PART__OF_", "PART_OF"),
+            (" Located-In ", "LOCATED_IN"),
+            ("X2", "X2"),
+        ] {
+            assert_eq!(type_key(raw), key, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_read_as_absent_on_both_paths() {
+        // Strict JSON (the one-pass path) and the same answer in a fence (the repair path).
+        let a = r#"{"entities":[{"name":"Oslo","type":"LOCATION","description":7},{"name":5,"type":"LOCATION"},"Bergen",
+            {"name":"Norway","type":"LOCATION","description":{"a":[1]}}],
+            "relations":[{"source":"Oslo","target":"Norway","type":"PART_OF","strength":"high"}]}"#;
+        let fenced = format!("```json\n{a}\n```");
+        for text in [a, fenced.as_str()] {
+            let x = parse_answer(text, false, &tax()).unwrap();
+            let names: Vec<&str> = x.entities.iter().map(|e| e.name.as_str()).collect();
+            assert_eq!(names, ["Oslo", "Norway"], "{text}");
+            assert_eq!(x.entities[0].description, "");
+            assert_eq!(x.relations.len(), 1);
+            assert!((x.relations[0].strength - 0.5).abs() < 1e-9);
+            assert_eq!(x.dropped, 2, "{text}");
+        }
+    }
+
+    #[test]
+    fn repeated_entities_are_kept_once_per_type() {
+        let a = r#"{"entities":[{"name":"Paris","type":"LOCATION","description":"a"},{"name":"paris","type":"LOCATION","description":"b"},
+            {"name":"Paris","type":"PERSON","description":"c"}],"relations":[]}"#;
+        let x = parse_answer(a, false, &tax()).unwrap();
+        let kinds: Vec<&str> = x.entities.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["LOCATION", "PERSON"]);
+        assert_eq!(x.entities[0].description, "a");
     }
 
     #[test]

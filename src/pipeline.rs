@@ -216,6 +216,7 @@ struct TaskCtx {
     router: Arc<Router>,
     prompts: Arc<PromptSet>,
     schema: Arc<RawValue>,
+    system_json: Arc<RawValue>,
     max_output_tokens: u32,
 }
 
@@ -276,6 +277,7 @@ async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
         });
         let req = ChatRequest {
             system: ctx.prompts.system.clone(),
+            system_json: ctx.system_json.clone(),
             user,
             schema: ctx.schema.clone(),
             max_tokens: ctx.max_output_tokens,
@@ -793,6 +795,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         prompts: s.prompts.clone(),
         schema: RawValue::from_string(s.prompts.schema.to_string())
             .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
+            .into(),
+        system_json: serde_json::value::to_raw_value(&*s.prompts.system)
+            .map_err(|e| anyhow::anyhow!("system prompt serialization: {e}"))?
             .into(),
         max_output_tokens: s.max_output_tokens,
     });

@@ -43,12 +43,39 @@ impl std::fmt::Display for EngineKind {
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
     pub system: Arc<str>,
+    /// `system` as a JSON string literal, escaped once for all requests.
+    pub system_json: Arc<RawValue>,
     pub user: String,
     pub schema: Arc<RawValue>,
     pub max_tokens: u32,
     /// The most `max_tokens` may grow to when answers come back cut off.
     pub max_tokens_ceiling: u32,
     pub seed: u64,
+}
+
+/// One chat message on the wire; `C` is `str`, or `RawValue` for pre-escaped text.
+#[derive(Serialize)]
+pub struct WireMessage<'a, C: ?Sized> {
+    role: &'static str,
+    content: &'a C,
+}
+
+/// The two messages of a request: the shared system prompt (pre-escaped) and the chunk's.
+pub type WireMessages<'a> = (WireMessage<'a, RawValue>, WireMessage<'a, str>);
+
+impl ChatRequest {
+    pub fn wire_messages(&self) -> WireMessages<'_> {
+        (
+            WireMessage {
+                role: "system",
+                content: &self.system_json,
+            },
+            WireMessage {
+                role: "user",
+                content: &self.user,
+            },
+        )
+    }
 }
 
 /// Why the engine stopped generating.
@@ -243,6 +270,35 @@ pub fn classify_transport(err: &reqwest::Error) -> EngineError {
 }
 
 /// Parses a Retry-After header given in seconds (the form servers here send).
+/// An HTTP reply read whole: status, body text, and the Retry-After delay of an error.
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn read(resp: reqwest::Response) -> Result<Reply, EngineError> {
+        let status = resp.status().as_u16();
+        // Headers matter only on an error; nothing is copied on the hot path.
+        let retry_after = if (200..300).contains(&status) {
+            None
+        } else {
+            retry_after(resp.headers())
+        };
+        let bytes = resp.bytes().await.map_err(|e| classify_transport(&e))?;
+        Ok(Reply {
+            status,
+            retry_after,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)?

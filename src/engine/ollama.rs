@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use super::openai::error_message;
 use super::{
-    classify_transport, retry_after, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass,
-    Finish, ProbeReport,
+    classify_transport, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass, Finish,
+    ProbeReport, Reply, WireMessages,
 };
 
 /// `OLLAMA_HOST` by Ollama's own rules (envconfig.Host): empty -> 127.0.0.1:11434; a bare
@@ -75,12 +75,6 @@ pub struct OllamaClient {
 }
 
 #[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: &'a str,
-}
-
-#[derive(Serialize)]
 struct Options {
     num_ctx: u32,
     num_predict: u32,
@@ -91,7 +85,7 @@ struct Options {
 #[derive(Serialize)]
 struct Body<'a> {
     model: &'a str,
-    messages: [Message<'a>; 2],
+    messages: WireMessages<'a>,
     stream: bool,
     format: &'a RawValue,
     think: bool,
@@ -170,16 +164,7 @@ impl OllamaClient {
     pub async fn chat(&self, req: &ChatRequest) -> Result<ChatAnswer, EngineError> {
         let body = Body {
             model: &self.model,
-            messages: [
-                Message {
-                    role: "system",
-                    content: &req.system,
-                },
-                Message {
-                    role: "user",
-                    content: &req.user,
-                },
-            ],
+            messages: req.wire_messages(),
             stream: false,
             format: &req.schema,
             think: false,
@@ -202,9 +187,11 @@ impl OllamaClient {
             .send()
             .await
             .map_err(|e| classify_transport(&e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.map_err(|e| classify_transport(&e))?;
+        let Reply {
+            status,
+            retry_after,
+            text,
+        } = Reply::read(resp).await?;
         if !(200..300).contains(&status) {
             let message = error_message(&text);
             let (class, msg) = match status {
@@ -223,7 +210,7 @@ impl OllamaClient {
                 _ => (FailureClass::BadRequest, format!("{status} {message}")),
             };
             let mut e = EngineError::new(class, msg);
-            e.retry_after = retry_after(&headers);
+            e.retry_after = retry_after;
             return Err(e);
         }
         let resp: Response = serde_json::from_str(&text).map_err(|e| {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::{
-    classify_transport, retry_after, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass,
-    Finish, ProbeReport,
+    classify_transport, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass, Finish,
+    ProbeReport, Reply, WireMessages,
 };
 
 #[derive(Debug, Clone)]
@@ -22,12 +22,6 @@ pub struct OpenAiClient {
     model: Arc<RwLock<String>>,
     api_key: Option<String>,
     timeout: Duration,
-}
-
-#[derive(Serialize)]
-struct Message<'a> {
-    role: &'static str,
-    content: &'a str,
 }
 
 #[derive(Serialize)]
@@ -52,7 +46,7 @@ struct TemplateKwargs {
 #[derive(Serialize)]
 struct Body<'a> {
     model: &'a str,
-    messages: [Message<'a>; 2],
+    messages: WireMessages<'a>,
     temperature: f32,
     seed: u64,
     max_completion_tokens: u32,
@@ -157,16 +151,7 @@ impl OpenAiClient {
         }
         let body = Body {
             model: &model,
-            messages: [
-                Message {
-                    role: "system",
-                    content: &req.system,
-                },
-                Message {
-                    role: "user",
-                    content: &req.user,
-                },
-            ],
+            messages: req.wire_messages(),
             temperature: 0.0,
             seed: req.seed & crate::journal::SEED_MASK,
             max_completion_tokens: req.max_tokens,
@@ -195,21 +180,14 @@ impl OpenAiClient {
             .send()
             .await
             .map_err(|e| classify_transport(&e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.map_err(|e| classify_transport(&e))?;
-        if !status.is_success() {
-            return Err(self.http_error(status.as_u16(), &headers, &text));
+        let reply = Reply::read(resp).await?;
+        if !reply.is_success() {
+            return Err(self.http_error(reply.status, reply.retry_after, &reply.text));
         }
-        parse_response(&text)
+        parse_response(&reply.text)
     }
 
-    fn http_error(
-        &self,
-        status: u16,
-        headers: &reqwest::header::HeaderMap,
-        body: &str,
-    ) -> EngineError {
+    fn http_error(&self, status: u16, retry_after: Option<Duration>, body: &str) -> EngineError {
         let message = error_message(body);
         let (class, msg) = match status {
             401 | 403 => (
@@ -245,7 +223,7 @@ impl OpenAiClient {
             _ => (FailureClass::BadRequest, format!("{status} {message}")),
         };
         let mut e = EngineError::new(class, msg);
-        e.retry_after = retry_after(headers);
+        e.retry_after = retry_after;
         e
     }
 
