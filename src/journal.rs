@@ -445,22 +445,36 @@ impl Journal {
 
     /// The extraction of a finished key (None when the key's latest record is a failure).
     pub fn extraction(&self, key: &ChunkKey) -> Result<Option<Extraction>, JournalError> {
+        let mut buf = Vec::new();
+        self.with_done(key, &mut buf, |line| {
+            serde_json::from_slice::<DoneExtraction>(line).map(|d| d.x)
+        })
+    }
+
+    /// Reads a finished key's record into `buf` (reused across calls) and hands its bytes
+    /// to `f`, which may deserialize views borrowing from them. None when the key's latest
+    /// record is a failure or missing.
+    pub fn with_done<R>(
+        &self,
+        key: &ChunkKey,
+        buf: &mut Vec<u8>,
+        f: impl FnOnce(&[u8]) -> Result<R, serde_json::Error>,
+    ) -> Result<Option<R>, JournalError> {
         let Some(e) = self.index.get(key).filter(|e| e.ok) else {
             return Ok(None);
         };
-        let mut buf = vec![0u8; e.len as usize];
-        read_exact_at(&self.file, &mut buf, e.offset).map_err(|source| JournalError::Io {
+        buf.clear();
+        buf.resize(e.len as usize, 0);
+        read_exact_at(&self.file, buf, e.offset).map_err(|source| JournalError::Io {
             path: self.path.clone(),
             source,
         })?;
-        serde_json::from_slice::<DoneExtraction>(&buf)
-            .map(|d| Some(d.x))
-            .map_err(|err| JournalError::Corrupt {
-                path: self.path.clone(),
-                line: 0,
-                offset: e.offset,
-                detail: err.to_string(),
-            })
+        f(buf).map(Some).map_err(|err| JournalError::Corrupt {
+            path: self.path.clone(),
+            line: 0,
+            offset: e.offset,
+            detail: err.to_string(),
+        })
     }
 }
 

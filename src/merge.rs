@@ -4,12 +4,13 @@
 //! answers arrived, so an interrupted-and-resumed run writes byte-identical outputs to an
 //! uninterrupted one. Ids are hashes of normalized name + type, stable across runs.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::journal::{ChunkKey, Journal, JournalError};
 use crate::parse::name_key;
@@ -129,6 +130,47 @@ fn add_source(list: &mut Vec<Source>, s: &Source) {
     }
 }
 
+/// A checkpointed extraction read in place: strings borrow from the record's bytes
+/// unless they hold escapes.
+#[derive(Deserialize)]
+struct DoneView<'a> {
+    #[serde(borrow)]
+    x: ExtractionView<'a>,
+}
+
+#[derive(Deserialize)]
+struct ExtractionView<'a> {
+    #[serde(borrow)]
+    entities: Vec<EntityView<'a>>,
+    #[serde(borrow)]
+    relations: Vec<RelationView<'a>>,
+    #[serde(default)]
+    dropped: u32,
+}
+
+#[derive(Deserialize)]
+struct EntityView<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    description: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct RelationView<'a> {
+    #[serde(borrow)]
+    source: Cow<'a, str>,
+    #[serde(borrow)]
+    target: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    description: Cow<'a, str>,
+    strength: f64,
+}
+
 /// Merges and writes `entities.jsonl` and `relations.jsonl` atomically into `out`.
 pub fn merge_and_write(
     manifest: &[DocManifest],
@@ -136,72 +178,91 @@ pub fn merge_and_write(
     out: &Path,
 ) -> Result<MergeStats, MergeError> {
     let mut entities: Vec<EntityAcc> = Vec::new();
+    // "TYPE\x1fname key" -> index in `entities`.
     let mut ent_index: HashMap<String, usize> = HashMap::new();
     let mut relations: Vec<RelationAcc> = Vec::new();
-    let mut rel_index: HashMap<String, usize> = HashMap::new();
+    // (source index, target index, type) -> index in `relations`.
+    let mut rel_index: HashMap<(usize, usize, String), usize> = HashMap::new();
     let mut stats = MergeStats::default();
+    let mut buf = Vec::new();
+    // name key -> entity index, for one chunk's relations (first type wins).
+    let mut local: HashMap<String, usize> = HashMap::new();
+    let mut ent_key = String::new();
     for doc in manifest {
         for ch in &doc.chunks {
-            let Some(x) = journal.extraction(&ch.key)? else {
-                continue;
-            };
-            if x.entities.is_empty() {
-                stats.empty_chunks += 1;
-            }
-            stats.dropped += u64::from(x.dropped);
-            let src = Source {
-                doc: doc.rel.clone(),
-                chunk: ch.index,
-                section: ch.section.clone(),
-            };
-            // name key -> entity id, for this chunk's relations (first type wins).
-            let mut local: HashMap<String, String> = HashMap::new();
-            for e in &x.entities {
-                let id = entity_id(&e.name, &e.kind);
-                local.entry(name_key(&e.name)).or_insert_with(|| id.clone());
-                let i = *ent_index.entry(id.clone()).or_insert_with(|| {
-                    entities.push(EntityAcc {
-                        id,
-                        name: e.name.clone(),
-                        kind: e.kind.clone(),
-                        descriptions: Vec::new(),
-                        mentions: 0,
-                        sources: Vec::new(),
-                    });
-                    entities.len() - 1
-                });
-                let acc = &mut entities[i];
-                acc.mentions += 1;
-                add_description(&mut acc.descriptions, &e.description);
-                add_source(&mut acc.sources, &src);
-            }
-            for r in &x.relations {
-                let (Some(s), Some(t)) = (
-                    local.get(&name_key(&r.source)),
-                    local.get(&name_key(&r.target)),
-                ) else {
-                    continue;
+            journal.with_done(&ch.key, &mut buf, |line| {
+                let x = serde_json::from_slice::<DoneView>(line)?.x;
+                if x.entities.is_empty() {
+                    stats.empty_chunks += 1;
+                }
+                stats.dropped += u64::from(x.dropped);
+                let src = Source {
+                    doc: doc.rel.clone(),
+                    chunk: ch.index,
+                    section: ch.section.clone(),
                 };
-                let id = relation_id(s, &r.kind, t);
-                let i = *rel_index.entry(id.clone()).or_insert_with(|| {
-                    relations.push(RelationAcc {
-                        id,
-                        source: s.clone(),
-                        target: t.clone(),
-                        kind: r.kind.clone(),
-                        descriptions: Vec::new(),
-                        weight: 0.0,
-                        mentions: 0,
-                        sources: Vec::new(),
-                    });
-                    relations.len() - 1
-                });
-                let acc = &mut relations[i];
-                acc.mentions += 1;
-                acc.weight += r.strength;
-                add_description(&mut acc.descriptions, &r.description);
-                add_source(&mut acc.sources, &src);
-            }
+                local.clear();
+                for e in &x.entities {
+                    let name_key = name_key(&e.name);
+                    ent_key.clear();
+                    ent_key.push_str(&e.kind);
+                    ent_key.push('\x1f');
+                    ent_key.push_str(&name_key);
+                    let i = match ent_index.get(ent_key.as_str()) {
+                        Some(&i) => i,
+                        None => {
+                            entities.push(EntityAcc {
+                                id: entity_id(&e.name, &e.kind),
+                                name: e.name.to_string(),
+                                kind: e.kind.to_string(),
+                                descriptions: Vec::new(),
+                                mentions: 0,
+                                sources: Vec::new(),
+                            });
+                            ent_index.insert(ent_key.clone(), entities.len() - 1);
+                            entities.len() - 1
+                        }
+                    };
+                    local.entry(name_key).or_insert(i);
+                    let acc = &mut entities[i];
+                    acc.mentions += 1;
+                    add_description(&mut acc.descriptions, &e.description);
+                    add_source(&mut acc.sources, &src);
+                }
+                for r in &x.relations {
+                    let (Some(&s), Some(&t)) = (
+                        local.get(&name_key(&r.source)),
+                        local.get(&name_key(&r.target)),
+                    ) else {
+                        continue;
+                    };
+                    let slot = (s, t, r.kind.to_string());
+                    let i = match rel_index.get(&slot) {
+                        Some(&i) => i,
+                        None => {
+                            let (sid, tid) = (&entities[s].id, &entities[t].id);
+                            relations.push(RelationAcc {
+                                id: relation_id(sid, &r.kind, tid),
+                                source: sid.clone(),
+                                target: tid.clone(),
+                                kind: r.kind.to_string(),
+                                descriptions: Vec::new(),
+                                weight: 0.0,
+                                mentions: 0,
+                                sources: Vec::new(),
+                            });
+                            rel_index.insert(slot, relations.len() - 1);
+                            relations.len() - 1
+                        }
+                    };
+                    let acc = &mut relations[i];
+                    acc.mentions += 1;
+                    acc.weight += r.strength;
+                    add_description(&mut acc.descriptions, &r.description);
+                    add_source(&mut acc.sources, &src);
+                }
+                Ok(())
+            })?;
         }
     }
     let io = |source| MergeError::Io {

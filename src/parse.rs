@@ -49,6 +49,12 @@ fn is_zero(v: &u32) -> bool {
 impl Extraction {
     /// Joins the extraction of a chunk's second half into the first's.
     pub fn absorb(&mut self, other: Extraction) {
+        if self.entities.is_empty() && self.relations.is_empty() {
+            let dropped = self.dropped;
+            *self = other;
+            self.dropped += dropped;
+            return;
+        }
         let known: std::collections::HashSet<(String, String)> = self
             .entities
             .iter()
