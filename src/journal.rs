@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +109,50 @@ pub struct IndexEntry {
     pub engine: Option<EngineKind>,
 }
 
+/// The latest record of every key found when the journal was opened, sorted by key.
+#[derive(Debug, Default)]
+pub struct BaseIndex {
+    entries: Vec<(ChunkKey, IndexEntry)>,
+    models: Vec<String>,
+}
+
+impl BaseIndex {
+    pub fn get(&self, key: &ChunkKey) -> Option<&IndexEntry> {
+        self.entries
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn model_name(&self, entry: &IndexEntry) -> &str {
+        self.models
+            .get(entry.model as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// The model of a key's result, when its latest record is a result.
+    pub fn done_model(&self, key: &ChunkKey) -> Option<&str> {
+        self.get(key).filter(|e| e.ok).map(|e| self.model_name(e))
+    }
+
+    /// Finished chunks per model.
+    pub fn done_by_model(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        for (_, e) in self.entries.iter().filter(|(_, e)| e.ok) {
+            *out.entry(self.model_name(e).to_string()).or_default() += 1;
+        }
+        out
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("checkpoint {path}: {source}")]
@@ -140,7 +185,12 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     len: u64,
-    index: HashMap<ChunkKey, IndexEntry>,
+    /// The records found at open, sorted by key (32 bytes a key, no hash-table slack).
+    base: Arc<BaseIndex>,
+    /// Records appended by this run.
+    recent: HashMap<ChunkKey, IndexEntry>,
+    /// Keys in `recent` that `base` does not have.
+    recent_new: usize,
     models: Vec<String>,
     poisoned: bool,
     unsynced: bool,
@@ -172,7 +222,9 @@ impl Journal {
         let mut j = Journal {
             path: path.clone(),
             len: 0,
-            index: HashMap::new(),
+            base: Arc::default(),
+            recent: HashMap::new(),
+            recent_new: 0,
             models: Vec::new(),
             poisoned: false,
             unsynced: false,
@@ -215,6 +267,7 @@ impl Journal {
         let mut good_end = 0u64;
         let mut line_no = 0u64;
         let mut first_bad: Option<(u64, u64, String)> = None;
+        let mut found: Vec<(ChunkKey, IndexEntry)> = Vec::new();
         loop {
             line.clear();
             let n = reader.read_until(b'\n', &mut line).map_err(io)?;
@@ -254,7 +307,9 @@ impl Journal {
                             detail,
                         });
                     }
-                    self.index_record(&head, start, (n - 1) as u32);
+                    if let Some(rec) = self.index_record(&head, start, (n - 1) as u32) {
+                        found.push(rec);
+                    }
                     self.opened.records += 1;
                     self.opened.last_activity = self.opened.last_activity.max(head.at);
                     good_end = offset;
@@ -274,19 +329,30 @@ impl Journal {
                 .map_err(io)?;
             good_end = HEADER.len() as u64 + 1;
         }
+        // Latest record per key: sort by key, newest first within a key, keep the first.
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.offset.cmp(&a.1.offset)));
+        found.dedup_by_key(|r| r.0);
+        found.shrink_to_fit();
+        self.base = Arc::new(BaseIndex {
+            entries: found,
+            models: self.models.clone(),
+        });
         Ok(good_end)
     }
 
-    fn index_record(&mut self, head: &RecordHead, offset: u64, len: u32) {
-        let Some(key) = ChunkKey::from_hex(&head.k) else {
-            return;
-        };
+    fn index_record(
+        &mut self,
+        head: &RecordHead,
+        offset: u64,
+        len: u32,
+    ) -> Option<(ChunkKey, IndexEntry)> {
+        let key = ChunkKey::from_hex(&head.k)?;
         let ok = head.t == "ok";
         let model = match (&head.model, ok) {
             (Some(m), true) => self.intern(m),
             _ => 0,
         };
-        self.index.insert(
+        Some((
             key,
             IndexEntry {
                 offset,
@@ -295,7 +361,7 @@ impl Journal {
                 model,
                 engine: head.engine,
             },
-        );
+        ))
     }
 
     fn intern(&mut self, model: &str) -> u16 {
@@ -311,7 +377,7 @@ impl Journal {
     }
 
     pub fn get(&self, key: &ChunkKey) -> Option<IndexEntry> {
-        self.index.get(key).copied()
+        self.recent.get(key).or_else(|| self.base.get(key)).copied()
     }
 
     pub fn model_name(&self, entry: &IndexEntry) -> &str {
@@ -320,21 +386,19 @@ impl Journal {
             .map_or("", String::as_str)
     }
 
+    /// Distinct keys recorded.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.base.len() + self.recent_new
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len() == 0
     }
 
-    /// A snapshot of what is done, for the producer's skip decisions.
-    pub fn done_keys(&self) -> HashMap<ChunkKey, String> {
-        self.index
-            .iter()
-            .filter(|(_, e)| e.ok)
-            .map(|(k, e)| (*k, self.model_name(e).to_string()))
-            .collect()
+    /// What was recorded before this run, for the producer's skip decisions (shared, not
+    /// copied).
+    pub fn at_open(&self) -> Arc<BaseIndex> {
+        self.base.clone()
     }
 
     fn append_line(
@@ -361,16 +425,16 @@ impl Journal {
             });
         }
         let model = model.map_or(0, |m| self.intern(m));
-        self.index.insert(
-            key,
-            IndexEntry {
-                offset: self.len,
-                len: line.len() as u32,
-                ok,
-                model,
-                engine,
-            },
-        );
+        let entry = IndexEntry {
+            offset: self.len,
+            len: line.len() as u32,
+            ok,
+            model,
+            engine,
+        };
+        if self.recent.insert(key, entry).is_none() && self.base.get(&key).is_none() {
+            self.recent_new += 1;
+        }
         self.len += buf.len() as u64;
         self.unsynced = true;
         Ok(())
@@ -460,7 +524,7 @@ impl Journal {
         buf: &mut Vec<u8>,
         f: impl FnOnce(&[u8]) -> Result<R, serde_json::Error>,
     ) -> Result<Option<R>, JournalError> {
-        let Some(e) = self.index.get(key).filter(|e| e.ok) else {
+        let Some(e) = self.get(key).filter(|e| e.ok) else {
             return Ok(None);
         };
         buf.clear();
@@ -534,6 +598,48 @@ mod tests {
             "Bob"
         );
         assert_eq!(j.opened.torn_bytes_dropped, 0);
+        // What was there at open, as the producer sees it.
+        let base = j.at_open();
+        assert_eq!(base.done_model(&key(2)), Some("o"));
+        assert_eq!(base.done_model(&key(3)), None);
+        assert_eq!(base.done_by_model().get("m"), Some(&1));
+    }
+
+    #[test]
+    fn records_of_this_run_override_those_found_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut j = Journal::open(dir.path()).unwrap();
+            for i in [5u8, 1, 9, 3] {
+                j.record_done(key(i), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
+                    .unwrap();
+            }
+            j.record_failed(key(7), "timeout", "t/o", None).unwrap();
+        }
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.len(), 5);
+        // A failure at open, done now; a done key failing now; a new key.
+        j.record_done(key(7), EngineKind::Ollama, "o", 1, 2, &ext("Cy"))
+            .unwrap();
+        j.record_failed(key(3), "server_error", "500", None)
+            .unwrap();
+        j.record_done(key(11), EngineKind::Vllm, "m", 1, 2, &ext("Di"))
+            .unwrap();
+        assert_eq!(j.len(), 6);
+        assert_eq!(j.model_name(&j.get(&key(7)).unwrap()), "o");
+        assert_eq!(
+            j.extraction(&key(7)).unwrap().unwrap().entities[0].name,
+            "Cy"
+        );
+        assert!(!j.get(&key(3)).unwrap().ok);
+        assert!(j.extraction(&key(3)).unwrap().is_none());
+        assert_eq!(
+            j.extraction(&key(5)).unwrap().unwrap().entities[0].name,
+            "Ada"
+        );
+        // The snapshot taken at open does not change.
+        assert_eq!(j.at_open().done_model(&key(3)), Some("m"));
+        assert_eq!(j.at_open().done_model(&key(7)), None);
     }
 
     #[test]

@@ -22,20 +22,92 @@ pub struct DocManifest {
     pub chunks: Vec<ChunkRef>,
 }
 
-#[derive(Debug, Clone)]
+/// 24 bytes a chunk: the manifest is the one structure that grows with the corpus.
+#[derive(Debug, Clone, Copy)]
 pub struct ChunkRef {
     pub index: u32,
     pub key: ChunkKey,
-    pub section: Option<Arc<str>>,
+    /// Into `Manifest::sections`.
+    pub section: SectionId,
 }
 
-/// Provenance of a mention.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Source {
-    pub doc: Arc<str>,
-    pub chunk: u32,
+/// An interned section label; 0 is "none".
+pub type SectionId = u32;
+
+/// Section labels, each stored once.
+#[derive(Debug, Default)]
+pub struct Sections {
+    list: Vec<Arc<str>>,
+    index: HashMap<Arc<str>, SectionId>,
+}
+
+impl Sections {
+    pub fn intern(&mut self, section: Option<&str>) -> SectionId {
+        let Some(label) = section else { return 0 };
+        if let Some(&id) = self.index.get(label) {
+            return id;
+        }
+        let label: Arc<str> = Arc::from(label);
+        self.list.push(label.clone());
+        let id = self.list.len() as SectionId;
+        self.index.insert(label, id);
+        id
+    }
+
+    pub fn get(&self, id: SectionId) -> Option<&str> {
+        id.checked_sub(1)
+            .and_then(|i| self.list.get(i as usize))
+            .map(|s| &**s)
+    }
+}
+
+/// Every document's chunks in corpus order, and the section labels they point to.
+#[derive(Debug, Default)]
+pub struct Manifest {
+    pub docs: Vec<DocManifest>,
+    pub sections: Sections,
+}
+
+/// Provenance of a mention: 12 bytes (document and section by number), written out as
+/// `{"doc", "chunk", "section"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Source {
+    doc: u32,
+    chunk: u32,
+    section: SectionId,
+}
+
+#[derive(Serialize)]
+struct SourceOut<'a> {
+    doc: &'a str,
+    chunk: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<Arc<str>>,
+    section: Option<&'a str>,
+}
+
+/// A source list as JSON, names looked up in the manifest.
+struct SourcesOut<'a> {
+    list: &'a [Source],
+    manifest: &'a Manifest,
+}
+
+impl Serialize for SourcesOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = ser.serialize_seq(Some(self.list.len()))?;
+        for s in self.list {
+            seq.serialize_element(&SourceOut {
+                doc: self
+                    .manifest
+                    .docs
+                    .get(s.doc as usize)
+                    .map_or("", |d| &*d.rel),
+                chunk: s.chunk,
+                section: self.manifest.sections.get(s.section),
+            })?;
+        }
+        seq.end()
+    }
 }
 
 /// Sources listed per entity or relation (mentions keep counting past it).
@@ -51,7 +123,7 @@ struct EntityOut<'a> {
     kind: &'a str,
     description: String,
     mentions: u64,
-    sources: &'a [Source],
+    sources: SourcesOut<'a>,
 }
 
 #[derive(Serialize)]
@@ -64,7 +136,7 @@ struct RelationOut<'a> {
     description: String,
     weight: f64,
     mentions: u64,
-    sources: &'a [Source],
+    sources: SourcesOut<'a>,
 }
 
 struct EntityAcc {
@@ -77,9 +149,9 @@ struct EntityAcc {
 }
 
 struct RelationAcc {
-    id: String,
-    source: String,
-    target: String,
+    /// Indexes into the entity list; ids are computed when written.
+    source: u32,
+    target: u32,
     kind: String,
     descriptions: Vec<String>,
     weight: f64,
@@ -124,9 +196,9 @@ fn add_description(list: &mut Vec<String>, d: &str) {
     }
 }
 
-fn add_source(list: &mut Vec<Source>, s: &Source) {
-    if list.len() < MAX_SOURCES && list.last() != Some(s) {
-        list.push(s.clone());
+fn add_source(list: &mut Vec<Source>, s: Source) {
+    if list.len() < MAX_SOURCES && list.last() != Some(&s) {
+        list.push(s);
     }
 }
 
@@ -173,7 +245,7 @@ struct RelationView<'a> {
 
 /// Merges and writes `entities.jsonl` and `relations.jsonl` atomically into `out`.
 pub fn merge_and_write(
-    manifest: &[DocManifest],
+    manifest: &Manifest,
     journal: &Journal,
     out: &Path,
 ) -> Result<MergeStats, MergeError> {
@@ -188,7 +260,7 @@ pub fn merge_and_write(
     // name key -> entity index, for one chunk's relations (first type wins).
     let mut local: HashMap<String, usize> = HashMap::new();
     let mut ent_key = String::new();
-    for doc in manifest {
+    for (doc_no, doc) in manifest.docs.iter().enumerate() {
         for ch in &doc.chunks {
             journal.with_done(&ch.key, &mut buf, |line| {
                 let x = serde_json::from_slice::<DoneView>(line)?.x;
@@ -197,9 +269,9 @@ pub fn merge_and_write(
                 }
                 stats.dropped += u64::from(x.dropped);
                 let src = Source {
-                    doc: doc.rel.clone(),
+                    doc: doc_no as u32,
                     chunk: ch.index,
-                    section: ch.section.clone(),
+                    section: ch.section,
                 };
                 local.clear();
                 for e in &x.entities {
@@ -227,7 +299,7 @@ pub fn merge_and_write(
                     let acc = &mut entities[i];
                     acc.mentions += 1;
                     add_description(&mut acc.descriptions, &e.description);
-                    add_source(&mut acc.sources, &src);
+                    add_source(&mut acc.sources, src);
                 }
                 for r in &x.relations {
                     let (Some(&s), Some(&t)) = (
@@ -240,11 +312,9 @@ pub fn merge_and_write(
                     let i = match rel_index.get(&slot) {
                         Some(&i) => i,
                         None => {
-                            let (sid, tid) = (&entities[s].id, &entities[t].id);
                             relations.push(RelationAcc {
-                                id: relation_id(sid, &r.kind, tid),
-                                source: sid.clone(),
-                                target: tid.clone(),
+                                source: s as u32,
+                                target: t as u32,
                                 kind: r.kind.to_string(),
                                 descriptions: Vec::new(),
                                 weight: 0.0,
@@ -259,7 +329,7 @@ pub fn merge_and_write(
                     acc.mentions += 1;
                     acc.weight += r.strength;
                     add_description(&mut acc.descriptions, &r.description);
-                    add_source(&mut acc.sources, &src);
+                    add_source(&mut acc.sources, src);
                 }
                 Ok(())
             })?;
@@ -279,7 +349,10 @@ pub fn merge_and_write(
                     kind: &e.kind,
                     description: e.descriptions.join(" "),
                     mentions: e.mentions,
-                    sources: &e.sources,
+                    sources: SourcesOut {
+                        list: &e.sources,
+                        manifest,
+                    },
                 },
             )?;
         }
@@ -288,17 +361,22 @@ pub fn merge_and_write(
     .map_err(io)?;
     crate::atomic::write_atomic(&out.join("relations.jsonl"), |w| {
         for r in &relations {
+            let source = &entities[r.source as usize].id;
+            let target = &entities[r.target as usize].id;
             write_line(
                 w,
                 &RelationOut {
-                    id: &r.id,
-                    source: &r.source,
-                    target: &r.target,
+                    id: &relation_id(source, &r.kind, target),
+                    source,
+                    target,
                     kind: &r.kind,
                     description: r.descriptions.join(" "),
                     weight: (r.weight * 1000.0).round() / 1000.0,
                     mentions: r.mentions,
-                    sources: &r.sources,
+                    sources: SourcesOut {
+                        list: &r.sources,
+                        manifest,
+                    },
                 },
             )?;
         }
@@ -380,24 +458,31 @@ mod tests {
         };
         j.record_done(k1, EngineKind::Vllm, "m", 0, 0, &x1).unwrap();
         j.record_done(k2, EngineKind::Vllm, "m", 0, 0, &x2).unwrap();
-        let manifest = vec![
-            DocManifest {
-                rel: "a.md".into(),
-                chunks: vec![ChunkRef {
-                    index: 0,
-                    key: k1,
-                    section: None,
-                }],
-            },
-            DocManifest {
-                rel: "b.md".into(),
-                chunks: vec![ChunkRef {
-                    index: 3,
-                    key: k2,
-                    section: Some("Intro".into()),
-                }],
-            },
-        ];
+        let mut sections = Sections::default();
+        let intro = sections.intern(Some("Intro"));
+        assert_eq!(sections.intern(Some("Intro")), intro);
+        assert_eq!(sections.intern(None), 0);
+        let manifest = Manifest {
+            docs: vec![
+                DocManifest {
+                    rel: "a.md".into(),
+                    chunks: vec![ChunkRef {
+                        index: 0,
+                        key: k1,
+                        section: 0,
+                    }],
+                },
+                DocManifest {
+                    rel: "b.md".into(),
+                    chunks: vec![ChunkRef {
+                        index: 3,
+                        key: k2,
+                        section: intro,
+                    }],
+                },
+            ],
+            sections,
+        };
         let stats = merge_and_write(&manifest, &j, dir.path()).unwrap();
         assert_eq!(stats.entities, 3);
         assert_eq!(stats.relations, 1);
@@ -415,6 +500,7 @@ mod tests {
         assert_eq!(alice["sources"][1]["doc"], "b.md");
         assert_eq!(alice["sources"][1]["chunk"], 3);
         assert_eq!(alice["sources"][1]["section"], "Intro");
+        assert!(alice["sources"][0].get("section").is_none());
         let rel: serde_json::Value = serde_json::from_str(
             std::fs::read_to_string(dir.path().join("relations.jsonl"))
                 .unwrap()

@@ -11,7 +11,7 @@
 //! The corpus is never held whole: the producer blocks when the channel is full, and only
 //! the manifest (keys and indexes, no text) grows with the corpus.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,8 @@ use crate::config::{setup_engines, RunSettings};
 use crate::engine::router::{RouteError, Router, RouterConfig};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::error::{ExitCode, RunError};
-use crate::journal::{ChunkKey, Journal};
-use crate::merge::{merge_and_write, ChunkRef, DocManifest};
+use crate::journal::{BaseIndex, ChunkKey, Journal};
+use crate::merge::{merge_and_write, ChunkRef, DocManifest, Manifest, Sections};
 use crate::parse::{parse_answer, AnswerError, Extraction};
 use crate::progress::{Progress, Snapshot};
 use crate::prompt::{PromptSet, GENERIC_RELATION};
@@ -115,7 +115,7 @@ pub fn chunk_key(prompt_fp: &str, cs: ChunkSettings, user: &str) -> ChunkKey {
 
 /// The previous run's results that this run may reuse.
 struct ResumeIndex {
-    done: HashMap<ChunkKey, String>,
+    done: Arc<BaseIndex>,
     /// Models whose results are accepted; empty string entry = any vLLM model (unknown yet).
     accepted: Vec<String>,
     any_model: bool,
@@ -124,7 +124,7 @@ struct ResumeIndex {
 impl ResumeIndex {
     fn reusable(&self, key: &ChunkKey) -> Option<bool> {
         self.done
-            .get(key)
+            .done_model(key)
             .map(|m| self.any_model || self.accepted.iter().any(|a| a == m))
     }
 }
@@ -349,6 +349,7 @@ struct DocState {
 struct Writer {
     journal: Journal,
     docs: Vec<DocState>,
+    sections: Sections,
     report: Report,
     snapshot: Snapshot,
     progress: Progress,
@@ -372,7 +373,7 @@ impl Writer {
             d.manifest.chunks.push(ChunkRef {
                 index,
                 key,
-                section,
+                section: self.sections.intern(section.as_deref()),
             });
         }
     }
@@ -626,7 +627,7 @@ pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
         chunker,
         prompts: s.prompts.clone(),
         resume: Arc::new(ResumeIndex {
-            done: HashMap::new(),
+            done: Arc::default(),
             accepted: Vec::new(),
             any_model: false,
         }),
@@ -715,7 +716,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         accepted.push(m);
     }
     let resume = Arc::new(ResumeIndex {
-        done: journal.done_keys(),
+        done: journal.at_open(),
         accepted: accepted.clone(),
         any_model,
     });
@@ -754,6 +755,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let mut writer = Writer {
         journal,
         docs: Vec::new(),
+        sections: Sections::default(),
         report: Report::default(),
         snapshot: Snapshot::default(),
         progress: Progress::new(s.quiet),
@@ -909,7 +911,8 @@ fn finish(
 ) -> anyhow::Result<ExitCode> {
     let Writer {
         journal,
-        docs,
+        mut docs,
+        sections,
         mut report,
         snapshot,
         ..
@@ -922,14 +925,22 @@ fn finish(
     }
     // Results arrive in completion order; the merge reads them in corpus order so that
     // the outputs do not depend on timing (resumed == uninterrupted, byte for byte).
-    let manifest: Vec<DocManifest> = docs
-        .iter()
-        .map(|d| {
-            let mut m = d.manifest.clone();
-            m.chunks.sort_by_key(|c| c.index);
-            m
-        })
-        .collect();
+    // The chunk lists move into the manifest (not copied: they are the run's largest
+    // structure).
+    let manifest = Manifest {
+        docs: docs
+            .iter_mut()
+            .map(|d| {
+                let mut chunks = std::mem::take(&mut d.manifest.chunks);
+                chunks.sort_unstable_by_key(|c| c.index);
+                DocManifest {
+                    rel: d.manifest.rel.clone(),
+                    chunks,
+                }
+            })
+            .collect(),
+        sections,
+    };
     let merged = merge_and_write(&manifest, &journal, &s.out)
         .map_err(|e| RunError::config(e.to_string()))?;
 

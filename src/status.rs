@@ -2,7 +2,7 @@
 //! now (documents and chunks done, failed, pending), the engines used, the last activity,
 //! and the exact command that resumes. It reads; it never changes the checkpoint.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::chunk::{ChunkSettings, Chunker};
@@ -60,12 +60,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             .saturating_sub(journal.opened.last_activity);
         println!("  last activity:  {ago} s ago");
     }
-    let done = journal.done_keys();
-    let mut engines: BTreeMap<String, u64> = BTreeMap::new();
-    for model in done.values() {
-        *engines.entry(model.clone()).or_default() += 1;
-    }
-    for (model, n) in &engines {
+    for (model, n) in &journal.at_open().done_by_model() {
         println!("  model {model}: {n} chunks");
     }
     if state.corpus.is_empty() {

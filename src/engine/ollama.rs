@@ -176,8 +176,7 @@ impl OllamaClient {
                 seed: req.seed & crate::journal::SEED_MASK,
             },
         };
-        let bytes = serde_json::to_vec(&body)
-            .map_err(|e| EngineError::new(FailureClass::BadRequest, e.to_string()))?;
+        let bytes = req.encode(&body)?;
         let resp = self
             .http
             .post(format!("{}/api/chat", self.base))

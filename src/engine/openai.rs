@@ -167,8 +167,7 @@ impl OpenAiClient {
                 enable_thinking: false,
             },
         };
-        let bytes = serde_json::to_vec(&body)
-            .map_err(|e| EngineError::new(FailureClass::BadRequest, e.to_string()))?;
+        let bytes = req.encode(&body)?;
         let rb = self
             .http
             .post(&self.chat_url)
