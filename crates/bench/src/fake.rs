@@ -35,8 +35,21 @@ pub struct Stats {
     pub max_in_flight: u64,
     pub max_running: u64,
     pub served_ok: u64,
+    /// Gauges at the time of the snapshot (queued or running; holding a slot).
+    #[serde(default)]
+    pub in_flight: u64,
+    #[serde(default)]
+    pub running: u64,
     #[serde(default)]
     pub requests_by_endpoint: std::collections::BTreeMap<String, u64>,
+}
+
+/// See [`Fake::sample_quick`].
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub answers: f64,
+    pub running: f64,
+    pub waiting: f64,
 }
 
 impl Stats {
@@ -107,21 +120,31 @@ impl Fake {
             .map(|s| s.chat_requests)
     }
 
-    /// A counter that grows with every answer: `vllm:generation_tokens_total` from
-    /// `/metrics` (OpenAI API, cheap) or `served_ok` from `/_fake/stats` (Ollama API).
-    pub fn progress_quick(host_port: &str, api: &str) -> Option<f64> {
+    /// One sample of the fake's progress and queue: `answers` is a counter that grows with
+    /// every answer, `vllm:generation_tokens_total` from `/metrics` (OpenAI API, cheap) or
+    /// `served_ok` from `/_fake/stats` (Ollama API); `running` and `waiting` are the gauges
+    /// (`vllm:num_requests_running` / `_waiting`, or `running` / `in_flight − running`).
+    pub fn sample_quick(host_port: &str, api: &str) -> Option<Sample> {
         if api == "openai" {
             let body = http(host_port, "GET", "/metrics").ok()?;
             let text = String::from_utf8_lossy(&body);
-            let line = text
-                .lines()
-                .find(|l| l.starts_with("vllm:generation_tokens_total"))?;
-            line.split_whitespace().last()?.parse().ok()
+            let value = |name: &str| -> Option<f64> {
+                let line = text.lines().find(|l| l.starts_with(name))?;
+                line.split_whitespace().last()?.parse().ok()
+            };
+            Some(Sample {
+                answers: value("vllm:generation_tokens_total")?,
+                running: value("vllm:num_requests_running").unwrap_or(f64::NAN),
+                waiting: value("vllm:num_requests_waiting").unwrap_or(f64::NAN),
+            })
         } else {
             let body = http(host_port, "GET", "/_fake/stats").ok()?;
-            serde_json::from_slice::<Stats>(&body)
-                .ok()
-                .map(|s| s.served_ok as f64)
+            let s = serde_json::from_slice::<Stats>(&body).ok()?;
+            Some(Sample {
+                answers: s.served_ok as f64,
+                running: s.running as f64,
+                waiting: s.in_flight.saturating_sub(s.running) as f64,
+            })
         }
     }
 

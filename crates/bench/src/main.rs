@@ -3,8 +3,8 @@
 //! and reports wall time, CPU (user+sys of the child, from wait4) and peak RSS (ru_maxrss),
 //! as medians over `--repeat` runs, in a Markdown table (and JSON with `--out-json`).
 //!
-//! Scenarios: vllm, ollama, client-cost, rate, frontend, resume (`--scenario all`: every
-//! one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
+//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, frontend, resume (`--scenario
+//! all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
 //! but 127.0.0.1.
 
 mod corpus;
@@ -26,6 +26,7 @@ use measure::{median, Measured};
 
 const SCENARIOS: &[&str] = &[
     "vllm",
+    "vllm-auto",
     "ollama",
     "client-cost",
     "rate",
@@ -39,7 +40,8 @@ const SCENARIOS: &[&str] = &[
     about = "Benchmarks of aegis-ingest against the fake engine"
 )]
 struct Args {
-    /// vllm | ollama | client-cost | rate | frontend | resume | all (comma-separated list allowed).
+    /// vllm | vllm-auto | ollama | client-cost | rate | frontend | resume | all
+    /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Runs per measurement; the median is reported.
@@ -67,11 +69,13 @@ struct Args {
     /// Scale of the `frontend` corpus (1 GB × this) [default: --scale].
     #[arg(long)]
     frontend_scale: Option<f64>,
-    /// Fixed latency of the `vllm` scenario, in ms.
+    /// Fixed latency of the `vllm` and `vllm-auto` scenarios, in ms.
     #[arg(long, default_value_t = 500)]
     vllm_latency_ms: u64,
-    /// Fixed latency of the `ollama` scenario, in ms.
-    #[arg(long, default_value_t = 50)]
+    /// Fixed latency of the `ollama` scenario, in ms (500: a real Ollama extraction takes
+    /// seconds; the figures up to 2026-11-27 used 50, where start-up and the fake's timer
+    /// overshoot dominate a 5 s run).
+    #[arg(long, default_value_t = 500)]
     ollama_latency_ms: u64,
     /// Fixed latency of the `client-cost` scenario, in ms.
     #[arg(long, default_value_t = 1)]
@@ -208,6 +212,46 @@ impl ClientRun {
     /// Seconds from the first chat request to the exit.
     fn after_startup(&self) -> f64 {
         self.m.wall_s - self.m.first_request_s.unwrap_or(f64::NAN)
+    }
+}
+
+/// The fake's queue over the busy phase of a run, from the 10 ms samples.
+struct QueueSummary {
+    max_waiting: f64,
+    /// Mean `running` between the first request and the last answer.
+    mean_running: f64,
+    /// Seconds from the first request to the first sample with every slot running (NaN if
+    /// never seen).
+    ramp_s: f64,
+}
+
+fn queue_summary(r: &ClientRun, slots: usize) -> QueueSummary {
+    let from = r.m.first_request_s.unwrap_or(f64::NAN);
+    let to = r.m.last_answer_s.unwrap_or(f64::NAN);
+    let pts = &r.m.queue;
+    let max_waiting = pts
+        .iter()
+        .map(|p| p.waiting)
+        .filter(|w| !w.is_nan())
+        .fold(f64::NAN, f64::max);
+    let busy: Vec<f64> = pts
+        .iter()
+        .filter(|p| p.t >= from && p.t <= to && !p.running.is_nan())
+        .map(|p| p.running)
+        .collect();
+    let mean_running = if busy.is_empty() {
+        f64::NAN
+    } else {
+        busy.iter().sum::<f64>() / busy.len() as f64
+    };
+    let ramp_s = pts
+        .iter()
+        .find(|p| p.running >= slots as f64)
+        .map_or(f64::NAN, |p| p.t - from);
+    QueueSummary {
+        max_waiting,
+        mean_running,
+        ramp_s,
     }
 }
 
@@ -401,13 +445,17 @@ impl Bench {
         self.work.join(sub)
     }
 
-    /// vllm / ollama: throughput against slots × latency.
-    fn efficiency(&self, vllm: bool) -> anyhow::Result<ScenarioResult> {
+    /// vllm / vllm-auto / ollama: throughput against slots × latency.
+    /// `pin_concurrency`: pass the client concurrency (= slots) on the command line
+    /// (`--concurrency` / `--ollama-concurrency`); without it the client uses its default
+    /// (for vLLM, `--concurrency auto`, which reads the fake's /metrics).
+    fn efficiency(&self, vllm: bool, pin_concurrency: bool) -> anyhow::Result<ScenarioResult> {
         let a = &self.args;
-        let (name, base, slots, lat) = if vllm {
-            ("vllm", 20_000, 256usize, a.vllm_latency_ms)
-        } else {
-            ("ollama", 400, 4usize, a.ollama_latency_ms)
+        let (name, base, slots, lat) = match (vllm, pin_concurrency) {
+            (true, true) => ("vllm", 20_000, 256usize, a.vllm_latency_ms),
+            (true, false) => ("vllm-auto", 20_000, 256usize, a.vllm_latency_ms),
+            (false, true) => ("ollama", 400, 4usize, a.ollama_latency_ms),
+            (false, false) => ("ollama-default", 400, 4usize, a.ollama_latency_ms),
         };
         let n = scaled(base, a.scale);
         let corpus = corpus::paragraphs(&self.dir("corpora"), Kind::Paragraphs, n, 100)?;
@@ -415,11 +463,18 @@ impl Bench {
         let mut res = ScenarioResult::new(
             name,
             format!(
-                "fake {} API, {slots} slots, {lat} ms fixed latency per request (0 per token); {} paragraphs in {} Markdown files ({:.1} MB), one paragraph = one chunk with --chunk-tokens 60 --chunk-overlap 0; client concurrency = slots",
+                "fake {} API, {slots} slots, {lat} ms fixed latency per request (0 per token); {} paragraphs in {} Markdown files ({:.1} MB), one paragraph = one chunk with --chunk-tokens 60 --chunk-overlap 0; {}",
                 spec.api,
                 corpus.paragraphs,
                 corpus.files,
-                corpus.bytes as f64 / 1e6
+                corpus.bytes as f64 / 1e6,
+                if pin_concurrency {
+                    "client concurrency = slots"
+                } else if vllm {
+                    "client concurrency NOT set: the default `--concurrency auto` (adaptive, reads the fake's /metrics every 0.1 s while climbing, then every 0.5 s)"
+                } else {
+                    "client concurrency NOT set (the client's default --ollama-concurrency)"
+                }
             ),
         );
         res.command(self.fake_cmdline(&spec));
@@ -429,16 +484,7 @@ impl Bench {
             let fake = self.start_fake(&spec, &format!("{name}-{rep}"))?;
             args.clear();
             if vllm {
-                args.extend(
-                    [
-                        "--vllm-url",
-                        &fake.url,
-                        "--no-ollama",
-                        "--concurrency",
-                        &slots.to_string(),
-                    ]
-                    .map(String::from),
-                );
+                args.extend(["--vllm-url", &fake.url, "--no-ollama"].map(String::from));
             } else {
                 args.extend(
                     [
@@ -447,11 +493,17 @@ impl Bench {
                         &fake.url,
                         "--ollama-model",
                         "fake-model",
-                        "--ollama-concurrency",
-                        &slots.to_string(),
                     ]
                     .map(String::from),
                 );
+            }
+            if pin_concurrency {
+                let flag = if vllm {
+                    "--concurrency"
+                } else {
+                    "--ollama-concurrency"
+                };
+                args.extend([flag.to_string(), slots.to_string()]);
             }
             args.extend(
                 ["--chunk-tokens", "60", "--chunk-overlap", "0", "--quiet"].map(String::from),
@@ -482,6 +534,13 @@ impl Bench {
             );
             let ideal = chunks / slots as f64 * lat as f64 / 1000.0;
             let rounds = (chunks / slots as f64).ceil() * lat as f64 / 1000.0;
+            let q = queue_summary(&r, slots);
+            // /metrics reads by the client = the fake's count − the harness's own polls.
+            let client_metrics = r
+                .stats
+                .requests_by_endpoint
+                .get("/metrics")
+                .map_or(0.0, |&n| n.saturating_sub(r.m.progress_polls) as f64);
             for (k, v) in [
                 ("chunks", chunks),
                 ("wall", r.m.wall_s),
@@ -507,6 +566,10 @@ impl Bench {
                 ("vs_ref", ref_wall / r.after_startup()),
                 ("max_running", r.stats.max_running as f64),
                 ("max_in_flight", r.stats.max_in_flight as f64),
+                ("max_waiting", q.max_waiting),
+                ("mean_running", q.mean_running),
+                ("ramp", q.ramp_s),
+                ("client_metrics", client_metrics),
                 ("cpu", r.m.cpu_s()),
                 ("cpu_per_chunk", r.m.cpu_s() / chunks * 1e6),
                 ("rss", r.m.maxrss_mb),
@@ -590,7 +653,38 @@ impl Bench {
             c("max_running"),
             None,
         );
-        res.metric("fake max_in_flight", "", c("max_in_flight"), None);
+        res.metric(
+            "fake max_in_flight (running + queued)",
+            "",
+            c("max_in_flight"),
+            None,
+        );
+        res.metric(
+            "fake max waiting (queued for a slot; sampled every 10 ms)",
+            "",
+            c("max_waiting"),
+            None,
+        );
+        res.metric(
+            "mean slots busy, first request → last answer (sampled every 10 ms)",
+            "",
+            c("mean_running"),
+            None,
+        );
+        res.metric(
+            "ramp-up: first request → all slots busy (sampled every 10 ms)",
+            "s",
+            c("ramp"),
+            None,
+        );
+        if vllm {
+            res.metric(
+                "client /metrics reads (fake's count − the harness's polls)",
+                "",
+                c("client_metrics"),
+                None,
+            );
+        }
         res.metric("client CPU (user+sys)", "s", c("cpu"), None);
         res.metric("client CPU per chunk", "µs", c("cpu_per_chunk"), None);
         res.metric("client peak RSS", "MB", c("rss"), None);
@@ -1285,8 +1379,9 @@ fn main() -> anyhow::Result<()> {
             bench.args.repeat, bench.args.scale
         );
         let r = match w.as_str() {
-            "vllm" => bench.efficiency(true),
-            "ollama" => bench.efficiency(false),
+            "vllm" => bench.efficiency(true, true),
+            "vllm-auto" => bench.efficiency(true, false),
+            "ollama" => bench.efficiency(false, true),
             "client-cost" => bench.client_cost(),
             "rate" => bench.rate(),
             "frontend" => bench.frontend(),

@@ -19,6 +19,20 @@ pub struct Measured {
     pub first_request_s: Option<f64>,
     /// Seconds from spawn until the fake's answer counter last moved (10 ms polling).
     pub last_answer_s: Option<f64>,
+    /// The fake's queue gauges every 10 ms after the first request (with `track_answers`).
+    pub queue: Vec<QueuePoint>,
+    /// Progress polls sent to the fake after the first request (each a `GET /metrics` for
+    /// the OpenAI API, which the fake counts in `requests_by_endpoint`).
+    pub progress_polls: u64,
+}
+
+/// One sample of the fake's gauges.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuePoint {
+    /// Seconds from spawn.
+    pub t: f64,
+    pub running: f64,
+    pub waiting: f64,
 }
 
 /// What to watch on the fake while the child runs.
@@ -39,8 +53,9 @@ fn tv(t: libc::timeval) -> f64 {
 }
 
 /// Spawn `cmd` (stdout/stderr to `log`), wait for it with wait4, return the measurements.
-/// With `poll_fake = Some(host:port)`, a thread polls the fake's stats every 2 ms until the
-/// first chat request shows up (the client's start-up time).
+/// With a `probe`, a thread polls the fake's stats every 2 ms until the first chat request
+/// shows up (the client's start-up time), then, with `track_answers`, samples the fake's
+/// answer counter and queue gauges every 10 ms.
 pub fn run(
     cmd: &mut Command,
     log: &std::path::Path,
@@ -52,6 +67,7 @@ pub fn run(
     let done = Arc::new(AtomicBool::new(false));
     let first: Arc<Mutex<Option<f64>>> = Arc::new(Mutex::new(None));
     let last: Arc<Mutex<Option<f64>>> = Arc::new(Mutex::new(None));
+    let queue: Arc<Mutex<(Vec<QueuePoint>, u64)>> = Arc::new(Mutex::new((Vec::new(), 0)));
     let start = Instant::now();
     let child = cmd
         .spawn()
@@ -61,6 +77,7 @@ pub fn run(
         let done = done.clone();
         let first = first.clone();
         let last = last.clone();
+        let queue = queue.clone();
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
                 if let Some(n) = crate::fake::Fake::chat_requests_quick(&p.host_port) {
@@ -73,15 +90,24 @@ pub fn run(
             }
             let Some(api) = p.track_answers else { return };
             let mut seen = f64::NAN;
+            let (mut points, mut polls) = (Vec::new(), 0u64);
             while !done.load(Ordering::Relaxed) {
-                if let Some(v) = crate::fake::Fake::progress_quick(&p.host_port, &api) {
-                    if v != seen {
-                        seen = v;
-                        *last.lock().unwrap() = Some(start.elapsed().as_secs_f64());
+                polls += 1;
+                if let Some(v) = crate::fake::Fake::sample_quick(&p.host_port, &api) {
+                    let t = start.elapsed().as_secs_f64();
+                    if v.answers != seen {
+                        seen = v.answers;
+                        *last.lock().unwrap() = Some(t);
                     }
+                    points.push(QueuePoint {
+                        t,
+                        running: v.running,
+                        waiting: v.waiting,
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
+            *queue.lock().unwrap() = (points, polls);
         })
     });
     let mut status: libc::c_int = 0;
@@ -112,6 +138,7 @@ pub fn run(
     };
     let first_request_s = *first.lock().unwrap();
     let last_answer_s = *last.lock().unwrap();
+    let (queue, progress_polls) = std::mem::take(&mut *queue.lock().unwrap());
     Ok(Measured {
         wall_s: wall,
         user_s: tv(ru.ru_utime),
@@ -121,6 +148,8 @@ pub fn run(
         exit_code,
         first_request_s,
         last_answer_s,
+        queue,
+        progress_polls,
     })
 }
 
