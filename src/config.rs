@@ -252,13 +252,17 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         }
         let model = p.model.clone().unwrap_or_default();
         out.setups.push(EngineSetup {
-            client: EngineClient::OpenAi(OpenAiClient::new(
-                http.clone(),
-                &v.url,
-                model,
-                v.api_key.clone(),
-                s.request_timeout,
-            )),
+            client: EngineClient::OpenAi(
+                OpenAiClient::new(
+                    http.clone(),
+                    &v.url,
+                    model,
+                    v.api_key.clone(),
+                    s.request_timeout,
+                    pool,
+                )
+                .map_err(|e| RunError::config(format!("--vllm-url {e}")))?,
+            ),
             concurrency: v.concurrency,
             adaptive: v.adaptive,
             up: p.ready && p.model_available,
@@ -281,13 +285,17 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         };
         if !skip {
             out.setups.push(EngineSetup {
-                client: EngineClient::Ollama(OllamaClient::new(
-                    http.clone(),
-                    &o.url,
-                    o.model.clone(),
-                    OLLAMA_NUM_CTX,
-                    s.request_timeout,
-                )),
+                client: EngineClient::Ollama(
+                    OllamaClient::new(
+                        http.clone(),
+                        &o.url,
+                        o.model.clone(),
+                        OLLAMA_NUM_CTX,
+                        s.request_timeout,
+                        o.concurrency,
+                    )
+                    .map_err(|e| RunError::config(format!("--ollama-url {e}")))?,
+                ),
                 concurrency: o.concurrency,
                 adaptive: None,
                 up: p.ready,

@@ -6,6 +6,7 @@
 pub mod ollama;
 pub mod openai;
 pub mod router;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -282,8 +283,8 @@ pub fn classify_transport(err: &reqwest::Error) -> EngineError {
     EngineError::new(class, msg)
 }
 
-/// Parses a Retry-After header given in seconds (the form servers here send).
 /// An HTTP reply read whole: status, body text, and the Retry-After delay of an error.
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub retry_after: Option<Duration>,
@@ -291,32 +292,14 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub async fn read(resp: reqwest::Response) -> Result<Reply, EngineError> {
-        let status = resp.status().as_u16();
-        // Headers matter only on an error; nothing is copied on the hot path.
-        let retry_after = if (200..300).contains(&status) {
-            None
-        } else {
-            retry_after(resp.headers())
-        };
-        let bytes = resp.bytes().await.map_err(|e| classify_transport(&e))?;
-        Ok(Reply {
-            status,
-            retry_after,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        })
-    }
-
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 }
 
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
+/// Parses a Retry-After value given in seconds (the form servers here send), at most 600.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value
         .trim()
         .parse::<f64>()
         .ok()

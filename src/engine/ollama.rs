@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::openai::error_message;
+use super::wire::Wire;
 use super::{
     classify_transport, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass, Finish,
     ProbeReport, Reply, WireMessages,
@@ -68,6 +69,8 @@ pub fn parse_ollama_host(raw: Option<&str>) -> String {
 #[derive(Debug, Clone)]
 pub struct OllamaClient {
     http: reqwest::Client,
+    /// The chat exchange (probes go through `http`).
+    wire: std::sync::Arc<Wire>,
     base: String,
     model: String,
     num_ctx: u32,
@@ -139,14 +142,17 @@ impl OllamaClient {
         model: String,
         num_ctx: u32,
         timeout: Duration,
-    ) -> Self {
-        Self {
+        max_idle: usize,
+    ) -> Result<Self, String> {
+        let base = base.trim_end_matches('/').to_string();
+        Ok(Self {
+            wire: std::sync::Arc::new(Wire::new(&base, max_idle)?),
             http,
-            base: base.trim_end_matches('/').to_string(),
+            base,
             model,
             num_ctx,
             timeout,
-        }
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -177,20 +183,14 @@ impl OllamaClient {
             },
         };
         let bytes = req.encode(&body)?;
-        let resp = self
-            .http
-            .post(format!("{}/api/chat", self.base))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(self.timeout)
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|e| classify_transport(&e))?;
         let Reply {
             status,
             retry_after,
             text,
-        } = Reply::read(resp).await?;
+        } = self
+            .wire
+            .post_json("/api/chat", &bytes, None, self.timeout)
+            .await?;
         if !(200..300).contains(&status) {
             let message = error_message(&text);
             let (class, msg) = match status {

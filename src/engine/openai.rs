@@ -8,16 +8,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::wire::Wire;
 use super::{
     classify_transport, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass, Finish,
-    ProbeReport, Reply, WireMessages,
+    ProbeReport, WireMessages,
 };
 
 #[derive(Debug, Clone)]
 pub struct OpenAiClient {
     http: reqwest::Client,
+    /// The chat exchange (probes and metrics go through `http`).
+    wire: Arc<Wire>,
     base: String,
-    chat_url: String,
     /// Late-bound: empty until `/v1/models` names it (vLLM may still be loading at start).
     model: Arc<RwLock<String>>,
     api_key: Option<String>,
@@ -114,16 +116,17 @@ impl OpenAiClient {
         model: String,
         api_key: Option<String>,
         timeout: Duration,
-    ) -> Self {
+        max_idle: usize,
+    ) -> Result<Self, String> {
         let base = normalize_base(base_url);
-        Self {
-            chat_url: format!("{base}/v1/chat/completions"),
+        Ok(Self {
+            wire: Arc::new(Wire::new(&base, max_idle)?),
             http,
             base,
             model: Arc::new(RwLock::new(model)),
             api_key,
             timeout,
-        }
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -168,18 +171,15 @@ impl OpenAiClient {
             },
         };
         let bytes = req.encode(&body)?;
-        let rb = self
-            .http
-            .post(&self.chat_url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(self.timeout)
-            .body(bytes);
-        let resp = self
-            .auth(rb)
-            .send()
-            .await
-            .map_err(|e| classify_transport(&e))?;
-        let reply = Reply::read(resp).await?;
+        let reply = self
+            .wire
+            .post_json(
+                "/v1/chat/completions",
+                &bytes,
+                self.api_key.as_deref(),
+                self.timeout,
+            )
+            .await?;
         if !reply.is_success() {
             return Err(self.http_error(reply.status, reply.retry_after, &reply.text));
         }
