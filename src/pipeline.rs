@@ -211,6 +211,9 @@ impl Producer {
     }
 }
 
+/// Results the writer journals with one write, at most.
+const WRITER_BATCH: usize = 256;
+
 /// Shared by the chunk tasks.
 struct TaskCtx {
     router: Arc<Router>,
@@ -769,7 +772,17 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         loop {
             let res = tokio::select! {
                 ev = ev_rx.recv() => match ev {
-                    Some(ev) => writer.handle(ev),
+                    // With it, whatever else is already waiting: one journal write for all.
+                    Some(ev) => {
+                        writer.journal.begin_batch();
+                        let mut res = writer.handle(ev);
+                        for _ in 0..WRITER_BATCH {
+                            let Ok(ev) = ev_rx.try_recv() else { break };
+                            res = res.and_then(|()| writer.handle(ev));
+                        }
+                        let flushed = writer.journal.end_batch().map_err(|e| Stop::Journal(e.to_string()));
+                        res.and(flushed)
+                    }
                     None => break,
                 },
                 _ = tick.tick() => writer.tick(),
