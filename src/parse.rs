@@ -97,11 +97,18 @@ impl std::fmt::Display for AnswerError {
 
 /// Normalized key of a name: case-folded, whitespace collapsed, outer punctuation dropped.
 pub fn name_key(name: &str) -> String {
-    clean_name(name).to_lowercase()
+    let mut key = String::new();
+    name_key_into(&mut key, name);
+    key
 }
 
 /// Display form of a name: trimmed, whitespace collapsed, outer quotes/punctuation dropped.
 pub fn clean_name(name: &str) -> String {
+    clean_name_cow(name).into_owned()
+}
+
+/// `clean_name`, borrowing when the name is clean already (most are).
+fn clean_name_cow(name: &str) -> Cow<'_, str> {
     let outer = |c: char| {
         matches!(
             c,
@@ -109,7 +116,7 @@ pub fn clean_name(name: &str) -> String {
         ) || c.is_whitespace()
     };
     let trimmed = name.trim_matches(outer);
-    // Most names are clean already: single spaces between words, nothing else to do.
+    // Single spaces between words: nothing else to do.
     let mut prev_space = false;
     let regular = trimmed.chars().all(|c| {
         let ok = if c == ' ' {
@@ -121,13 +128,26 @@ pub fn clean_name(name: &str) -> String {
         ok
     });
     if regular {
-        return trimmed.to_string();
+        return Cow::Borrowed(trimmed);
     }
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .trim_matches(outer)
-        .to_string()
+    Cow::Owned(
+        name.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_matches(outer)
+            .to_string(),
+    )
+}
+
+/// `name_key` into a reused buffer.
+fn name_key_into(buf: &mut String, name: &str) {
+    buf.clear();
+    let clean = clean_name_cow(name);
+    if clean.is_ascii() {
+        buf.extend(clean.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        buf.push_str(&clean.to_lowercase());
+    }
 }
 
 /// Upper snake case: "works for" -> "WORKS_FOR".
@@ -424,10 +444,11 @@ impl<'a> RawAnswer<'a> {
     }
 }
 
-fn truncate_chars(s: &str, max: usize) -> String {
+/// The first `max` characters of `s`.
+fn truncated(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_string(),
-        None => s.to_string(),
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }
 
@@ -443,38 +464,47 @@ fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
     // resolution; the taxonomy indexes of the types seen with it).
     let mut by_name: HashMap<String, (usize, Vec<usize>)> =
         HashMap::with_capacity(raw.entities.len());
+    let mut key = String::new();
     for e in &raw.entities {
-        let name = clean_name(e.name.get());
         let kind = type_key(e.kind.get());
         let Some(kind_at) = t.entity_types.iter().position(|d| d.name == kind) else {
             out.dropped += 1;
             continue;
         };
-        if name.is_empty() {
+        let clean = clean_name_cow(e.name.get());
+        if clean.is_empty() {
             out.dropped += 1;
             continue;
         }
-        let name = truncate_chars(&name, max_name);
-        let seen = &mut by_name
-            .entry(name.to_lowercase())
-            .or_insert((out.entities.len(), Vec::new()))
-            .1;
+        let name = truncated(&clean, max_name);
+        name_key_into(&mut key, name);
+        let seen = match by_name.get_mut(key.as_str()) {
+            Some(v) => &mut v.1,
+            None => {
+                &mut by_name
+                    .entry(key.clone())
+                    .or_insert((out.entities.len(), Vec::new()))
+                    .1
+            }
+        };
         if seen.contains(&kind_at) {
             continue;
         }
         seen.push(kind_at);
         out.entities.push(Entity {
-            name,
+            name: name.to_string(),
             kind,
-            description: truncate_chars(e.description.get().trim(), max_desc),
+            description: truncated(e.description.get().trim(), max_desc).to_string(),
         });
     }
     let mut seen_rel = std::collections::HashSet::new();
     for r in &raw.relations {
-        let src = by_name.get(&name_key(r.source.get())).map(|v| &v.0);
-        let dst = by_name.get(&name_key(r.target.get())).map(|v| &v.0);
+        name_key_into(&mut key, r.source.get());
+        let src = by_name.get(key.as_str()).map(|v| v.0);
+        name_key_into(&mut key, r.target.get());
+        let dst = by_name.get(key.as_str()).map(|v| v.0);
         let kind = type_key(r.kind.get());
-        let (Some(&s), Some(&d)) = (src, dst) else {
+        let (Some(s), Some(d)) = (src, dst) else {
             out.dropped += 1;
             continue;
         };
@@ -496,7 +526,7 @@ fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
             source: out.entities[s].name.clone(),
             target: out.entities[d].name.clone(),
             kind,
-            description: truncate_chars(r.description.get().trim(), max_desc),
+            description: truncated(r.description.get().trim(), max_desc).to_string(),
             strength: strength.clamp(0.0, 1.0),
         });
     }

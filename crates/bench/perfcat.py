@@ -31,7 +31,7 @@ rules = [
  ("parse + validate answer (parse_answer)", r"parse_answer"),
  ("parse engine response JSON (openai::parse_response)", r"parse_response"),
  ("request JSON serialization (ChatRequest -> body bytes)", r"engine::openai::_::<impl serde_core::ser::Serialize|serde_json::ser::to_vec"),
- ("HTTP client (reqwest/hyper, incl. socket syscalls)", r"reqwest::|hyper::|hyper_util::"),
+ ("HTTP client (engine::wire, reqwest/hyper; incl. socket syscalls)", r"engine::wire::|reqwest::|hyper::|hyper_util::"),
  ("journal: record_done (serialize + write)", r"record_done|append_line"),
  ("writer: other (Writer::handle/tick, fsync)", r"Writer::handle|Writer::tick|Journal::sync"),
  ("end: merge_and_write (read journal back, write outputs)", r"merge_and_write"),
