@@ -10,6 +10,7 @@ use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 use tiktoken_rs::CoreBPE;
 
 use crate::read::Document;
+use crate::tokens::{self, Counter};
 
 /// A piece of a document, sent as one extraction request.
 #[derive(Debug, Clone)]
@@ -48,68 +49,58 @@ impl ChunkSettings {
     }
 }
 
-/// Splits documents; build once, share across documents.
+/// Splits documents; build once, use for many documents (on one thread).
 pub struct Chunker {
     settings: ChunkSettings,
+    counter: Counter,
 }
 
 /// The tokenizer used for chunk sizes: built once per process (decoding the compiled-in
 /// tables costs ~65 ms).
 pub fn tokenizer() -> &'static CoreBPE {
-    &cl100k().bpe
-}
-
-struct Cl100k {
-    bpe: CoreBPE,
-    /// Byte length of each token, by rank (0 for ranks that are not ordinary tokens).
-    token_len: Vec<u32>,
-}
-
-fn cl100k() -> &'static Cl100k {
-    static CL100K: std::sync::OnceLock<Cl100k> = std::sync::OnceLock::new();
-    CL100K.get_or_init(|| {
-        // cl100k's tables are compiled in; constructing cannot fail for lack of network.
-        let bpe = tiktoken_rs::cl100k_base().expect("cl100k tables are compiled into tiktoken-rs");
-        // Ordinary ranks are 0..100_256; a few more are tried so a longer table still works.
-        let token_len = (0..100_300u32)
-            .map(|rank| bpe.decode_bytes(&[rank]).map_or(0, |b| b.len() as u32))
-            .collect();
-        Cl100k { bpe, token_len }
+    static BPE: std::sync::OnceLock<CoreBPE> = std::sync::OnceLock::new();
+    // cl100k's tables are compiled in; constructing cannot fail for lack of network.
+    BPE.get_or_init(|| {
+        tiktoken_rs::cl100k_base().expect("cl100k tables are compiled into tiktoken-rs")
     })
 }
 
-/// Token sizes of one document's slices, from one tokenization of the whole document.
+/// Token sizes of one document's slices, from one pass over the whole document.
 ///
 /// The splitter measures many candidate chunks per document, each a slice of the
 /// document's text; tokenizing every candidate again cost 95% of the front end's CPU. Here
-/// the document is tokenized once, and a slice's size is the number of the document's
-/// tokens that overlap it (a token cut by the slice's edge counts whole, so the count is
-/// never below the slice's own token count by more than the rare re-merge at an edge).
+/// the document is cut into tiktoken's pieces once (`tokens::pieces`), each counted once,
+/// and a slice's size is the token count of the pieces that overlap it (a piece cut by the
+/// slice's edge counts whole: the count errs on the large side, by the rare piece that a
+/// chunk boundary splits).
 struct DocSizer {
     base: usize,
     len: usize,
-    /// End offset (bytes, exclusive) of each token, ascending.
+    /// End offset (bytes, exclusive) of each piece, ascending.
     ends: Vec<u32>,
+    /// Tokens in pieces 0..=k.
+    cumulative: Vec<u32>,
 }
 
 impl DocSizer {
     /// None when the text is too large for 32-bit offsets.
-    fn new(text: &str) -> Option<Self> {
+    fn new(text: &str, counter: &Counter) -> Option<Self> {
         if text.len() >= u32::MAX as usize {
             return None;
         }
-        let cl = cl100k();
-        let mut ends = cl.bpe.encode_ordinary(text);
-        let mut at = 0u32;
-        for t in ends.iter_mut() {
-            at += cl.token_len.get(*t as usize).copied().unwrap_or(0);
-            *t = at;
-        }
-        // The lengths must add up to the text; if the table is off, do not trust it.
-        (at as usize == text.len()).then_some(DocSizer {
+        let mut ends = Vec::with_capacity(text.len() / 4);
+        let mut cumulative = Vec::with_capacity(text.len() / 4);
+        let mut total = 0u32;
+        tokens::pieces(text, |a, b| {
+            total += counter.count_piece(&text[a..b]);
+            ends.push(b as u32);
+            cumulative.push(total);
+        });
+        Some(DocSizer {
             base: text.as_ptr() as usize,
             len: text.len(),
             ends,
+            cumulative,
         })
     }
 }
@@ -125,11 +116,15 @@ impl ChunkSizer for DocSizer {
             return 0;
         }
         let (a, b) = (p - self.base, p - self.base + chunk.len());
-        // Token k covers [ends[k-1], ends[k]); it overlaps [a, b) iff ends[k] > a and its
+        // Piece k covers [ends[k-1], ends[k]); it overlaps [a, b) iff ends[k] > a and its
         // start < b.
         let first = self.ends.partition_point(|&e| (e as usize) <= a);
         let past = (self.ends.partition_point(|&e| (e as usize) < b) + 1).min(self.ends.len());
-        past.saturating_sub(first)
+        if past <= first {
+            return 0;
+        }
+        let before = first.checked_sub(1).map_or(0, |k| self.cumulative[k]);
+        (self.cumulative[past - 1] - before) as usize
     }
 }
 
@@ -139,7 +134,10 @@ impl Chunker {
         ChunkConfig::new(settings.tokens)
             .with_overlap(settings.overlap)
             .map_err(|e| e.to_string())?;
-        Ok(Self { settings })
+        Ok(Self {
+            settings,
+            counter: Counter::default(),
+        })
     }
 
     pub fn settings(&self) -> ChunkSettings {
@@ -167,7 +165,7 @@ impl Chunker {
 
     /// Cuts a document into chunks, in order.
     pub fn chunk(&self, doc: &Document) -> Vec<Chunk> {
-        let pieces = match DocSizer::new(&doc.text) {
+        let pieces = match DocSizer::new(&doc.text, &self.counter) {
             Some(sizer) => self.pieces(doc, sizer),
             None => self.pieces(doc, tokenizer()),
         };
@@ -283,7 +281,7 @@ mod tests {
             exact.len(),
             fast.len()
         );
-        let sizer = DocSizer::new(&text).unwrap();
+        let sizer = DocSizer::new(&text, &Counter::default()).unwrap();
         assert_eq!(sizer.size(&text), bpe.encode_ordinary(&text).len());
         assert_eq!(sizer.size(&text[5..5]), 0);
         assert_eq!(

@@ -23,6 +23,7 @@ pub mod prompt;
 pub mod read;
 pub mod report;
 pub mod status;
+pub mod tokens;
 pub mod walk;
 
 use clap::Parser;
