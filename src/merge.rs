@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -251,14 +253,14 @@ pub fn merge_and_write(
 ) -> Result<MergeStats, MergeError> {
     let mut entities: Vec<EntityAcc> = Vec::new();
     // "TYPE\x1fname key" -> index in `entities`.
-    let mut ent_index: HashMap<String, usize> = HashMap::new();
+    let mut ent_index: FxHashMap<String, usize> = FxHashMap::default();
     let mut relations: Vec<RelationAcc> = Vec::new();
     // (source index, target index, type) -> index in `relations`.
-    let mut rel_index: HashMap<(usize, usize, String), usize> = HashMap::new();
+    let mut rel_index: FxHashMap<(usize, usize, String), usize> = FxHashMap::default();
     let mut stats = MergeStats::default();
     let mut buf = Vec::new();
     // name key -> entity index, for one chunk's relations (first type wins).
-    let mut local: HashMap<String, usize> = HashMap::new();
+    let mut local: FxHashMap<String, usize> = FxHashMap::default();
     let mut ent_key = String::new();
     for (doc_no, doc) in manifest.docs.iter().enumerate() {
         for ch in &doc.chunks {

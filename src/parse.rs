@@ -4,7 +4,7 @@
 //! names trimmed and whitespace-collapsed, types upper-snake-cased and checked against the
 //! taxonomy, relations kept only between entities of the same answer.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use std::borrow::Cow;
 
@@ -462,8 +462,7 @@ fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
     };
     // name key -> (index in out.entities of its first type, which wins for endpoint
     // resolution; the taxonomy indexes of the types seen with it).
-    let mut by_name: HashMap<String, (usize, Vec<usize>)> =
-        HashMap::with_capacity(raw.entities.len());
+    let mut by_name: FxHashMap<String, (usize, Vec<usize>)> = FxHashMap::default();
     let mut key = String::new();
     for e in &raw.entities {
         let kind = type_key(e.kind.get());
@@ -497,7 +496,7 @@ fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
             description: truncated(e.description.get().trim(), max_desc).to_string(),
         });
     }
-    let mut seen_rel = std::collections::HashSet::new();
+    let mut seen_rel = FxHashSet::default();
     for r in &raw.relations {
         name_key_into(&mut key, r.source.get());
         let src = by_name.get(key.as_str()).map(|v| v.0);
