@@ -9,7 +9,6 @@
 //! The in-memory index maps each 16-byte chunk key to the last record's position, so
 //! results are read back by offset when the outputs are rebuilt.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -138,6 +137,19 @@ impl BaseIndex {
             .map_or("", String::as_str)
     }
 
+    /// Where a key's result is, and its model, when its latest record is a result.
+    pub fn done(&self, key: &ChunkKey) -> Option<(RecordRef, &str)> {
+        self.get(key).filter(|e| e.ok).map(|e| {
+            (
+                RecordRef {
+                    offset: e.offset,
+                    len: e.len,
+                },
+                self.model_name(e),
+            )
+        })
+    }
+
     /// The model of a key's result, when its latest record is a result.
     pub fn done_model(&self, key: &ChunkKey) -> Option<&str> {
         self.get(key).filter(|e| e.ok).map(|e| self.model_name(e))
@@ -150,6 +162,22 @@ impl BaseIndex {
             *out.entry(self.model_name(e).to_string()).or_default() += 1;
         }
         out
+    }
+}
+
+/// Where one result record is: what the merge reads back. `len` 0: no result (a failed
+/// chunk), nothing to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordRef {
+    pub offset: u64,
+    pub len: u32,
+}
+
+impl RecordRef {
+    pub const NONE: RecordRef = RecordRef { offset: 0, len: 0 };
+
+    pub fn is_some(&self) -> bool {
+        self.len > 0
     }
 }
 
@@ -186,11 +214,11 @@ pub struct Journal {
     file: File,
     len: u64,
     /// The records found at open, sorted by key (32 bytes a key, no hash-table slack).
+    /// Records appended later are not indexed here: their writers keep the `RecordRef`s
+    /// (the run's manifest), so no per-key table grows with a run.
     base: Arc<BaseIndex>,
-    /// Records appended by this run.
-    recent: HashMap<ChunkKey, IndexEntry>,
-    /// Keys in `recent` that `base` does not have.
-    recent_new: usize,
+    /// Records appended since open.
+    appended: usize,
     models: Vec<String>,
     /// Lines appended inside `begin_batch`..`end_batch`, written with one `write`.
     batch: Option<Vec<u8>>,
@@ -226,8 +254,7 @@ impl Journal {
             path: path.clone(),
             len: 0,
             base: Arc::default(),
-            recent: HashMap::new(),
-            recent_new: 0,
+            appended: 0,
             models: Vec::new(),
             batch: None,
             spare: Vec::new(),
@@ -381,19 +408,15 @@ impl Journal {
         &self.path
     }
 
-    pub fn get(&self, key: &ChunkKey) -> Option<IndexEntry> {
-        self.recent.get(key).or_else(|| self.base.get(key)).copied()
-    }
-
     pub fn model_name(&self, entry: &IndexEntry) -> &str {
         self.models
             .get(entry.model as usize)
             .map_or("", String::as_str)
     }
 
-    /// Distinct keys recorded.
+    /// Keys found at open plus records appended since (a key recorded again counts again).
     pub fn len(&self) -> usize {
-        self.base.len() + self.recent_new
+        self.base.len() + self.appended
     }
 
     pub fn is_empty(&self) -> bool {
@@ -406,14 +429,7 @@ impl Journal {
         self.base.clone()
     }
 
-    fn append_line(
-        &mut self,
-        key: ChunkKey,
-        line: &[u8],
-        ok: bool,
-        model: Option<&str>,
-        engine: Option<EngineKind>,
-    ) -> Result<(), JournalError> {
+    fn append_line(&mut self, line: &[u8]) -> Result<RecordRef, JournalError> {
         if self.poisoned {
             return Err(JournalError::Poisoned {
                 path: self.path.clone(),
@@ -431,20 +447,14 @@ impl Journal {
                 self.write_out(&buf)?;
             }
         }
-        let model = model.map_or(0, |m| self.intern(m));
-        let entry = IndexEntry {
+        let at = RecordRef {
             offset: self.len,
             len: line.len() as u32,
-            ok,
-            model,
-            engine,
         };
-        if self.recent.insert(key, entry).is_none() && self.base.get(&key).is_none() {
-            self.recent_new += 1;
-        }
+        self.appended += 1;
         self.len += line.len() as u64 + 1;
         self.unsynced = true;
-        Ok(())
+        Ok(at)
     }
 
     fn write_out(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
@@ -492,7 +502,7 @@ impl Journal {
         pt: u64,
         ct: u64,
         x: &Extraction,
-    ) -> Result<(), JournalError> {
+    ) -> Result<RecordRef, JournalError> {
         let rec = Record::Done {
             k: &key.hex(),
             engine,
@@ -503,7 +513,7 @@ impl Journal {
             x,
         };
         let line = serde_json::to_vec(&rec).unwrap_or_default();
-        self.append_line(key, &line, true, Some(model), Some(engine))
+        self.append_line(&line)
     }
 
     /// Records a failed chunk (retried by the next run).
@@ -526,7 +536,7 @@ impl Journal {
             at: now_secs(),
         };
         let line = serde_json::to_vec(&rec).unwrap_or_default();
-        self.append_line(key, &line, false, None, None)
+        self.append_line(&line).map(|_| ())
     }
 
     /// Group commit: makes everything written so far durable. A failure poisons.
@@ -551,36 +561,35 @@ impl Journal {
         Ok(())
     }
 
-    /// The extraction of a finished key (None when the key's latest record is a failure).
-    pub fn extraction(&self, key: &ChunkKey) -> Result<Option<Extraction>, JournalError> {
+    /// The extraction in a result record.
+    pub fn extraction(&self, at: RecordRef) -> Result<Option<Extraction>, JournalError> {
         let mut buf = Vec::new();
-        self.with_done(key, &mut buf, |line| {
+        self.read_record(at, &mut buf, |line| {
             serde_json::from_slice::<DoneExtraction>(line).map(|d| d.x)
         })
     }
 
-    /// Reads a finished key's record into `buf` (reused across calls) and hands its bytes
-    /// to `f`, which may deserialize views borrowing from them. None when the key's latest
-    /// record is a failure or missing.
-    pub fn with_done<R>(
+    /// Reads a result record into `buf` (reused across calls) and hands its bytes to `f`,
+    /// which may deserialize views borrowing from them. None for `RecordRef::NONE`.
+    pub fn read_record<R>(
         &self,
-        key: &ChunkKey,
+        at: RecordRef,
         buf: &mut Vec<u8>,
         f: impl FnOnce(&[u8]) -> Result<R, serde_json::Error>,
     ) -> Result<Option<R>, JournalError> {
-        let Some(e) = self.get(key).filter(|e| e.ok) else {
+        if !at.is_some() {
             return Ok(None);
-        };
+        }
         buf.clear();
-        buf.resize(e.len as usize, 0);
-        read_exact_at(&self.file, buf, e.offset).map_err(|source| JournalError::Io {
+        buf.resize(at.len as usize, 0);
+        read_exact_at(&self.file, buf, at.offset).map_err(|source| JournalError::Io {
             path: self.path.clone(),
             source,
         })?;
         f(buf).map(Some).map_err(|err| JournalError::Corrupt {
             path: self.path.clone(),
             line: 0,
-            offset: e.offset,
+            offset: at.offset,
             detail: err.to_string(),
         })
     }
@@ -609,6 +618,17 @@ mod tests {
         ChunkKey([i; 16])
     }
 
+    /// A key's latest record as found at open.
+    fn entry(j: &Journal, k: ChunkKey) -> Option<IndexEntry> {
+        j.at_open().get(&k).copied()
+    }
+
+    /// A key's result as found at open.
+    fn done_x(j: &Journal, k: ChunkKey) -> Option<Extraction> {
+        let (at, _) = j.at_open().done(&k)?;
+        j.extraction(at).unwrap()
+    }
+
     fn ext(name: &str) -> Extraction {
         Extraction {
             entities: vec![Entity {
@@ -634,13 +654,10 @@ mod tests {
         }
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.len(), 2);
-        let e = j.get(&key(1)).unwrap();
+        let e = entry(&j, key(1)).unwrap();
         assert!(e.ok);
         assert_eq!(j.model_name(&e), "m");
-        assert_eq!(
-            j.extraction(&key(2)).unwrap().unwrap().entities[0].name,
-            "Bob"
-        );
+        assert_eq!(done_x(&j, key(2)).unwrap().entities[0].name, "Bob");
         assert_eq!(j.opened.torn_bytes_dropped, 0);
         // What was there at open, as the producer sees it.
         let base = j.at_open();
@@ -658,26 +675,25 @@ mod tests {
             .unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
         j.begin_batch();
-        for i in 2..=4u8 {
-            j.record_done(key(i), EngineKind::Vllm, "m", 1, 2, &ext(&format!("N{i}")))
-                .unwrap();
-        }
+        let refs: Vec<RecordRef> = (2..=4u8)
+            .map(|i| {
+                j.record_done(key(i), EngineKind::Vllm, "m", 1, 2, &ext(&format!("N{i}")))
+                    .unwrap()
+            })
+            .collect();
         j.record_failed(key(5), "timeout", "t/o", None).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), before);
         j.end_batch().unwrap();
         assert!(std::fs::metadata(&path).unwrap().len() > before);
-        for i in 2..=4u8 {
-            let x = j.extraction(&key(i)).unwrap().unwrap();
+        for (i, at) in (2..=4u8).zip(refs) {
+            let x = j.extraction(at).unwrap().unwrap();
             assert_eq!(x.entities[0].name, format!("N{i}"));
         }
         drop(j);
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.len(), 5);
-        assert_eq!(
-            j.extraction(&key(3)).unwrap().unwrap().entities[0].name,
-            "N3"
-        );
-        assert!(!j.get(&key(5)).unwrap().ok);
+        assert_eq!(done_x(&j, key(3)).unwrap().entities[0].name, "N3");
+        assert!(!entry(&j, key(5)).unwrap().ok);
     }
 
     #[test]
@@ -691,30 +707,31 @@ mod tests {
             }
             j.record_failed(key(7), "timeout", "t/o", None).unwrap();
         }
-        let mut j = Journal::open(dir.path()).unwrap();
-        assert_eq!(j.len(), 5);
-        // A failure at open, done now; a done key failing now; a new key.
-        j.record_done(key(7), EngineKind::Ollama, "o", 1, 2, &ext("Cy"))
-            .unwrap();
-        j.record_failed(key(3), "server_error", "500", None)
-            .unwrap();
-        j.record_done(key(11), EngineKind::Vllm, "m", 1, 2, &ext("Di"))
-            .unwrap();
+        {
+            let mut j = Journal::open(dir.path()).unwrap();
+            assert_eq!(j.len(), 5);
+            // A failure at open, done now; a done key failing now; a new key.
+            let cy = j
+                .record_done(key(7), EngineKind::Ollama, "o", 1, 2, &ext("Cy"))
+                .unwrap();
+            j.record_failed(key(3), "server_error", "500", None)
+                .unwrap();
+            j.record_done(key(11), EngineKind::Vllm, "m", 1, 2, &ext("Di"))
+                .unwrap();
+            assert_eq!(j.extraction(cy).unwrap().unwrap().entities[0].name, "Cy");
+            assert!(j.extraction(RecordRef::NONE).unwrap().is_none());
+            // The snapshot taken at open does not change.
+            assert_eq!(j.at_open().done_model(&key(3)), Some("m"));
+            assert_eq!(j.at_open().done_model(&key(7)), None);
+        }
+        // Reopened: the latest record of each key wins.
+        let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.len(), 6);
-        assert_eq!(j.model_name(&j.get(&key(7)).unwrap()), "o");
-        assert_eq!(
-            j.extraction(&key(7)).unwrap().unwrap().entities[0].name,
-            "Cy"
-        );
-        assert!(!j.get(&key(3)).unwrap().ok);
-        assert!(j.extraction(&key(3)).unwrap().is_none());
-        assert_eq!(
-            j.extraction(&key(5)).unwrap().unwrap().entities[0].name,
-            "Ada"
-        );
-        // The snapshot taken at open does not change.
-        assert_eq!(j.at_open().done_model(&key(3)), Some("m"));
-        assert_eq!(j.at_open().done_model(&key(7)), None);
+        assert_eq!(j.model_name(&entry(&j, key(7)).unwrap()), "o");
+        assert_eq!(done_x(&j, key(7)).unwrap().entities[0].name, "Cy");
+        assert!(!entry(&j, key(3)).unwrap().ok);
+        assert!(done_x(&j, key(3)).is_none());
+        assert_eq!(done_x(&j, key(5)).unwrap().entities[0].name, "Ada");
     }
 
     #[test]
@@ -740,10 +757,7 @@ mod tests {
         drop(j);
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.len(), 2);
-        assert_eq!(
-            j.extraction(&key(3)).unwrap().unwrap().entities[0].name,
-            "Cy"
-        );
+        assert_eq!(done_x(&j, key(3)).unwrap().entities[0].name, "Cy");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{ChunkKey, Journal, JournalError};
+use crate::journal::{Journal, JournalError, RecordRef};
 use crate::parse::name_key;
 
 /// The chunks of one document, as this run saw them.
@@ -28,9 +28,10 @@ pub struct DocManifest {
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkRef {
     pub index: u32,
-    pub key: ChunkKey,
     /// Into `Manifest::sections`.
     pub section: SectionId,
+    /// The chunk's result in the checkpoint.
+    pub record: RecordRef,
 }
 
 /// An interned section label; 0 is "none".
@@ -264,7 +265,7 @@ pub fn merge_and_write(
     let mut ent_key = String::new();
     for (doc_no, doc) in manifest.docs.iter().enumerate() {
         for ch in &doc.chunks {
-            journal.with_done(&ch.key, &mut buf, |line| {
+            journal.read_record(ch.record, &mut buf, |line| {
                 let x = serde_json::from_slice::<DoneView>(line)?.x;
                 if x.entities.is_empty() {
                     stats.empty_chunks += 1;
@@ -416,6 +417,7 @@ pub enum MergeError {
 mod tests {
     use super::*;
     use crate::engine::EngineKind;
+    use crate::journal::ChunkKey;
     use crate::parse::{Entity, Extraction, Relation};
 
     fn ent(n: &str, k: &str) -> Entity {
@@ -458,8 +460,8 @@ mod tests {
             }],
             dropped: 2,
         };
-        j.record_done(k1, EngineKind::Vllm, "m", 0, 0, &x1).unwrap();
-        j.record_done(k2, EngineKind::Vllm, "m", 0, 0, &x2).unwrap();
+        let r1 = j.record_done(k1, EngineKind::Vllm, "m", 0, 0, &x1).unwrap();
+        let r2 = j.record_done(k2, EngineKind::Vllm, "m", 0, 0, &x2).unwrap();
         let mut sections = Sections::default();
         let intro = sections.intern(Some("Intro"));
         assert_eq!(sections.intern(Some("Intro")), intro);
@@ -470,7 +472,7 @@ mod tests {
                     rel: "a.md".into(),
                     chunks: vec![ChunkRef {
                         index: 0,
-                        key: k1,
+                        record: r1,
                         section: 0,
                     }],
                 },
@@ -478,7 +480,7 @@ mod tests {
                     rel: "b.md".into(),
                     chunks: vec![ChunkRef {
                         index: 3,
-                        key: k2,
+                        record: r2,
                         section: intro,
                     }],
                 },

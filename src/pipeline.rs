@@ -27,7 +27,7 @@ use crate::config::{setup_engines, RunSettings};
 use crate::engine::router::{RouteError, Router, RouterConfig};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::error::{ExitCode, RunError};
-use crate::journal::{BaseIndex, ChunkKey, Journal};
+use crate::journal::{BaseIndex, ChunkKey, Journal, RecordRef};
 use crate::merge::{merge_and_write, ChunkRef, DocManifest, Manifest, Sections};
 use crate::parse::{parse_answer, AnswerError, Extraction};
 use crate::progress::{Progress, Snapshot};
@@ -64,7 +64,7 @@ enum Item {
     Resumed {
         doc: u32,
         index: u32,
-        key: ChunkKey,
+        record: RecordRef,
         section: Option<Arc<str>>,
     },
     Chunk(ChunkJob),
@@ -122,10 +122,11 @@ struct ResumeIndex {
 }
 
 impl ResumeIndex {
-    fn reusable(&self, key: &ChunkKey) -> Option<bool> {
+    /// Where a key's earlier result is, and whether this run accepts it (its model).
+    fn reusable(&self, key: &ChunkKey) -> Option<(RecordRef, bool)> {
         self.done
-            .done_model(key)
-            .map(|m| self.any_model || self.accepted.iter().any(|a| a == m))
+            .done(key)
+            .map(|(at, m)| (at, self.any_model || self.accepted.iter().any(|a| a == m)))
     }
 }
 
@@ -180,9 +181,9 @@ impl Producer {
                                 let user = self.prompts.user_message(&ch.text, &rel, ch.section.as_deref());
                                 let key = chunk_key(&self.prompts.fingerprint, self.chunker.settings(), &user);
                                 let item = match self.resume.reusable(&key) {
-                                    Some(true) => Item::Resumed { doc, index: ch.index, key, section },
+                                    Some((record, true)) => Item::Resumed { doc, index: ch.index, record, section },
                                     other => {
-                                        if other == Some(false) {
+                                        if other.is_some() {
                                             *stale.lock().unwrap_or_else(|p| p.into_inner()) += 1;
                                         }
                                         Item::Chunk(ChunkJob {
@@ -371,12 +372,18 @@ impl Writer {
         }
     }
 
-    fn push_chunk_ref(&mut self, doc: u32, index: u32, key: ChunkKey, section: Option<Arc<str>>) {
+    fn push_chunk_ref(
+        &mut self,
+        doc: u32,
+        index: u32,
+        record: RecordRef,
+        section: Option<Arc<str>>,
+    ) {
         if let Some(d) = self.docs.get_mut(doc as usize) {
             d.manifest.chunks.push(ChunkRef {
                 index,
-                key,
                 section: self.sections.intern(section.as_deref()),
+                record,
             });
         }
     }
@@ -413,10 +420,10 @@ impl Writer {
             Event::Item(Item::Resumed {
                 doc,
                 index,
-                key,
+                record,
                 section,
             }) => {
-                self.push_chunk_ref(doc, index, key, section);
+                self.push_chunk_ref(doc, index, record, section);
                 self.snapshot.chunks_done += 1;
                 self.snapshot.chunks_resumed += 1;
                 self.settle(doc, false);
@@ -432,13 +439,14 @@ impl Writer {
                 ct,
                 splits,
             } => {
-                self.journal
+                let record = self
+                    .journal
                     .record_done(job.key, engine, &model, pt, ct, &extraction)
                     .map_err(|e| Stop::Journal(e.to_string()))?;
                 self.report.chunks.split += u64::from(splits.min(1));
                 self.snapshot.chunks_done += 1;
                 self.snapshot.completion_tokens += ct;
-                self.push_chunk_ref(job.doc, job.index, job.key, job.section);
+                self.push_chunk_ref(job.doc, job.index, record, job.section);
                 self.settle(job.doc, false);
             }
             Event::Failed {
@@ -460,7 +468,7 @@ impl Writer {
                         reason,
                     });
                 }
-                self.push_chunk_ref(job.doc, job.index, job.key, job.section);
+                // No result to merge: the manifest lists results only.
                 self.settle(job.doc, true);
             }
         }
@@ -1020,8 +1028,8 @@ fn finish(
     let unfinished = docs.iter().any(|d| d.settled < d.expected) || !snapshot.walk_finished;
     let (code, status, err): (ExitCode, &str, Option<RunError>) = match &stop {
         Some(Stop::Interrupted) => (ExitCode::Interrupted, "interrupted", Some(RunError::Interrupted(format!(
-            "interrupted: {} chunks are in the checkpoint ({} finished this run); rerun the same command to resume",
-            journal.len(), snapshot.chunks_done - snapshot.chunks_resumed
+            "interrupted: {} of the {} chunks seen so far are done and in the checkpoint ({} finished this run); rerun the same command to resume",
+            snapshot.chunks_done, snapshot.chunks_total, snapshot.chunks_done - snapshot.chunks_resumed
         )))),
         Some(Stop::NoEngine(m)) => (ExitCode::NoEngine, "stopped: no engine", Some(RunError::NoEngine(m.clone()))),
         Some(Stop::Fatal(m)) => (ExitCode::Usage, "stopped: configuration error", Some(RunError::Config(m.clone()))),

@@ -60,7 +60,8 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             .saturating_sub(journal.opened.last_activity);
         println!("  last activity:  {ago} s ago");
     }
-    for (model, n) in &journal.at_open().done_by_model() {
+    let at_open = journal.at_open();
+    for (model, n) in &at_open.done_by_model() {
         println!("  model {model}: {n} chunks");
     }
     if state.corpus.is_empty() {
@@ -105,7 +106,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             let user = prompts.user_message(&ch.text, &entry.rel, ch.section.as_deref());
             let key = chunk_key(&prompts.fingerprint, settings, &user);
             seen.insert(key);
-            match journal.get(&key) {
+            match at_open.get(&key) {
                 Some(e) if e.ok => chunks_done += 1,
                 Some(_) => {
                     chunks_failed += 1;
