@@ -259,7 +259,9 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                     model,
                     v.api_key.clone(),
                     s.request_timeout,
-                    pool,
+                    // Keep-alive connections for every request that may be in flight
+                    // (with `auto`, the cap it may climb to).
+                    v.concurrency,
                 )
                 .map_err(|e| RunError::config(format!("--vllm-url {e}")))?,
             ),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fake_engine::{FakeConfig, FakeEngine};
+use fake_engine::{FakeConfig, FakeEngine, Fault, FaultRule};
 
 use crate::support::*;
 
@@ -189,6 +189,64 @@ async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
         served,
         fake.stats().served_ok,
         total
+    );
+    assert_eq!(
+        entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl"))),
+        expected_entities(&c.corpus, 60, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once_and_loses_nothing_done() {
+    let c = case(20, 5);
+    // Every third request hangs: after the first Ctrl-C the run would wait out its grace
+    // period (10 s) for them.
+    let fake = FakeEngine::start(
+        FakeConfig::new()
+            .latency(50, 0.0)
+            .fault(FaultRule::every_nth(Fault::Hang, 3)),
+    )
+    .await
+    .unwrap();
+    let url = fake.url();
+    let child = command(&c.args(&url, &["--concurrency", "4"]))
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if fake.stats().served_ok >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap() as i32;
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let wait = tokio::spawn(child.wait_with_output());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        !wait.is_finished(),
+        "hanging requests hold the first Ctrl-C's grace period"
+    );
+    let second = std::time::Instant::now();
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let out = tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .expect("the second Ctrl-C exits at once")
+        .unwrap()
+        .unwrap();
+    assert!(second.elapsed() < Duration::from_secs(3));
+    assert_eq!(out.status.code(), Some(130));
+    let served = fake.stats().served_ok;
+    assert!(served >= 4);
+
+    // Everything answered before the exit was kept: the rerun sends only the rest.
+    let clean = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let ran = run(&c.args(&clean.url(), &["--concurrency", "4"])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let total = report(&c.out)["chunks"]["total"].as_u64().unwrap();
+    assert_eq!(
+        clean.stats().served_ok + served,
+        total,
+        "{served} answered before the exit"
     );
     assert_eq!(
         entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl"))),

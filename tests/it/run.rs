@@ -168,6 +168,14 @@ async fn concurrency_cap_is_held_and_filled() {
         st.max_in_flight, 5,
         "the cap is never exceeded and is reached"
     );
+    // Keep-alive: the chat requests reuse their connections (the start-up probes open a
+    // few of their own).
+    assert!(
+        st.connections_accepted <= 5 + 3,
+        "{} connections for {} requests",
+        st.connections_accepted,
+        st.served_ok
+    );
     check_outputs(&out);
     assert_eq!(
         entities_by_doc(&read_jsonl(&out.join("entities.jsonl"))),
