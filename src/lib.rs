@@ -90,7 +90,14 @@ pub fn main_entry() -> i32 {
             return ExitCode::Usage as i32;
         }
     };
-    let result = runtime.block_on(run(cli));
+    // The pipeline runs on a worker thread, not on this one (`block_on`): the dispatcher
+    // then spawns its per-chunk tasks into its own worker's queue instead of waking a
+    // worker from outside for each (measured: ~2 futex calls a chunk).
+    let result = runtime.block_on(async move {
+        tokio::spawn(run(cli))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
+    });
     // In-flight HTTP requests may still hold tasks; do not wait for them.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
