@@ -423,6 +423,12 @@ impl Journal {
         self.len() == 0
     }
 
+    /// Frees the index of the records found at open (the run's own references stay valid;
+    /// `at_open` is empty afterwards).
+    pub fn release_index(&mut self) {
+        self.base = Arc::default();
+    }
+
     /// What was recorded before this run, for the producer's skip decisions (shared, not
     /// copied).
     pub fn at_open(&self) -> Arc<BaseIndex> {

@@ -755,7 +755,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         max_file_size: s.max_file_size,
         chunker,
         prompts: s.prompts.clone(),
-        resume: resume.clone(),
+        resume,
         stop: stop.clone(),
     };
     let stale2 = stale.clone();
@@ -931,7 +931,7 @@ fn finish(
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
     let Writer {
-        journal,
+        mut journal,
         mut docs,
         sections,
         mut report,
@@ -962,6 +962,9 @@ fn finish(
             .collect(),
         sections,
     };
+    // The merge finds results through the manifest; the index of what the checkpoint held
+    // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
+    journal.release_index();
     let merged = merge_and_write(&manifest, &journal, &s.out)
         .map_err(|e| RunError::config(e.to_string()))?;
 

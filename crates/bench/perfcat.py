@@ -22,10 +22,10 @@ for line in open(sys.argv[1]):
 if cur: samples.append(cur)
 N = len(samples)
 rules = [
- ("start-up: cl100k tokenizer tables built 3x (tiktoken cl100k_base)", r"cl100k_base"),
+ ("start-up: cl100k tokenizer tables (tiktoken cl100k_base)", r"cl100k_base"),
  ("start-up: CLI, config, prompts, engine probes", r"clap_builder|aegis_ingest::config::|aegis_ingest::prompt::PromptSet::load|setup_engines|probe"),
- ("chunking: text-splitter sizing with tiktoken (encode_ordinary)", r"text_splitter"),
- ("chunking: other (Chunker::chunk)", r"Chunker::chunk"),
+ ("chunking: text-splitter (boundaries, sizing)", r"text_splitter"),
+ ("chunking: other (Chunker::chunk: pieces, piece counts)", r"Chunker::chunk"),
  ("prompt render + chunk key (user_message, blake3)", r"user_message|chunk_key|minijinja|blake3"),
  ("reading files / walking", r"aegis_ingest::read::|aegis_ingest::walk::|walkdir"),
  ("parse + validate answer (parse_answer)", r"parse_answer"),
