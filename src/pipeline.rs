@@ -1018,6 +1018,7 @@ fn finish(
     report.corpus = s.corpus.display().to_string();
     report.out = s.out.display().to_string();
     report.wall_seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    report.peak_rss_mb = crate::report::peak_rss_mb();
     report.settings = serde_json::json!({
         "chunk_tokens": s.chunk.tokens,
         "chunk_overlap": s.chunk.overlap,

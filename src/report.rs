@@ -99,7 +99,25 @@ pub struct Report {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub wall_seconds: f64,
+    /// The process's peak resident memory so far (Linux `VmHWM`), in MB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mb: Option<f64>,
     pub settings: serde_json::Value,
+}
+
+/// Peak resident memory of this process (`VmHWM` in /proc/self/status), in MB; None where
+/// the system does not say.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
 }
 
 /// At most this many failed chunks are listed one by one (all are counted).

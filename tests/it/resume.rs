@@ -146,17 +146,13 @@ async fn prompt_or_model_change_redoes_the_work_and_says_so() {
     assert_eq!(report(&c.out)["settings"]["stale_results_redone"], n);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
-    let c = case(20, 5);
-    let fake = FakeEngine::start(FakeConfig::new().latency(150, 0.0))
-        .await
-        .unwrap();
+/// Starts a run (`--concurrency 4`) and sends it SIGINT once the fake has answered 4
+/// requests (start-up time varies on a loaded machine). Returns the child and its pid.
+async fn start_then_interrupt(c: &Case, fake: &FakeEngine) -> (tokio::process::Child, i32) {
     let url = fake.url();
     let child = command(&c.args(&url, &["--concurrency", "4"]))
         .spawn()
         .unwrap();
-    // Interrupt once work is under way (start-up time varies on a loaded machine).
     for _ in 0..200 {
         if fake.stats().served_ok >= 4 {
             break;
@@ -165,6 +161,17 @@ async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
     }
     let pid = child.id().unwrap() as i32;
     unsafe { libc::kill(pid, libc::SIGINT) };
+    (child, pid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_exits_130_keeps_work_and_resume_completes() {
+    let c = case(20, 5);
+    let fake = FakeEngine::start(FakeConfig::new().latency(150, 0.0))
+        .await
+        .unwrap();
+    let url = fake.url();
+    let (child, _) = start_then_interrupt(&c, &fake).await;
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
         .await
         .unwrap()
@@ -208,18 +215,7 @@ async fn a_second_ctrl_c_exits_at_once_and_loses_nothing_done() {
     )
     .await
     .unwrap();
-    let url = fake.url();
-    let child = command(&c.args(&url, &["--concurrency", "4"]))
-        .spawn()
-        .unwrap();
-    for _ in 0..200 {
-        if fake.stats().served_ok >= 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let pid = child.id().unwrap() as i32;
-    unsafe { libc::kill(pid, libc::SIGINT) };
+    let (child, pid) = start_then_interrupt(&c, &fake).await;
     let wait = tokio::spawn(child.wait_with_output());
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(

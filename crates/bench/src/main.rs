@@ -385,6 +385,14 @@ impl Bench {
         } else {
             report
         };
+        // The client's own peak (VmHWM, in report.json) where it says: wait4's ru_maxrss
+        // also counts the memory of this harness at spawn time (the spawned child starts
+        // in the harness's address space), which showed as a constant 131 MB floor when
+        // the harness itself had grown that large.
+        let mut m = m;
+        if let Some(peak) = report["peak_rss_mb"].as_f64() {
+            m.maxrss_mb = peak;
+        }
         if m.exit_code != 0 {
             let tail = std::fs::read_to_string(&log).unwrap_or_default();
             let tail: String = tail
