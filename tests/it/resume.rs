@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fake_engine::{FakeConfig, FakeEngine, Fault, FaultRule};
+use fake_engine::{FakeConfig, FakeEngine, FakeHandle, Fault, FaultRule};
 
 use crate::support::*;
 
@@ -148,7 +148,7 @@ async fn prompt_or_model_change_redoes_the_work_and_says_so() {
 
 /// Starts a run (`--concurrency 4`) and sends it SIGINT once the fake has answered 4
 /// requests (start-up time varies on a loaded machine). Returns the child and its pid.
-async fn start_then_interrupt(c: &Case, fake: &FakeEngine) -> (tokio::process::Child, i32) {
+async fn start_then_interrupt(c: &Case, fake: &FakeHandle) -> (tokio::process::Child, i32) {
     let url = fake.url();
     let child = command(&c.args(&url, &["--concurrency", "4"]))
         .spawn()
