@@ -251,6 +251,61 @@ async fn a_second_ctrl_c_exits_at_once_and_loses_nothing_done() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_write_that_fails_stops_the_run_and_keeps_what_was_written() {
+    let c = case(20, 5);
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    // The disk "fills up" part-way: no file of this run may grow past 24 KiB, so the
+    // checkpoint's writes start failing (EFBIG) after a dozen records.
+    const LIMIT: u64 = 24 * 1024;
+    let mut cmd = command(&c.args(&url, &["--concurrency", "2"]));
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Writes past the limit then fail with EFBIG instead of killing the process.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("checkpoint") && stderr.contains("finished work up to the failure"),
+        "{stderr}"
+    );
+    let size = std::fs::metadata(c.out.join("checkpoint.jsonl"))
+        .unwrap()
+        .len();
+    assert!(size <= LIMIT && size > 1024, "checkpoint of {size} bytes");
+
+    // Rerun with room: the records written before the failure are kept (a torn last line
+    // is cut), only the rest is sent.
+    let clean = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let ran = run(&c.args(&clean.url(), &["--concurrency", "2"])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    let total = rep["chunks"]["total"].as_u64().unwrap();
+    let resumed = rep["chunks"]["resumed"].as_u64().unwrap();
+    assert!(resumed >= 5, "{resumed} resumed");
+    assert_eq!(clean.stats().served_ok, total - resumed);
+    assert!(fake.stats().served_ok >= resumed);
+    assert_eq!(
+        entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl"))),
+        expected_entities(&c.corpus, 60, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_run_on_the_same_out_is_refused() {
     let c = case(10, 4);
     let fake = FakeEngine::start(FakeConfig::new().latency(300, 0.0))
