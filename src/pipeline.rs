@@ -940,7 +940,7 @@ fn finish(
     } = writer;
     if let Some(Stop::Journal(m)) = &stop {
         return Err(RunError::config(format!(
-            "{m}; finished work up to the failure is in the checkpoint"
+            "{m}; finished work up to the failure is in the checkpoint: make room on the disk (or fix it) and rerun the same command to resume"
         ))
         .into());
     }
