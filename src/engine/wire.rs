@@ -215,8 +215,9 @@ async fn read_reply(stream: &mut TcpStream) -> Result<(Reply, bool), EngineError
                         _ => {}
                     }
                 }
-                // Chunked wins over a length, as HTTP/1.1 says.
+                // No body for 204/304; chunked wins over a length, as HTTP/1.1 says.
                 let framing = match (chunked, length) {
+                    _ if status == 204 || status == 304 => Framing::Length(0),
                     (true, _) => Framing::Chunked,
                     (false, Some(n)) => Framing::Length(n),
                     (false, None) => Framing::UntilClose,
@@ -412,6 +413,7 @@ mod tests {
         let (url, server) = serve(vec![
             (b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}", false),
             (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many\r\nRetry-After: 3\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"b\"\r\n3\r\n:2}\r\n0\r\n\r\n", false),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", false),
             (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close", true),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false),
         ])
@@ -427,6 +429,8 @@ mod tests {
         assert_eq!(r.status, 429);
         assert_eq!(r.text, "{\"b\":2}");
         assert_eq!(r.retry_after, Some(Duration::from_secs(3)));
+        let r = wire.post_json("/v1/x", b"{}", None, t).await.unwrap();
+        assert_eq!((r.status, r.text.as_str()), (204, ""));
         let r = wire.post_json("/v1/x", b"{}", None, t).await.unwrap();
         assert_eq!(r.text, "until close");
         let r = wire.post_json("/v1/x", b"{}", None, t).await.unwrap();
