@@ -136,11 +136,27 @@ struct Producer {
     max_file_size: u64,
     chunker: Chunker,
     prompts: Arc<PromptSet>,
-    resume: Arc<ResumeIndex>,
+    resume: ResumeIndex,
     stop: CancellationToken,
 }
 
 impl Producer {
+    fn new(
+        s: &RunSettings,
+        resume: ResumeIndex,
+        stop: CancellationToken,
+    ) -> Result<Self, RunError> {
+        Ok(Producer {
+            corpus: s.corpus.clone(),
+            filter: s.filter.clone(),
+            max_file_size: s.max_file_size,
+            chunker: Chunker::new(s.chunk).map_err(RunError::config)?,
+            prompts: s.prompts.clone(),
+            resume,
+            stop,
+        })
+    }
+
     /// Runs on a blocking thread; ends when the walk ends, the run stops, or the receiver
     /// goes away.
     fn run(self, tx: mpsc::Sender<Item>, stale: Arc<Mutex<u64>>) {
@@ -628,22 +644,13 @@ async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngin
 /// counts a run would start from. Nothing is contacted or written.
 pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let chunker = Chunker::new(s.chunk).map_err(RunError::config)?;
-    let stop = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel::<Item>(1024);
-    let producer = Producer {
-        corpus: s.corpus.clone(),
-        filter: s.filter.clone(),
-        max_file_size: s.max_file_size,
-        chunker,
-        prompts: s.prompts.clone(),
-        resume: Arc::new(ResumeIndex {
-            done: Arc::default(),
-            accepted: Vec::new(),
-            any_model: false,
-        }),
-        stop,
+    let nothing_done = ResumeIndex {
+        done: Arc::default(),
+        accepted: Vec::new(),
+        any_model: false,
     };
+    let producer = Producer::new(&s, nothing_done, CancellationToken::new())?;
     let handle = tokio::task::spawn_blocking(move || producer.run(tx, Arc::new(Mutex::new(0))));
     let (mut docs, mut chunks, mut bytes) = (0u64, 0u64, 0u64);
     let mut issues: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
@@ -726,11 +733,11 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         }
         accepted.push(m);
     }
-    let resume = Arc::new(ResumeIndex {
+    let resume = ResumeIndex {
         done: journal.at_open(),
         accepted: accepted.clone(),
         any_model,
-    });
+    };
     let router = Router::new(
         probed.setups,
         RouterConfig {
@@ -745,19 +752,10 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         abort.clone(),
     );
 
-    let chunker = Chunker::new(s.chunk).map_err(RunError::config)?;
     let capacity = router.total_capacity();
     let (item_tx, mut item_rx) = mpsc::channel::<Item>(capacity.clamp(16, 1024) * 2);
     let stale = Arc::new(Mutex::new(0u64));
-    let producer = Producer {
-        corpus: s.corpus.clone(),
-        filter: s.filter.clone(),
-        max_file_size: s.max_file_size,
-        chunker,
-        prompts: s.prompts.clone(),
-        resume,
-        stop: stop.clone(),
-    };
+    let producer = Producer::new(&s, resume, stop.clone())?;
     let stale2 = stale.clone();
     let producer_handle = tokio::task::spawn_blocking(move || producer.run(item_tx, stale2));
 
