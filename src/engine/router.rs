@@ -398,7 +398,9 @@ impl Router {
     /// engine's limit so that a few requests always wait at the server (no slot idles
     /// between one request finishing and the next arriving) but the queue stays short (no
     /// request waits long enough to time out). Saturated with an empty server queue:
-    /// double. Queue longer than twice the target: cut to what runs plus the target.
+    /// double (but once a queue has shown the server's slot count, not past that count
+    /// plus twice the target). Queue longer than twice the target: cut to what runs plus
+    /// the target.
     fn spawn_adaptive(self: &Arc<Self>, idx: usize) {
         let router = Arc::clone(self);
         tokio::spawn(async move {
@@ -411,6 +413,10 @@ impl Router {
             // for one reading, and slow readings made the climb to a large server's slot
             // count the main cost of `auto` (measured: 1.6 s of ramp-up for 256 slots).
             let mut climbing = true;
+            // The most requests the server was seen running while others waited: its slot
+            // count. Once known, the limit stays within a short queue of it (a queue that
+            // momentarily drains would otherwise read as room and double the limit again).
+            let mut slots_seen: Option<f64> = None;
             loop {
                 let pause = if climbing { 100 } else { 500 };
                 tokio::select! {
@@ -436,8 +442,18 @@ impl Router {
                 let limit = e.limit.load(Ordering::Relaxed);
                 let in_flight = e.in_flight.load(Ordering::Relaxed);
                 let target = (running / 8.0).max(4.0);
+                // A queue longer than the target, not the request or two that waits for the
+                // scheduler's next step, shows the server full.
+                if waiting > target {
+                    slots_seen = Some(slots_seen.map_or(running, |s| s.max(running)));
+                } else if slots_seen.is_some_and(|s| running > s) {
+                    // The server runs more than before (restarted bigger): find out again.
+                    slots_seen = None;
+                }
+                let ceiling =
+                    slots_seen.map_or(e.cap, |s| ((s + 2.0 * target) as usize).min(e.cap));
                 let new = if waiting < 1.0 && in_flight + 2 >= limit {
-                    (limit * 2).min(e.cap)
+                    (limit * 2).min(ceiling).max(limit)
                 } else if waiting > 2.0 * target {
                     ((running + target) as usize).clamp(4, e.cap)
                 } else {
