@@ -491,7 +491,14 @@ mod tests {
         let wire = Wire::new(&url, 1).unwrap();
         let t = Duration::from_secs(2);
         assert_eq!(wire.post_json("/", b"{}", None, t).await.unwrap().text, "a");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Wait until the server's close has reached the pooled connection (it reads as
+        // readable: an EOF is waiting), however loaded the machine.
+        let (stream, since) = wire.idle.lock().unwrap().pop().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), stream.readable())
+            .await
+            .unwrap()
+            .unwrap();
+        wire.idle.lock().unwrap().push((stream, since));
         assert_eq!(wire.post_json("/", b"{}", None, t).await.unwrap().text, "b");
         drop(wire);
         assert_eq!(server.await.unwrap(), 2);
