@@ -92,8 +92,6 @@ struct RecordHead {
     #[serde(default)]
     model: Option<String>,
     #[serde(default)]
-    engine: Option<EngineKind>,
-    #[serde(default)]
     at: u64,
 }
 
@@ -103,9 +101,8 @@ pub struct IndexEntry {
     pub offset: u64,
     pub len: u32,
     pub ok: bool,
-    /// Index into `Journal::models` (ok records only).
+    /// Index into `BaseIndex::models` (ok records only).
     pub model: u16,
-    pub engine: Option<EngineKind>,
 }
 
 /// The latest record of every key found when the journal was opened, sorted by key.
@@ -219,7 +216,6 @@ pub struct Journal {
     base: Arc<BaseIndex>,
     /// Records appended since open.
     appended: usize,
-    models: Vec<String>,
     /// Lines appended inside `begin_batch`..`end_batch`, written with one `write`.
     batch: Option<Vec<u8>>,
     spare: Vec<u8>,
@@ -255,7 +251,6 @@ impl Journal {
             len: 0,
             base: Arc::default(),
             appended: 0,
-            models: Vec::new(),
             batch: None,
             spare: Vec::new(),
             poisoned: false,
@@ -300,6 +295,8 @@ impl Journal {
         let mut line_no = 0u64;
         let mut first_bad: Option<(u64, u64, String)> = None;
         let mut found: Vec<(ChunkKey, IndexEntry)> = Vec::new();
+        // Model names, each stored once; entries refer to them by number.
+        let mut models: Vec<String> = Vec::new();
         loop {
             line.clear();
             let n = reader.read_until(b'\n', &mut line).map_err(io)?;
@@ -339,7 +336,7 @@ impl Journal {
                             detail,
                         });
                     }
-                    if let Some(rec) = self.index_record(&head, start, (n - 1) as u32) {
+                    if let Some(rec) = index_record(&head, start, (n - 1) as u32, &mut models) {
                         found.push(rec);
                     }
                     self.opened.records += 1;
@@ -367,51 +364,13 @@ impl Journal {
         found.shrink_to_fit();
         self.base = Arc::new(BaseIndex {
             entries: found,
-            models: self.models.clone(),
+            models,
         });
         Ok(good_end)
     }
 
-    fn index_record(
-        &mut self,
-        head: &RecordHead,
-        offset: u64,
-        len: u32,
-    ) -> Option<(ChunkKey, IndexEntry)> {
-        let key = ChunkKey::from_hex(&head.k)?;
-        let ok = head.t == "ok";
-        let model = match (&head.model, ok) {
-            (Some(m), true) => self.intern(m),
-            _ => 0,
-        };
-        Some((
-            key,
-            IndexEntry {
-                offset,
-                len,
-                ok,
-                model,
-                engine: head.engine,
-            },
-        ))
-    }
-
-    fn intern(&mut self, model: &str) -> u16 {
-        if let Some(i) = self.models.iter().position(|m| m == model) {
-            return i as u16;
-        }
-        self.models.push(model.to_string());
-        (self.models.len() - 1) as u16
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    pub fn model_name(&self, entry: &IndexEntry) -> &str {
-        self.models
-            .get(entry.model as usize)
-            .map_or("", String::as_str)
     }
 
     /// Keys found at open plus records appended since (a key recorded again counts again).
@@ -601,6 +560,36 @@ impl Journal {
     }
 }
 
+/// The index entry of a record read at open (None when its key is not a key).
+fn index_record(
+    head: &RecordHead,
+    offset: u64,
+    len: u32,
+    models: &mut Vec<String>,
+) -> Option<(ChunkKey, IndexEntry)> {
+    let key = ChunkKey::from_hex(&head.k)?;
+    let ok = head.t == "ok";
+    let model = match (&head.model, ok) {
+        (Some(m), true) => match models.iter().position(|x| x == m) {
+            Some(i) => i as u16,
+            None => {
+                models.push(m.clone());
+                (models.len() - 1) as u16
+            }
+        },
+        _ => 0,
+    };
+    Some((
+        key,
+        IndexEntry {
+            offset,
+            len,
+            ok,
+            model,
+        },
+    ))
+}
+
 #[cfg(unix)]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
@@ -662,7 +651,7 @@ mod tests {
         assert_eq!(j.len(), 2);
         let e = entry(&j, key(1)).unwrap();
         assert!(e.ok);
-        assert_eq!(j.model_name(&e), "m");
+        assert_eq!(j.at_open().model_name(&e), "m");
         assert_eq!(done_x(&j, key(2)).unwrap().entities[0].name, "Bob");
         assert_eq!(j.opened.torn_bytes_dropped, 0);
         // What was there at open, as the producer sees it.
@@ -733,7 +722,7 @@ mod tests {
         // Reopened: the latest record of each key wins.
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.len(), 6);
-        assert_eq!(j.model_name(&entry(&j, key(7)).unwrap()), "o");
+        assert_eq!(j.at_open().model_name(&entry(&j, key(7)).unwrap()), "o");
         assert_eq!(done_x(&j, key(7)).unwrap().entities[0].name, "Cy");
         assert!(!entry(&j, key(3)).unwrap().ok);
         assert!(done_x(&j, key(3)).is_none());

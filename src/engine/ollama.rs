@@ -183,16 +183,17 @@ impl OllamaClient {
             },
         };
         let bytes = req.encode(&body)?;
-        let Reply {
-            status,
-            retry_after,
-            text,
-        } = self
+        let reply = self
             .wire
             .post_json("/api/chat", &bytes, None, self.timeout)
             .await?;
-        if !(200..300).contains(&status) {
-            let message = error_message(&text);
+        let Reply {
+            status,
+            retry_after,
+            ref text,
+        } = reply;
+        if !reply.is_success() {
+            let message = error_message(text);
             let (class, msg) = match status {
                 404 if message.contains("not found") => (
                     FailureClass::ModelNotFound,
@@ -212,12 +213,12 @@ impl OllamaClient {
             e.retry_after = retry_after;
             return Err(e);
         }
-        let resp: Response = serde_json::from_str(&text).map_err(|e| {
+        let resp: Response = serde_json::from_str(text).map_err(|e| {
             let mut err = EngineError::new(
                 FailureClass::Malformed,
                 format!("response is not Ollama's chat shape (streamed?): {e}"),
             );
-            err.raw = Some(snippet(&text));
+            err.raw = Some(snippet(text));
             err
         })?;
         let prompt_tokens = resp.prompt_eval_count.unwrap_or(0);
