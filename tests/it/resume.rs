@@ -7,44 +7,6 @@ use fake_engine::{FakeConfig, FakeEngine, FakeHandle, Fault, FaultRule};
 
 use crate::support::*;
 
-struct Case {
-    _tmp: tempfile::TempDir,
-    corpus: std::path::PathBuf,
-    out: std::path::PathBuf,
-}
-
-fn case(docs: usize, paras: usize) -> Case {
-    let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    synthetic_corpus(&corpus, docs, paras);
-    let out = tmp.path().join("out");
-    Case {
-        _tmp: tmp,
-        corpus,
-        out,
-    }
-}
-
-impl Case {
-    fn args<'a>(&'a self, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-        let mut a = vec![
-            "run",
-            self.corpus.to_str().unwrap(),
-            "--out",
-            self.out.to_str().unwrap(),
-            "--vllm-url",
-            url,
-            "--no-ollama",
-            "--chunk-tokens",
-            "60",
-            "--chunk-overlap",
-            "0",
-        ];
-        a.extend_from_slice(extra);
-        a
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rerun_sends_nothing_and_edits_redo_only_what_changed() {
     let c = case(6, 4);
@@ -113,7 +75,7 @@ async fn prompt_or_model_change_redoes_the_work_and_says_so() {
     let n = fake.stats().chat_requests;
 
     // A copy of the prompts with one line changed.
-    let prompts = c._tmp.path().join("prompts");
+    let prompts = c.tmp.path().join("prompts");
     std::fs::create_dir(&prompts).unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/general");
     for f in ["taxonomy.toml", "system.j2", "user.j2"] {

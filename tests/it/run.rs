@@ -141,26 +141,10 @@ async fn concurrency_cap_is_held_and_filled() {
     let fake = FakeEngine::start(FakeConfig::new().slots(64).latency(40, 0.0))
         .await
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    synthetic_corpus(&corpus, 12, 6);
-    let out = tmp.path().join("out");
-    let args = [
-        "run",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--vllm-url",
-        &fake.url(),
-        "--no-ollama",
-        "--concurrency",
-        "5",
-        "--chunk-tokens",
-        "60",
-        "--chunk-overlap",
-        "0",
-    ];
-    let ran = run(&args).await;
+    let c = case(12, 6);
+    let (corpus, out) = (&c.corpus, &c.out);
+    let url = fake.url();
+    let ran = run(&c.args(&url, &["--concurrency", "5"])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let st = fake.stats();
     assert!(st.served_ok >= 24, "{st:?}");
@@ -176,10 +160,10 @@ async fn concurrency_cap_is_held_and_filled() {
         st.connections_accepted,
         st.served_ok
     );
-    check_outputs(&out);
+    check_outputs(out);
     assert_eq!(
         entities_by_doc(&read_jsonl(&out.join("entities.jsonl"))),
-        expected_entities(&corpus, 60, 0)
+        expected_entities(corpus, 60, 0)
     );
 }
 
@@ -356,27 +340,12 @@ async fn auto_concurrency_fills_the_slots_without_a_long_queue() {
     let fake = FakeEngine::start(FakeConfig::new().slots(64).latency(250, 0.0))
         .await
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    synthetic_corpus(&corpus, 60, 10);
-    let out = tmp.path().join("out");
-    let args = [
-        "run",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--vllm-url",
-        &fake.url(),
-        "--no-ollama",
-        "--chunk-tokens",
-        "60",
-        "--chunk-overlap",
-        "0",
-    ];
-    let ran = run(&args).await;
+    let c = case(60, 10);
+    let url = fake.url();
+    let ran = run(&c.args(&url, &[])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let st = fake.stats();
-    let rep = report(&out);
+    let rep = report(&c.out);
     let (last, peak) = (
         rep["engines"]["vllm"]["adaptive_limit"][0]
             .as_u64()

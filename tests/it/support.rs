@@ -201,3 +201,42 @@ pub fn check_outputs(out: &Path) -> (Vec<Value>, Vec<Value>) {
 pub async fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Ran {
     run_env_limit(args, env, Duration::from_secs(120)).await
 }
+
+/// A synthetic corpus and an output folder in a temporary directory.
+pub struct Case {
+    /// Holds the folder; removed when the case is dropped.
+    pub tmp: tempfile::TempDir,
+    pub corpus: PathBuf,
+    pub out: PathBuf,
+}
+
+/// `docs` documents of `paras` paragraphs each.
+pub fn case(docs: usize, paras: usize) -> Case {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    synthetic_corpus(&corpus, docs, paras);
+    let out = tmp.path().join("out");
+    Case { tmp, corpus, out }
+}
+
+impl Case {
+    /// `run` on the corpus against a vLLM at `url` (no Ollama), one paragraph a chunk,
+    /// then `extra`.
+    pub fn args<'a>(&'a self, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a = vec![
+            "run",
+            self.corpus.to_str().unwrap(),
+            "--out",
+            self.out.to_str().unwrap(),
+            "--vllm-url",
+            url,
+            "--no-ollama",
+            "--chunk-tokens",
+            "60",
+            "--chunk-overlap",
+            "0",
+        ];
+        a.extend_from_slice(extra);
+        a
+    }
+}
