@@ -151,6 +151,33 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub engine_wait: u64,
 
+    /// An entity whose name does not occur in its chunk's text (a prompt delimiter, an
+    /// invention): drop it with its relations, keep it flagged `"ungrounded": true`, or do
+    /// not check.
+    #[arg(long, value_enum, default_value_t = crate::parse::Grounding::Drop)]
+    pub grounding: crate::parse::Grounding,
+
+    /// Most answers one chunk may receive (retries, smaller answer bounds and halves
+    /// included) before it is recorded as failed, or partial when records were kept.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_requests_per_chunk: u32,
+
+    /// Most tokens the engines may generate for one chunk, all its requests together
+    /// [default: 4 times the output budget].
+    #[arg(long, value_name = "TOKENS")]
+    pub max_tokens_per_chunk: Option<u64>,
+
+    /// Seconds in-flight requests get to finish after the first Ctrl-C or SIGTERM; then
+    /// they are abandoned (the engine frees their slots), what was answered is kept, the
+    /// outputs are written and the run exits 130.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "AEGIS_STOP_GRACE",
+        default_value_t = 10
+    )]
+    pub stop_grace: u64,
+
     /// Only files whose path (relative to CORPUS) matches one of these globs.
     #[arg(long, value_name = "GLOB")]
     pub include: Vec<String>,

@@ -66,6 +66,12 @@ pub struct RunSettings {
     pub max_output_tokens: u32,
     /// `--max-output-tokens` as given (the plan keeps it).
     pub max_output_explicit: Option<u32>,
+    pub grounding: crate::parse::Grounding,
+    pub max_requests_per_chunk: u32,
+    /// `--max-tokens-per-chunk` as given (default: 4 times the planned budget).
+    pub max_tokens_per_chunk: Option<u64>,
+    /// The first Ctrl-C's deadline for requests in flight.
+    pub stop_grace: Duration,
 }
 
 fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
@@ -185,6 +191,10 @@ impl RunSettings {
             dry_run: a.dry_run,
             max_output_tokens,
             max_output_explicit: a.max_output_tokens,
+            grounding: a.grounding,
+            max_requests_per_chunk: a.max_requests_per_chunk.max(1),
+            max_tokens_per_chunk: a.max_tokens_per_chunk,
+            stop_grace: Duration::from_secs(a.stop_grace),
         })
     }
 }

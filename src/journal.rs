@@ -630,6 +630,7 @@ mod tests {
                 name: name.into(),
                 kind: "PERSON".into(),
                 description: "d".into(),
+                ungrounded: false,
             }],
             ..Default::default()
         }

@@ -425,6 +425,7 @@ mod tests {
             name: n.into(),
             kind: k.into(),
             description: format!("{n} desc"),
+            ungrounded: false,
         }
     }
 
@@ -444,6 +445,7 @@ mod tests {
                 strength: 0.5,
             }],
             dropped: 0,
+            ..Default::default()
         };
         let x2 = Extraction {
             entities: vec![
@@ -459,6 +461,7 @@ mod tests {
                 strength: 1.0,
             }],
             dropped: 2,
+            ..Default::default()
         };
         let r1 = j.record_done(k1, EngineKind::Vllm, "m", 0, 0, &x1).unwrap();
         let r2 = j.record_done(k2, EngineKind::Vllm, "m", 0, 0, &x2).unwrap();

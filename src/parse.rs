@@ -19,6 +19,13 @@ pub struct Entity {
     #[serde(rename = "type")]
     pub kind: String,
     pub description: String,
+    /// The name does not occur in the chunk's text (kept because `--grounding flag`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ungrounded: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,9 +44,152 @@ pub struct Relation {
 pub struct Extraction {
     pub entities: Vec<Entity>,
     pub relations: Vec<Relation>,
-    /// Items the validator dropped (types outside the taxonomy, dangling endpoints).
+    /// Items the validator dropped (all reasons; `drops` says which).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u32,
+    /// The same, per reason.
+    #[serde(default, skip_serializing_if = "Drops::is_empty")]
+    pub drops: Drops,
+    /// The answer was cut off at its output budget: these are its complete records.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partial: bool,
+}
+
+/// Why the validator dropped items of an answer: what a model does wrong, counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Drops {
+    /// An entity type outside the taxonomy.
+    pub unknown_entity_type: u32,
+    /// An entity without a usable name.
+    pub empty_name: u32,
+    /// An entity whose name does not occur in the chunk's text (prompt text, inventions).
+    pub ungrounded: u32,
+    /// The same name and type again in one answer.
+    pub repeated_entity: u32,
+    /// The same name under another type in one answer (the first type is kept).
+    pub conflicting_type: u32,
+    /// A relation type outside the taxonomy.
+    pub unknown_relation_type: u32,
+    /// A relation endpoint that names no entity of the answer.
+    pub dangling_endpoint: u32,
+    /// A relation endpoint whose entity was dropped (ungrounded, unknown type).
+    pub dropped_endpoint: u32,
+    /// A relation from an entity to itself.
+    pub self_loop: u32,
+    /// The same (source, type, target) again in one answer.
+    pub repeated_relation: u32,
+}
+
+impl Drops {
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+
+    pub fn total(&self) -> u32 {
+        self.unknown_entity_type
+            + self.empty_name
+            + self.ungrounded
+            + self.repeated_entity
+            + self.conflicting_type
+            + self.unknown_relation_type
+            + self.dangling_endpoint
+            + self.dropped_endpoint
+            + self.self_loop
+            + self.repeated_relation
+    }
+
+    pub fn add(&mut self, o: &Drops) {
+        self.unknown_entity_type += o.unknown_entity_type;
+        self.empty_name += o.empty_name;
+        self.ungrounded += o.ungrounded;
+        self.repeated_entity += o.repeated_entity;
+        self.conflicting_type += o.conflicting_type;
+        self.unknown_relation_type += o.unknown_relation_type;
+        self.dangling_endpoint += o.dangling_endpoint;
+        self.dropped_endpoint += o.dropped_endpoint;
+        self.self_loop += o.self_loop;
+        self.repeated_relation += o.repeated_relation;
+    }
+}
+
+/// What to do with an entity whose name is not in its chunk's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Grounding {
+    /// Drop it (and its relations), counted as `ungrounded`.
+    #[default]
+    Drop,
+    /// Keep it, marked `"ungrounded": true` in the checkpoint and counted.
+    Flag,
+    /// No check.
+    Off,
+}
+
+/// A chunk's text prepared for the grounding check: lower-cased words separated by single
+/// spaces, with a space at each end, so that a name matches on word boundaries only.
+#[derive(Debug, Clone)]
+pub struct GroundText(String);
+
+impl GroundText {
+    pub fn new(text: &str) -> Self {
+        let mut s = String::with_capacity(text.len() + 2);
+        s.push(' ');
+        ground_words_into(&mut s, text);
+        s.push(' ');
+        GroundText(s)
+    }
+
+    /// Whether `name`'s words occur in the text, in order and adjacent (case, punctuation
+    /// and whitespace aside). A name with no letter or digit never does.
+    pub fn contains(&self, name: &str) -> bool {
+        let mut needle = String::with_capacity(name.len() + 2);
+        needle.push(' ');
+        ground_words_into(&mut needle, name);
+        if needle.len() == 1 {
+            return false;
+        }
+        needle.push(' ');
+        self.0.contains(&needle)
+    }
+}
+
+/// Appends the words of `text` (runs of letters and digits, lower-cased), one space apart.
+fn ground_words_into(out: &mut String, text: &str) {
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if gap && !out.ends_with(' ') {
+                out.push(' ');
+            }
+            gap = false;
+            for l in c.to_lowercase() {
+                out.push(l);
+            }
+        } else {
+            gap = true;
+        }
+    }
+}
+
+/// What validation checks an answer against.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    pub taxonomy: &'a Taxonomy,
+    /// The chunk's text, for the grounding check (None: no check).
+    pub text: Option<&'a GroundText>,
+    pub grounding: Grounding,
+}
+
+impl<'a> Checks<'a> {
+    /// Types and bounds only (no grounding).
+    pub fn taxonomy(taxonomy: &'a Taxonomy) -> Self {
+        Checks {
+            taxonomy,
+            text: None,
+            grounding: Grounding::Off,
+        }
+    }
 }
 
 fn is_zero(v: &u32) -> bool {
@@ -50,9 +200,11 @@ impl Extraction {
     /// Joins the extraction of a chunk's second half into the first's.
     pub fn absorb(&mut self, other: Extraction) {
         if self.entities.is_empty() && self.relations.is_empty() {
-            let dropped = self.dropped;
+            let (dropped, drops, partial) = (self.dropped, self.drops, self.partial);
             *self = other;
             self.dropped += dropped;
+            self.drops.add(&drops);
+            self.partial |= partial;
             return;
         }
         let known: std::collections::HashSet<(String, String)> = self
@@ -66,8 +218,23 @@ impl Extraction {
                 .into_iter()
                 .filter(|e| !known.contains(&(name_key(&e.name), e.kind.clone()))),
         );
-        self.relations.extend(other.relations);
+        let rels: std::collections::HashSet<(String, String, String)> = self
+            .relations
+            .iter()
+            .map(|r| (name_key(&r.source), r.kind.clone(), name_key(&r.target)))
+            .collect();
+        self.relations
+            .extend(other.relations.into_iter().filter(|r| {
+                !rels.contains(&(name_key(&r.source), r.kind.clone(), name_key(&r.target)))
+            }));
         self.dropped += other.dropped;
+        self.drops.add(&other.drops);
+        self.partial |= other.partial;
+    }
+
+    /// Records of the answer: entities plus relations.
+    pub fn records(&self) -> usize {
+        self.entities.len() + self.relations.len()
     }
 }
 
@@ -178,11 +345,12 @@ pub fn type_key(t: &str) -> String {
 }
 
 /// Parses and validates one answer. `cut_off` says whether the engine reported that the
-/// answer hit its budget (`finish_reason`/`done_reason` "length").
+/// answer hit its budget (`finish_reason`/`done_reason` "length"): then the complete records
+/// before the cut are kept as a partial result (`partial`), or, with none, it is `Truncated`.
 pub fn parse_answer(
     content: &str,
     cut_off: bool,
-    taxonomy: &Taxonomy,
+    checks: &Checks,
 ) -> Result<Extraction, AnswerError> {
     if content.trim().is_empty() {
         return Err(if cut_off {
@@ -193,26 +361,87 @@ pub fn parse_answer(
     }
     // Fast path: the answer as the schema shapes it, read in one pass without a tree.
     let first_err = match serde_json::from_str::<RawAnswer>(content) {
-        Ok(raw) => return Ok(validate(&raw, taxonomy)),
+        Ok(raw) => return Ok(validate(&raw, checks)),
         Err(e) => e,
     };
     // Valid JSON of another shape, or prose/fences/trailing commas around the object: the
     // lenient path (safe repairs, any field of any type read as absent).
     let value = match parse_json(content) {
         Ok(v) => v,
-        Err(e) => {
-            return Err(if cut_off {
-                AnswerError::Truncated
-            } else {
-                AnswerError::Malformed(if first_err.is_data() {
-                    first_err.to_string()
-                } else {
-                    e
+        Err(_) if cut_off => {
+            let salvaged = salvage_cut_off(content)
+                .and_then(|v| {
+                    RawAnswer::from_value(&v)
+                        .ok()
+                        .map(|raw| validate(&raw, checks))
                 })
-            })
+                .filter(|x| x.records() > 0);
+            return match salvaged {
+                Some(mut x) => {
+                    x.partial = true;
+                    Ok(x)
+                }
+                None => Err(AnswerError::Truncated),
+            };
+        }
+        Err(e) => {
+            return Err(AnswerError::Malformed(if first_err.is_data() {
+                first_err.to_string()
+            } else {
+                e
+            }))
         }
     };
-    Ok(validate(&RawAnswer::from_value(&value)?, taxonomy))
+    Ok(validate(&RawAnswer::from_value(&value)?, checks))
+}
+
+/// The complete records of an answer cut off mid-way: the text up to the last item that
+/// closed inside a top-level array (or the last array opened or closed there), with the
+/// brackets still open closed. None when not even that much is there.
+fn salvage_cut_off(content: &str) -> Option<serde_json::Value> {
+    let start = content.find('{')?;
+    let body = &content[start..];
+    let mut stack: Vec<u8> = Vec::new();
+    let (mut in_str, mut escaped) = (false, false);
+    // (byte end of the kept prefix, the stack then).
+    let mut cut: Option<(usize, Vec<u8>)> = None;
+    for (i, b) in body.bytes().enumerate() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                stack.push(b);
+                if b == b'[' && stack.len() == 2 {
+                    cut = Some((i + 1, stack.clone()));
+                }
+            }
+            b'}' | b']' => {
+                stack.pop()?;
+                if stack.len() == 2 && stack[1] == b'[' || stack.len() == 1 && b == b']' {
+                    cut = Some((i + 1, stack.clone()));
+                }
+                if stack.is_empty() {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let (end, open) = cut?;
+    let mut text = body[..end].to_string();
+    for b in open.iter().rev() {
+        text.push(if *b == b'{' { '}' } else { ']' });
+    }
+    serde_json::from_str(&text).ok()
 }
 
 /// Strict JSON first; then the safe repairs.
@@ -452,66 +681,99 @@ fn truncated(s: &str, max: usize) -> &str {
     }
 }
 
-fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
+fn validate(raw: &RawAnswer, checks: &Checks) -> Extraction {
+    let t = checks.taxonomy;
     let max_name = t.limits.max_name_chars as usize;
     let max_desc = t.limits.max_description_chars as usize;
+    let ground = match checks.grounding {
+        Grounding::Off => None,
+        mode => checks.text.map(|g| (g, mode)),
+    };
     let mut out = Extraction {
         entities: Vec::with_capacity(raw.entities.len()),
         relations: Vec::with_capacity(raw.relations.len()),
-        dropped: 0,
+        ..Extraction::default()
     };
-    // name key -> (index in out.entities of its first type, which wins for endpoint
-    // resolution; the taxonomy indexes of the types seen with it).
-    let mut by_name: FxHashMap<String, (usize, Vec<usize>)> = FxHashMap::default();
+    let d = &mut out.drops;
+    // name key -> index in out.entities (one type per name: the first); `None` marks a
+    // name whose entity was dropped, so that its relations count as `dropped_endpoint`.
+    let mut by_name: FxHashMap<String, Option<usize>> = FxHashMap::default();
+    let mut dropped_names: FxHashSet<String> = FxHashSet::default();
     let mut key = String::new();
     for e in &raw.entities {
-        let kind = type_key(e.kind.get());
-        let Some(kind_at) = t.entity_types.iter().position(|d| d.name == kind) else {
-            out.dropped += 1;
-            continue;
-        };
         let clean = clean_name_cow(e.name.get());
         if clean.is_empty() {
-            out.dropped += 1;
+            d.empty_name += 1;
             continue;
         }
         let name = truncated(&clean, max_name);
         name_key_into(&mut key, name);
-        let seen = match by_name.get_mut(key.as_str()) {
-            Some(v) => &mut v.1,
-            None => {
-                &mut by_name
-                    .entry(key.clone())
-                    .or_insert((out.entities.len(), Vec::new()))
-                    .1
+        let kind = type_key(e.kind.get());
+        if let Some(prev) = by_name.get(key.as_str()) {
+            match prev {
+                Some(i) if out.entities[*i].kind == kind => d.repeated_entity += 1,
+                Some(_) => d.conflicting_type += 1,
+                None => d.repeated_entity += 1,
             }
-        };
-        if seen.contains(&kind_at) {
             continue;
         }
-        seen.push(kind_at);
+        if !t.entity_types.iter().any(|x| x.name == kind) {
+            // Not recorded by name: the same name may still come with a known type.
+            d.unknown_entity_type += 1;
+            dropped_names.insert(key.clone());
+            continue;
+        }
+        let mut ungrounded = false;
+        if let Some((text, mode)) = ground {
+            if !text.contains(name) {
+                d.ungrounded += 1;
+                if mode == Grounding::Drop {
+                    by_name.insert(key.clone(), None);
+                    continue;
+                }
+                ungrounded = true;
+            }
+        }
+        by_name.insert(key.clone(), Some(out.entities.len()));
         out.entities.push(Entity {
             name: name.to_string(),
             kind,
             description: truncated(e.description.get().trim(), max_desc).to_string(),
+            ungrounded,
         });
     }
     let mut seen_rel = FxHashSet::default();
     for r in &raw.relations {
         name_key_into(&mut key, r.source.get());
-        let src = by_name.get(key.as_str()).map(|v| v.0);
-        name_key_into(&mut key, r.target.get());
-        let dst = by_name.get(key.as_str()).map(|v| v.0);
-        let kind = type_key(r.kind.get());
-        let (Some(s), Some(d)) = (src, dst) else {
-            out.dropped += 1;
-            continue;
+        let known = |k: &str| match by_name.get(k) {
+            Some(v) => Some(*v),
+            None => dropped_names.contains(k).then_some(None),
         };
-        if s == d || !t.relation_types.iter().any(|x| x.name == kind) {
-            out.dropped += 1;
+        let src = known(key.as_str());
+        name_key_into(&mut key, r.target.get());
+        let dst = known(key.as_str());
+        let kind = type_key(r.kind.get());
+        let (s, dd) = match (src, dst) {
+            (Some(Some(s)), Some(Some(dd))) => (s, dd),
+            (None, _) | (_, None) => {
+                d.dangling_endpoint += 1;
+                continue;
+            }
+            _ => {
+                d.dropped_endpoint += 1;
+                continue;
+            }
+        };
+        if s == dd {
+            d.self_loop += 1;
             continue;
         }
-        if !seen_rel.insert((s, d, kind.clone())) {
+        if !t.relation_types.iter().any(|x| x.name == kind) {
+            d.unknown_relation_type += 1;
+            continue;
+        }
+        if !seen_rel.insert((s, dd, kind.clone())) {
+            d.repeated_relation += 1;
             continue;
         }
         let mut strength = r.strength.0.unwrap_or(0.5);
@@ -523,12 +785,13 @@ fn validate(raw: &RawAnswer, t: &Taxonomy) -> Extraction {
         }
         out.relations.push(Relation {
             source: out.entities[s].name.clone(),
-            target: out.entities[d].name.clone(),
+            target: out.entities[dd].name.clone(),
             kind,
             description: truncated(r.description.get().trim(), max_desc).to_string(),
             strength: strength.clamp(0.0, 1.0),
         });
     }
+    out.dropped = out.drops.total();
     out
 }
 
@@ -543,12 +806,16 @@ mod tests {
             .taxonomy
     }
 
+    fn checks(t: &Taxonomy) -> Checks<'_> {
+        Checks::taxonomy(t)
+    }
+
     #[test]
     fn valid_answer_is_normalized() {
         let a = r#"{"entities":[{"name":"  Alice   Smith ","type":"person","description":"An engineer."},
             {"name":"Acme Corp.","type":"ORGANIZATION","description":"A company."}],
             "relations":[{"source":"alice smith","target":"ACME CORP","type":"works for","description":"Alice works at Acme.","strength":8}]}"#;
-        let x = parse_answer(a, false, &tax()).unwrap();
+        let x = parse_answer(a, false, &checks(&tax())).unwrap();
         assert_eq!(x.entities[0].name, "Alice Smith");
         assert_eq!(x.entities[0].kind, "PERSON");
         assert_eq!(x.entities[1].name, "Acme Corp");
@@ -594,7 +861,7 @@ mod tests {
             "relations":[{"source":"Oslo","target":"Norway","type":"PART_OF","strength":"high"}]}"#;
         let fenced = format!("```json\n{a}\n```");
         for text in [a, fenced.as_str()] {
-            let x = parse_answer(text, false, &tax()).unwrap();
+            let x = parse_answer(text, false, &checks(&tax())).unwrap();
             let names: Vec<&str> = x.entities.iter().map(|e| e.name.as_str()).collect();
             assert_eq!(names, ["Oslo", "Norway"], "{text}");
             assert_eq!(x.entities[0].description, "");
@@ -605,13 +872,16 @@ mod tests {
     }
 
     #[test]
-    fn repeated_entities_are_kept_once_per_type() {
+    fn one_entity_per_name_in_an_answer_repeats_and_other_types_counted() {
         let a = r#"{"entities":[{"name":"Paris","type":"LOCATION","description":"a"},{"name":"paris","type":"LOCATION","description":"b"},
-            {"name":"Paris","type":"PERSON","description":"c"}],"relations":[]}"#;
-        let x = parse_answer(a, false, &tax()).unwrap();
+            {"name":"Paris","type":"PERSON","description":"c"},{"name":"Paris","type":"LOCATION","description":"d"}],"relations":[]}"#;
+        let x = parse_answer(a, false, &checks(&tax())).unwrap();
         let kinds: Vec<&str> = x.entities.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["LOCATION", "PERSON"]);
+        assert_eq!(kinds, ["LOCATION"]);
         assert_eq!(x.entities[0].description, "a");
+        assert_eq!(x.drops.repeated_entity, 2);
+        assert_eq!(x.drops.conflicting_type, 1);
+        assert_eq!(x.dropped, 3);
     }
 
     #[test]
@@ -620,16 +890,26 @@ mod tests {
             "relations":[{"source":"Bob","target":"Paris","type":"LOCATED_IN","description":"","strength":1},
                          {"source":"Paris","target":"Rome","type":"LIKES","description":"","strength":1},
                          {"source":"Paris","target":"Paris","type":"PART_OF","description":"","strength":1}]}"#;
-        let x = parse_answer(a, false, &tax()).unwrap();
+        let x = parse_answer(a, false, &checks(&tax())).unwrap();
         assert_eq!(x.entities.len(), 2);
         assert!(x.relations.is_empty());
         assert_eq!(x.dropped, 4);
+        let d = x.drops;
+        assert_eq!(
+            (
+                d.unknown_entity_type,
+                d.dropped_endpoint,
+                d.unknown_relation_type,
+                d.self_loop
+            ),
+            (1, 1, 1, 1)
+        );
     }
 
     #[test]
     fn safe_repairs_then_validation() {
         let fenced = "Here is the JSON:\n```json\n{\"entities\":[{\"name\":\"Oslo\",\"type\":\"LOCATION\",\"description\":\"x\"},],\"relations\":[],}\n```";
-        let x = parse_answer(fenced, false, &tax()).unwrap();
+        let x = parse_answer(fenced, false, &checks(&tax())).unwrap();
         assert_eq!(x.entities.len(), 1);
         // A comma inside a string is left alone.
         assert_eq!(strip_trailing_commas(r#"{"a":",}",}"#), r#"{"a":",}"}"#);
@@ -637,7 +917,8 @@ mod tests {
 
     #[test]
     fn unusable_answers_say_why() {
-        let t = tax();
+        let tx = tax();
+        let t = checks(&tx);
         assert_eq!(parse_answer("", false, &t), Err(AnswerError::Empty));
         assert_eq!(parse_answer("", true, &t), Err(AnswerError::Truncated));
         assert_eq!(
@@ -656,5 +937,77 @@ mod tests {
             parse_answer(r#"{"relations":[]}"#, false, &t),
             Err(AnswerError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn names_not_in_the_chunk_are_dropped_or_flagged_and_their_relations_counted() {
+        let t = tax();
+        let text = GroundText::new("Ada Lovelace wrote notes on the Analytical  Engine in London.");
+        let a = r#"{"entities":[{"name":"Ada Lovelace","type":"PERSON","description":""},
+            {"name":"BEGIN TEXT","type":"PERSON","description":""},
+            {"name":"analytical engine","type":"PRODUCT","description":""},
+            {"name":"Lon","type":"LOCATION","description":""}],
+            "relations":[{"source":"Ada Lovelace","target":"BEGIN TEXT","type":"KNOWS","description":"","strength":1},
+                         {"source":"Ada Lovelace","target":"Analytical Engine","type":"CREATED","description":"","strength":1}]}"#;
+        let drop = Checks {
+            taxonomy: &t,
+            text: Some(&text),
+            grounding: Grounding::Drop,
+        };
+        let x = parse_answer(a, false, &drop).unwrap();
+        let names: Vec<&str> = x.entities.iter().map(|e| e.name.as_str()).collect();
+        // Case and spacing aside; whole words only ("Lon" is not "London").
+        assert_eq!(names, ["Ada Lovelace", "analytical engine"]);
+        assert_eq!(x.drops.ungrounded, 2);
+        assert_eq!(x.drops.dropped_endpoint, 1);
+        assert_eq!(
+            x.relations.len(),
+            usize::from(t.relation_types.iter().any(|r| r.name == "CREATED"))
+        );
+        let flag = Checks {
+            grounding: Grounding::Flag,
+            ..drop
+        };
+        let x = parse_answer(a, false, &flag).unwrap();
+        assert_eq!(x.entities.len(), 4);
+        assert_eq!(x.entities.iter().filter(|e| e.ungrounded).count(), 2);
+        assert_eq!(x.drops.ungrounded, 2);
+        let off = Checks {
+            grounding: Grounding::Off,
+            ..drop
+        };
+        assert_eq!(parse_answer(a, false, &off).unwrap().drops.ungrounded, 0);
+        assert!(!GroundText::new("x").contains("..."));
+    }
+
+    #[test]
+    fn a_cut_off_answer_keeps_its_complete_records() {
+        let tx = tax();
+        let t = checks(&tx);
+        let full = r#"{"entities":[{"name":"Oslo","type":"LOCATION","description":"a \"quoted\" }{ text"},{"name":"Norway","type":"LOCATION","description":"b"}],"relations":[{"source":"Oslo","target":"Norway","type":"PART_OF","description":"c","strength":0.9},{"source":"Norway","target":"Oslo","type":"PART_OF","description":"d","strength":0.5}]}"#;
+        // Cut at every byte: never an error once one record is complete, never a record
+        // that was not complete, and the records only grow as the cut moves right.
+        let mut last = 0;
+        for cut in 1..full.len() {
+            if !full.is_char_boundary(cut) {
+                continue;
+            }
+            match parse_answer(&full[..cut], true, &t) {
+                Ok(x) => {
+                    assert!(x.partial, "{cut}");
+                    assert!(x.records() >= last, "{cut}: {} < {last}", x.records());
+                    last = x.records();
+                }
+                Err(e) => {
+                    assert_eq!(e, AnswerError::Truncated, "{cut}");
+                    assert_eq!(last, 0, "{cut}: lost records");
+                }
+            }
+        }
+        assert_eq!(last, 4, "everything once only the closing brace is missing");
+        let cut = full.find(r#"{"source":"Norway""#).unwrap() + 20;
+        let x = parse_answer(&full[..cut], true, &t).unwrap();
+        assert_eq!((x.entities.len(), x.relations.len()), (2, 1));
+        assert_eq!(x.entities[0].description, "a \"quoted\" }{ text");
     }
 }

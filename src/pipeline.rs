@@ -24,19 +24,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chunk::{ChunkSettings, Chunker};
 use crate::config::{setup_engines, RunSettings};
-use crate::engine::router::{RouteError, Router, RouterConfig};
+use crate::engine::router::{ChunkSpend, RouteError, Router, RouterConfig};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::error::{ExitCode, RunError};
 use crate::journal::{BaseIndex, ChunkKey, Journal, RecordRef};
 use crate::merge::{merge_and_write, ChunkRef, DocManifest, Manifest, Sections};
-use crate::parse::{parse_answer, AnswerError, Extraction};
+use crate::parse::{parse_answer, AnswerError, Checks, Extraction, GroundText, Grounding};
 use crate::progress::{Progress, Snapshot};
 use crate::prompt::{PromptSet, GENERIC_RELATION};
 use crate::report::{DocIssue, FailedChunk, IssueKind, Report, MAX_LISTED_FAILURES};
 use crate::walk::{walk, PathFilter, WalkItem};
 
-/// Seconds in-flight requests get to finish after the first Ctrl-C / SIGTERM.
-const DEFAULT_GRACE_SECS: u64 = 10;
 /// How often the writer makes the journal durable (group commit).
 const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 /// Times a chunk may be halved when it does not fit.
@@ -82,6 +80,7 @@ enum Event {
         pt: u64,
         ct: u64,
         splits: u32,
+        shrunk: u32,
     },
     Failed {
         job: ChunkJob,
@@ -231,13 +230,64 @@ impl Producer {
 /// Results the writer journals with one write, at most.
 const WRITER_BATCH: usize = 256;
 
+/// One set of answer bounds, sent together: the system prompt that states them, the schema
+/// that enforces them, and an output budget that covers the largest answer they allow.
+struct AnswerShape {
+    prompts: Arc<PromptSet>,
+    system_json: Arc<RawValue>,
+    schema: Arc<RawValue>,
+    max_tokens: u32,
+}
+
+impl AnswerShape {
+    fn new(prompts: Arc<PromptSet>, max_tokens: u32) -> anyhow::Result<Self> {
+        Ok(AnswerShape {
+            system_json: serde_json::value::to_raw_value(&*prompts.system)
+                .map_err(|e| anyhow::anyhow!("system prompt serialization: {e}"))?
+                .into(),
+            schema: RawValue::from_string(prompts.schema.to_string())
+                .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
+                .into(),
+            prompts,
+            max_tokens,
+        })
+    }
+
+    /// The plan's bounds, then halved and quartered: an answer cut off at its budget is
+    /// asked again with smaller bounds (a smaller chunk would be cut off as well when the
+    /// schema, not the text, decides the answer's length). The budget shrinks with the
+    /// largest answer the bounds allow, unless the user set it.
+    fn ladder(s: &RunSettings) -> anyhow::Result<Vec<AnswerShape>> {
+        let base = s.prompts.clone();
+        let chars = f64::from(base.max_answer_chars().max(1));
+        let mut shapes = vec![AnswerShape::new(base.clone(), s.max_output_tokens)?];
+        for f in [0.5, 0.25] {
+            let limits = base.taxonomy.limits.scaled(f);
+            let last = &shapes[shapes.len() - 1].prompts.taxonomy.limits;
+            if limits.max_entities + limits.max_relations >= last.max_entities + last.max_relations
+            {
+                break;
+            }
+            let p = Arc::new(base.variant(limits, base.compact)?);
+            let budget = match s.max_output_explicit {
+                Some(b) => b,
+                None => ((f64::from(s.max_output_tokens) * f64::from(p.max_answer_chars()) / chars)
+                    .ceil() as u32)
+                    .max(64),
+            };
+            shapes.push(AnswerShape::new(p, budget)?);
+        }
+        Ok(shapes)
+    }
+}
+
 /// Shared by the chunk tasks.
 struct TaskCtx {
     router: Arc<Router>,
-    prompts: Arc<PromptSet>,
-    schema: Arc<RawValue>,
-    system_json: Arc<RawValue>,
-    max_output_tokens: u32,
+    shapes: Vec<AnswerShape>,
+    grounding: Grounding,
+    max_answers_per_chunk: u32,
+    max_tokens_per_chunk: u64,
 }
 
 enum Outcome {
@@ -248,6 +298,8 @@ enum Outcome {
         pt: u64,
         ct: u64,
         splits: u32,
+        /// Times the answer bounds were shrunk after a cut-off answer.
+        shrunk: u32,
     },
     Failed {
         class: String,
@@ -266,7 +318,7 @@ fn answer_error(ans: &ChatAnswer, e: AnswerError) -> EngineError {
             "empty content: the model spent its output budget reasoning (thinking could not be switched off)",
         ),
         AnswerError::Empty => EngineError::new(FailureClass::EmptyContent, "empty content"),
-        AnswerError::Truncated => EngineError::new(FailureClass::Truncated, "answer cut off at the output budget"),
+        AnswerError::Truncated => EngineError::new(FailureClass::Truncated, "answer cut off at the output budget before one record was complete"),
         AnswerError::Malformed(m) => EngineError::new(FailureClass::Malformed, m),
         AnswerError::Invalid(m) => EngineError::new(FailureClass::Invalid, m),
     };
@@ -274,86 +326,180 @@ fn answer_error(ans: &ChatAnswer, e: AnswerError) -> EngineError {
     err
 }
 
+/// A piece of a chunk still to extract: the whole chunk, or a half of one whose prompt did
+/// not fit the context.
+struct Piece {
+    text: String,
+    /// The rendered user message (the whole chunk's is made by the producer).
+    user: Option<String>,
+    depth: u32,
+}
+
+/// What the requests for one chunk produced so far.
+#[derive(Default)]
+struct ChunkResult {
+    total: Extraction,
+    pt: u64,
+    ct: u64,
+    splits: u32,
+    shrunk: u32,
+    served_by: Option<(EngineKind, String)>,
+}
+
+impl ChunkResult {
+    fn failed(err: EngineError, note: &str) -> Outcome {
+        Outcome::Failed {
+            class: err.class.name().into(),
+            reason: format!("{}{note}", err.message),
+            raw: err.raw,
+        }
+    }
+}
+
 async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
-    let taxonomy = &ctx.prompts.taxonomy;
-    let accept = |ans: &ChatAnswer| {
-        // Reasoning but no content: the model thought instead of answering (a thinking
-        // model that ignored enable_thinking=false). Not a cut JSON: a content failure.
-        let thought_only = ans.reasoning && ans.content.trim().is_empty();
-        let cut_off = ans.finish == Finish::Length && !thought_only;
-        parse_answer(&ans.content, cut_off, taxonomy).map_err(|e| answer_error(ans, e))
-    };
-    // Pieces still to do: (text, user message, depth). Halves replace a piece that does
-    // not fit; their extractions are joined into the chunk's.
-    let mut pending: Vec<(String, Option<String>, u32)> =
-        vec![(job.text.clone(), Some(job.user.clone()), 0)];
-    let mut total = Extraction::default();
-    let (mut pt, mut ct, mut splits) = (0u64, 0u64, 0u32);
-    let mut served_by: Option<(EngineKind, String)> = None;
-    while let Some((text, user, depth)) = pending.pop() {
-        let user = user.unwrap_or_else(|| {
-            ctx.prompts
-                .user_message(&text, &job.rel, job.section.as_deref())
-        });
-        let req = ChatRequest {
-            system: ctx.prompts.system.clone(),
-            system_json: ctx.system_json.clone(),
-            user,
-            schema: ctx.schema.clone(),
-            max_tokens: ctx.max_output_tokens,
-            max_tokens_ceiling: ctx.max_output_tokens.max(ctx.prompts.max_answer_tokens()),
-            seed: job.key.seed().wrapping_add(u64::from(depth)),
-        };
-        match ctx.router.call(&req, accept).await {
-            Ok(served) => {
-                total.absorb(served.value);
-                pt += served.prompt_tokens;
-                ct += served.completion_tokens;
-                served_by = Some((served.engine, served.model));
-            }
-            Err(RouteError::Split(err)) => {
-                match (depth < MAX_SPLIT_DEPTH)
-                    .then(|| Chunker::split_in_two(&text))
+    let spend = ChunkSpend::new(ctx.max_answers_per_chunk, ctx.max_tokens_per_chunk);
+    let mut pending = vec![Piece {
+        text: job.text.clone(),
+        user: Some(job.user.clone()),
+        depth: 0,
+    }];
+    let mut acc = ChunkResult::default();
+    while let Some(piece) = pending.pop() {
+        match extract_piece(ctx, job, &piece, &spend, &mut acc).await {
+            Ok(None) => {}
+            Ok(Some(err)) => {
+                // The prompt does not fit the context: halve the text. Pop order: first
+                // half first.
+                match (piece.depth < MAX_SPLIT_DEPTH)
+                    .then(|| Chunker::split_in_two(&piece.text))
                     .flatten()
                 {
                     Some((a, b)) => {
-                        splits += 1;
-                        // Pop order: first half first.
-                        pending.push((b, None, depth + 1));
-                        pending.push((a, None, depth + 1));
+                        acc.splits += 1;
+                        let depth = piece.depth + 1;
+                        pending.push(Piece {
+                            text: b,
+                            user: None,
+                            depth,
+                        });
+                        pending.push(Piece {
+                            text: a,
+                            user: None,
+                            depth,
+                        });
                     }
                     None => {
-                        return Outcome::Failed {
-                            class: err.class.name().into(),
-                            reason: format!(
-                                "{} (and the chunk cannot be split further)",
-                                err.message
-                            ),
-                            raw: err.raw,
-                        }
+                        return ChunkResult::failed(err, " (and the chunk cannot be split further)")
                     }
                 }
             }
-            Err(RouteError::Failed(err)) => {
-                return Outcome::Failed {
-                    class: err.class.name().into(),
-                    reason: err.message,
-                    raw: err.raw,
-                }
-            }
-            Err(RouteError::Fatal(m)) => return Outcome::Stop(Stop::Fatal(m)),
-            Err(RouteError::NoEngine(m)) => return Outcome::Stop(Stop::NoEngine(m)),
-            Err(RouteError::Cancelled) => return Outcome::Cancelled,
+            Err(outcome) => return outcome,
         }
     }
-    let (engine, model) = served_by.unwrap_or((EngineKind::Vllm, String::new()));
+    let (engine, model) = acc.served_by.unwrap_or((EngineKind::Vllm, String::new()));
     Outcome::Done {
-        extraction: total,
+        extraction: acc.total,
         engine,
         model,
-        pt,
-        ct,
-        splits,
+        pt: acc.pt,
+        ct: acc.ct,
+        splits: acc.splits,
+        shrunk: acc.shrunk,
+    }
+}
+
+/// Extracts one piece into `acc`, shrinking the answer bounds while answers come back cut
+/// off. `Ok(Some(err))`: the prompt does not fit, split the piece. `Err`: the chunk's
+/// outcome (failed, stopped).
+async fn extract_piece(
+    ctx: &TaskCtx,
+    job: &ChunkJob,
+    piece: &Piece,
+    spend: &ChunkSpend,
+    acc: &mut ChunkResult,
+) -> Result<Option<EngineError>, Outcome> {
+    let ground = GroundText::new(&piece.text);
+    // Complete records of cut-off answers, kept while smaller bounds are tried.
+    let mut partial: Option<Extraction> = None;
+    let mut level = 0usize;
+    loop {
+        let shape = &ctx.shapes[level];
+        let checks = Checks {
+            taxonomy: &shape.prompts.taxonomy,
+            text: Some(&ground),
+            grounding: ctx.grounding,
+        };
+        let accept = |ans: &ChatAnswer| {
+            // Reasoning but no content: the model thought instead of answering (a thinking
+            // model that ignored enable_thinking=false). Not a cut JSON: a content failure.
+            let thought_only = ans.reasoning && ans.content.trim().is_empty();
+            let cut_off = ans.finish == Finish::Length && !thought_only;
+            parse_answer(&ans.content, cut_off, &checks).map_err(|e| answer_error(ans, e))
+        };
+        let req = ChatRequest {
+            system: shape.prompts.system.clone(),
+            system_json: shape.system_json.clone(),
+            user: piece.user.clone().unwrap_or_else(|| {
+                shape
+                    .prompts
+                    .user_message(&piece.text, &job.rel, job.section.as_deref())
+            }),
+            schema: shape.schema.clone(),
+            max_tokens: shape.max_tokens,
+            max_tokens_ceiling: shape.max_tokens,
+            seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
+        };
+        let smaller = level + 1 < ctx.shapes.len();
+        match ctx.router.call(&req, spend, accept).await {
+            Ok(served) => {
+                acc.pt += served.prompt_tokens;
+                acc.ct += served.completion_tokens;
+                acc.served_by = Some((served.engine, served.model));
+                let cut = served.value.partial;
+                let mut x = partial.take().unwrap_or_default();
+                x.absorb(served.value);
+                x.partial = cut;
+                if cut && smaller && !spend.exhausted() {
+                    partial = Some(x);
+                    level += 1;
+                    acc.shrunk += 1;
+                    continue;
+                }
+                acc.total.absorb(x);
+                return Ok(None);
+            }
+            Err(RouteError::Split(err)) if err.class == FailureClass::Truncated => {
+                if smaller && !spend.exhausted() {
+                    level += 1;
+                    acc.shrunk += 1;
+                    continue;
+                }
+                return match partial {
+                    Some(x) => {
+                        acc.total.absorb(x);
+                        Ok(None)
+                    }
+                    None => Err(ChunkResult::failed(
+                        err,
+                        " (even with the smallest answer bounds)",
+                    )),
+                };
+            }
+            Err(RouteError::Split(err)) => return Ok(Some(err)),
+            Err(RouteError::Failed(err)) => {
+                // Records already answered are kept rather than thrown away with the chunk.
+                return match partial {
+                    Some(x) => {
+                        acc.total.absorb(x);
+                        Ok(None)
+                    }
+                    None => Err(ChunkResult::failed(err, "")),
+                };
+            }
+            Err(RouteError::Fatal(m)) => return Err(Outcome::Stop(Stop::Fatal(m))),
+            Err(RouteError::NoEngine(m)) => return Err(Outcome::Stop(Stop::NoEngine(m))),
+            Err(RouteError::Cancelled) => return Err(Outcome::Cancelled),
+        }
     }
 }
 
@@ -454,12 +600,16 @@ impl Writer {
                 pt,
                 ct,
                 splits,
+                shrunk,
             } => {
                 let record = self
                     .journal
                     .record_done(job.key, engine, &model, pt, ct, &extraction)
                     .map_err(|e| Stop::Journal(e.to_string()))?;
                 self.report.chunks.split += u64::from(splits.min(1));
+                self.report.chunks.bounds_shrunk += u64::from(shrunk.min(1));
+                self.report.validation.count(&extraction);
+                self.report.chunks.partial += u64::from(extraction.partial);
                 self.snapshot.chunks_done += 1;
                 self.snapshot.completion_tokens += ct;
                 self.push_chunk_ref(job.doc, job.index, record, job.section);
@@ -501,9 +651,40 @@ impl Writer {
     }
 }
 
-/// Listens for SIGINT/SIGTERM: the first stops dispatching, the second exits at once (the
-/// journal is consistent at every instant, so nothing done is lost).
-fn install_signals(stop: CancellationToken, stopped: Arc<Mutex<Option<Stop>>>) {
+/// How the run is stopped early: `stop` ends dispatching (no new requests); `abort`
+/// abandons the requests in flight (their connections close, so the engine frees their
+/// slots); `why` keeps the first reason.
+#[derive(Clone, Default)]
+struct Stopping {
+    stop: CancellationToken,
+    abort: CancellationToken,
+    why: Arc<Mutex<Option<Stop>>>,
+}
+
+impl Stopping {
+    /// Records `why` (the first reason wins) and stops dispatching; `abandon` also ends the
+    /// requests in flight.
+    fn halt(&self, why: Stop, abandon: bool) {
+        self.why
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(why);
+        self.stop.cancel();
+        if abandon {
+            self.abort.cancel();
+        }
+    }
+
+    fn reason(&self) -> Option<Stop> {
+        self.why.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Listens for SIGINT/SIGTERM. The first stops dispatching and gives the requests in
+/// flight `grace` to finish: a deadline, after which they are abandoned and the run writes
+/// its outputs and exits 130. The second exits at once (the journal is consistent at every
+/// instant, so nothing answered is lost).
+fn install_signals(stopping: Stopping, grace: Duration) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -520,12 +701,18 @@ fn install_signals(stop: CancellationToken, stopped: Arc<Mutex<Option<Stop>>>) {
                     _ = term.recv() => {}
                 }
                 if n == 0 {
-                    stopped
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(Stop::Interrupted);
-                    eprintln!("aegis-ingest: stopping: no new requests; finishing the ones in flight (up to {DEFAULT_GRACE_SECS} s). Press Ctrl-C again to exit at once; the checkpoint keeps all finished work.");
-                    stop.cancel();
+                    eprintln!("aegis-ingest: stopping: no new requests; the ones in flight get {} s to finish, then they are abandoned and the outputs are written. Press Ctrl-C again to exit at once; the checkpoint keeps all finished work.", grace.as_secs_f64());
+                    stopping.halt(Stop::Interrupted, false);
+                    let abort = stopping.abort.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(grace).await;
+                        if !abort.is_cancelled() {
+                            tracing::info!(
+                                "grace period over: abandoning the requests still in flight"
+                            );
+                            abort.cancel();
+                        }
+                    });
                 } else {
                     eprintln!("aegis-ingest: exiting now; finished work is in the checkpoint. Rerun the same command to resume.");
                     std::process::exit(ExitCode::Interrupted as i32);
@@ -535,11 +722,9 @@ fn install_signals(stop: CancellationToken, stopped: Arc<Mutex<Option<Stop>>>) {
         #[cfg(not(unix))]
         {
             if tokio::signal::ctrl_c().await.is_ok() {
-                stopped
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(Stop::Interrupted);
-                stop.cancel();
+                stopping.halt(Stop::Interrupted, false);
+                tokio::time::sleep(grace).await;
+                stopping.abort.cancel();
             }
         }
     });
@@ -615,7 +800,14 @@ async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngin
         EngineClient::OpenAi(c) => c.count_tokens(&sample).await,
         EngineClient::Ollama(_) => None,
     };
-    let ratios = Ratios::from_count(&sample, measured);
+    // The schema's largest answer, counted by the served tokenizer: the output budget must
+    // cover it (a tokenizer may need twice the tokens per character on JSON as on prose).
+    let answer = s.prompts.largest_answer();
+    let answer_measured = match (&setup.client, measured) {
+        (EngineClient::OpenAi(c), Some(_)) => c.count_tokens(&answer).await,
+        _ => None,
+    };
+    let ratios = Ratios::from_count(&sample, measured).with_answer_count(&answer, answer_measured);
     if measured.is_some() {
         let per_k = (ratios.tokens_per_char * 1000.0).round() as u32;
         for e in probed.setups.iter_mut() {
@@ -719,25 +911,10 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let abort = CancellationToken::new();
-    let stop = CancellationToken::new();
-    let stopped: Arc<Mutex<Option<Stop>>> = Arc::new(Mutex::new(None));
-    install_signals(stop.clone(), stopped.clone());
+    let stopping = Stopping::default();
+    install_signals(stopping.clone(), s.stop_grace);
 
-    let mut accepted = Vec::new();
-    let mut any_model = false;
-    for setup in &probed.setups {
-        let m = setup.client.model();
-        if m.is_empty() {
-            any_model = true;
-        }
-        accepted.push(m);
-    }
-    let resume = ResumeIndex {
-        done: journal.at_open(),
-        accepted: accepted.clone(),
-        any_model,
-    };
+    let resume = resume_index(&journal, &probed);
     let router = Router::new(
         probed.setups,
         RouterConfig {
@@ -749,18 +926,17 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                 .map_or(RouterConfig::default().base_backoff, Duration::from_millis),
             ..RouterConfig::default()
         },
-        abort.clone(),
+        stopping.abort.clone(),
     );
 
     let capacity = router.total_capacity();
-    let (item_tx, mut item_rx) = mpsc::channel::<Item>(capacity.clamp(16, 1024) * 2);
+    let (item_tx, item_rx) = mpsc::channel::<Item>(capacity.clamp(16, 1024) * 2);
     let stale = Arc::new(Mutex::new(0u64));
-    let producer = Producer::new(&s, resume, stop.clone())?;
+    let producer = Producer::new(&s, resume, stopping.stop.clone())?;
     let stale2 = stale.clone();
     let producer_handle = tokio::task::spawn_blocking(move || producer.run(item_tx, stale2));
 
-    // The writer.
-    let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(capacity.clamp(16, 4096) * 2);
+    let (ev_tx, ev_rx) = mpsc::channel::<Event>(capacity.clamp(16, 4096) * 2);
     let mut writer = Writer {
         journal,
         docs: Vec::new(),
@@ -770,15 +946,62 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         progress: Progress::new(s.quiet),
         router: router.clone(),
     };
-    let writer_stop = stop.clone();
-    let writer_abort = abort.clone();
-    let writer_stopped = stopped.clone();
-    let writer_handle = tokio::spawn(async move {
+    writer.report.validation.grounding = s.grounding;
+    let writer_handle = spawn_writer(writer, ev_rx, stopping.clone());
+
+    let shapes = AnswerShape::ladder(&s)?;
+    let ctx = Arc::new(TaskCtx {
+        router: router.clone(),
+        grounding: s.grounding,
+        max_answers_per_chunk: s.max_requests_per_chunk,
+        max_tokens_per_chunk: s
+            .max_tokens_per_chunk
+            .unwrap_or(u64::from(s.max_output_tokens) * 4),
+        shapes,
+    });
+    let mut tasks = dispatch(item_rx, ev_tx, ctx, capacity, &stopping).await?;
+    // Normally every task finishes; after a stop, the grace deadline (or the error that
+    // stopped the run) abandons the ones still in flight, and they end at once.
+    while tasks.join_next().await.is_some() {}
+    stopping.abort.cancel();
+    let _ = producer_handle.await;
+    let writer = writer_handle.await?;
+    let stale_count = *stale.lock().unwrap_or_else(|p| p.into_inner());
+    finish(&s, writer, router, stopping.reason(), stale_count, started)
+}
+
+/// The previous run's results this run may reuse: those of the models it can be served by.
+fn resume_index(journal: &Journal, probed: &crate::config::ProbedEngines) -> ResumeIndex {
+    let mut accepted = Vec::new();
+    let mut any_model = false;
+    for setup in &probed.setups {
+        let m = setup.client.model();
+        if m.is_empty() {
+            any_model = true;
+        }
+        accepted.push(m);
+    }
+    ResumeIndex {
+        done: journal.at_open(),
+        accepted,
+        any_model,
+    }
+}
+
+/// The writer task: journals results (one write for all that are waiting), keeps the
+/// manifest and counters, makes the journal durable every `SYNC_INTERVAL`, draws progress.
+/// A journal error stops the run (and abandons requests in flight: nothing more could be
+/// recorded).
+fn spawn_writer(
+    mut writer: Writer,
+    mut ev_rx: mpsc::Receiver<Event>,
+    stopping: Stopping,
+) -> tokio::task::JoinHandle<Writer> {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(SYNC_INTERVAL);
         loop {
             let res = tokio::select! {
                 ev = ev_rx.recv() => match ev {
-                    // With it, whatever else is already waiting: one journal write for all.
                     Some(ev) => {
                         writer.journal.begin_batch();
                         let mut res = writer.handle(ev);
@@ -794,12 +1017,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                 _ = tick.tick() => writer.tick(),
             };
             if let Err(stop) = res {
-                writer_stopped
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(stop);
-                writer_stop.cancel();
-                writer_abort.cancel();
+                stopping.halt(stop, true);
                 // Keep draining so senders never block; nothing more is recorded.
                 while ev_rx.recv().await.is_some() {}
                 break;
@@ -808,22 +1026,22 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         let _ = writer.tick();
         writer.progress.finish();
         writer
-    });
+    })
+}
 
-    // The dispatcher.
-    let ctx = Arc::new(TaskCtx {
-        router: router.clone(),
-        prompts: s.prompts.clone(),
-        schema: RawValue::from_string(s.prompts.schema.to_string())
-            .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
-            .into(),
-        system_json: serde_json::value::to_raw_value(&*s.prompts.system)
-            .map_err(|e| anyhow::anyhow!("system prompt serialization: {e}"))?
-            .into(),
-        max_output_tokens: s.max_output_tokens,
-    });
+/// The dispatcher: one task per chunk, at most `capacity` at once; everything else the
+/// producer emits goes straight to the writer. Returns the tasks still running when the
+/// walk ends or the run stops.
+async fn dispatch(
+    mut item_rx: mpsc::Receiver<Item>,
+    ev_tx: mpsc::Sender<Event>,
+    ctx: Arc<TaskCtx>,
+    capacity: usize,
+    stopping: &Stopping,
+) -> anyhow::Result<JoinSet<()>> {
     let slots = Arc::new(Semaphore::new(capacity));
     let mut tasks: JoinSet<()> = JoinSet::new();
+    let stop = &stopping.stop;
     loop {
         let item = tokio::select! {
             biased;
@@ -840,12 +1058,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                 };
                 let ctx = ctx.clone();
                 let ev_tx = ev_tx.clone();
-                let stop = stop.clone();
-                let abort = abort.clone();
-                let stopped = stopped.clone();
+                let stopping = stopping.clone();
                 tasks.spawn(async move {
-                    let outcome = extract_chunk(&ctx, &job).await;
-                    let ev = match outcome {
+                    let ev = match extract_chunk(&ctx, &job).await {
                         Outcome::Done {
                             extraction,
                             engine,
@@ -853,6 +1068,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                             pt,
                             ct,
                             splits,
+                            shrunk,
                         } => Event::Done {
                             job,
                             extraction,
@@ -861,6 +1077,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                             pt,
                             ct,
                             splits,
+                            shrunk,
                         },
                         Outcome::Failed { class, reason, raw } => Event::Failed {
                             job,
@@ -868,15 +1085,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                             reason,
                             raw,
                         },
-                        Outcome::Stop(reason) => {
-                            stopped
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .get_or_insert(reason);
-                            stop.cancel();
-                            abort.cancel();
-                            return;
-                        }
+                        Outcome::Stop(reason) => return stopping.halt(reason, true),
                         Outcome::Cancelled => return,
                     };
                     // The slot is freed only once the writer has the result, so at any
@@ -888,36 +1097,18 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
                 while tasks.try_join_next().is_some() {}
             }
             other => {
-                if ev_tx.send(Event::Item(other)).await.is_err() {
+                let sent = tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => false,
+                    r = ev_tx.send(Event::Item(other)) => r.is_ok(),
+                };
+                if !sent {
                     break;
                 }
             }
         }
     }
-    // Drain: normally all tasks finish; after a stop, in-flight ones get a grace period.
-    drop(item_rx);
-    let grace = Duration::from_secs(
-        std::env::var("AEGIS_GRACE_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_GRACE_SECS),
-    );
-    let drain = async { while tasks.join_next().await.is_some() {} };
-    if stop.is_cancelled() {
-        if tokio::time::timeout(grace, drain).await.is_err() {
-            abort.cancel();
-            while tasks.join_next().await.is_some() {}
-        }
-    } else {
-        drain.await;
-    }
-    abort.cancel();
-    let _ = producer_handle.await;
-    drop(ev_tx);
-    let writer = writer_handle.await?;
-    let stop_reason = stopped.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let stale_count = *stale.lock().unwrap_or_else(|p| p.into_inner());
-    finish(&s, writer, router, stop_reason, stale_count, started)
+    Ok(tasks)
 }
 
 fn finish(
@@ -942,8 +1133,51 @@ fn finish(
         ))
         .into());
     }
-    // Results arrive in completion order; the merge reads them in corpus order so that
-    // the outputs do not depend on timing (resumed == uninterrupted, byte for byte).
+    let merged = write_outputs(s, &mut journal, &mut docs, sections)?;
+    fill_report(
+        &mut report,
+        s,
+        &docs,
+        &snapshot,
+        &merged,
+        &router,
+        stale,
+        started,
+    );
+    let unfinished = docs.iter().any(|d| d.settled < d.expected) || !snapshot.walk_finished;
+    let (code, err) = exit_status(&mut report, &snapshot, stop.as_ref(), unfinished);
+    let io = |e: std::io::Error| {
+        RunError::config(format!(
+            "cannot write the report in {}: {e}",
+            s.out.display()
+        ))
+    };
+    crate::atomic::write_atomic(&s.out.join("report.json"), |w| {
+        serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+    .map_err(io)?;
+    crate::atomic::write_atomic(&s.out.join("skipped.csv"), |w| report.write_skipped_csv(w))
+        .map_err(io)?;
+    write_state(s, &report, code).map_err(io)?;
+    if !s.quiet {
+        eprint!("{}", report.summary());
+        eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
+    }
+    match err {
+        Some(e) => Err(e.into()),
+        None => Ok(code),
+    }
+}
+
+/// The merge: results arrive in completion order; it reads them in corpus order so that
+/// the outputs do not depend on timing (resumed == uninterrupted, byte for byte).
+fn write_outputs(
+    s: &RunSettings,
+    journal: &mut Journal,
+    docs: &mut [DocState],
+    sections: Sections,
+) -> anyhow::Result<crate::merge::MergeStats> {
     // The chunk lists move into the manifest (not copied: they are the run's largest
     // structure).
     let manifest = Manifest {
@@ -963,13 +1197,25 @@ fn finish(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    let merged = merge_and_write(&manifest, &journal, &s.out)
-        .map_err(|e| RunError::config(e.to_string()))?;
+    Ok(merge_and_write(&manifest, journal, &s.out).map_err(|e| RunError::config(e.to_string()))?)
+}
 
+/// Counts, shares, engine statistics and settings into the report.
+#[allow(clippy::too_many_arguments)]
+fn fill_report(
+    report: &mut Report,
+    s: &RunSettings,
+    docs: &[DocState],
+    snapshot: &Snapshot,
+    merged: &crate::merge::MergeStats,
+    router: &Router,
+    stale: u64,
+    started: Instant,
+) {
     let d = &mut report.documents;
     d.skipped = d.skipped_list.len() as u64;
     d.failed = d.failed_list.len() as u64;
-    for doc in &docs {
+    for doc in docs {
         if doc.failed || doc.settled < doc.expected {
             if doc.failed {
                 d.failed += 1;
@@ -1003,9 +1249,10 @@ fn finish(
     } else {
         0.0
     };
-    report.relation_types = merged.relation_types;
-    report.entity_types = merged.entity_types;
+    report.relation_types = merged.relation_types.clone();
+    report.entity_types = merged.entity_types.clone();
     report.dropped_items = merged.dropped;
+    report.validation.close();
     for (kind, st) in router.stats() {
         report.retries += st.retries;
         report.fallbacks += st.fallbacks;
@@ -1024,11 +1271,22 @@ fn finish(
         "prompts_dir": s.prompts.dir.display().to_string(),
         "prompt_fingerprint": s.prompts.fingerprint,
         "max_output_tokens": s.max_output_tokens,
+        "answer_limits": s.prompts.taxonomy.limits,
+        "grounding": s.grounding,
+        "max_requests_per_chunk": s.max_requests_per_chunk,
         "engine_wait_secs": s.engine_wait.as_secs(),
         "stale_results_redone": stale,
     });
-    let unfinished = docs.iter().any(|d| d.settled < d.expected) || !snapshot.walk_finished;
-    let (code, status, err): (ExitCode, &str, Option<RunError>) = match &stop {
+}
+
+/// The exit code and the error to print, from why the run stopped and what failed.
+fn exit_status(
+    report: &mut Report,
+    snapshot: &Snapshot,
+    stop: Option<&Stop>,
+    unfinished: bool,
+) -> (ExitCode, Option<RunError>) {
+    let (code, status, err): (ExitCode, &str, Option<RunError>) = match stop {
         Some(Stop::Interrupted) => (ExitCode::Interrupted, "interrupted", Some(RunError::Interrupted(format!(
             "interrupted: {} of the {} chunks seen so far are done and in the checkpoint ({} finished this run); rerun the same command to resume",
             snapshot.chunks_done, snapshot.chunks_total, snapshot.chunks_done - snapshot.chunks_resumed
@@ -1041,19 +1299,11 @@ fn finish(
     };
     report.status = status.to_string();
     report.exit_code = code as i32;
-    let io = |e: std::io::Error| {
-        RunError::config(format!(
-            "cannot write the report in {}: {e}",
-            s.out.display()
-        ))
-    };
-    crate::atomic::write_atomic(&s.out.join("report.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })
-    .map_err(io)?;
-    crate::atomic::write_atomic(&s.out.join("skipped.csv"), |w| report.write_skipped_csv(w))
-        .map_err(io)?;
+    (code, err)
+}
+
+/// `run.json`: this run's identity, read by the next run and by `status`.
+fn write_state(s: &RunSettings, report: &Report, code: ExitCode) -> std::io::Result<()> {
     let state = RunState {
         corpus: std::fs::canonicalize(&s.corpus)
             .unwrap_or_else(|_| s.corpus.clone())
@@ -1083,13 +1333,4 @@ fn finish(
     crate::atomic::write_atomic(&s.out.join(STATE_FILE), |w| {
         serde_json::to_writer_pretty(&mut *w, &state).map_err(std::io::Error::other)
     })
-    .map_err(io)?;
-    if !s.quiet {
-        eprint!("{}", report.summary());
-        eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
-    }
-    match err {
-        Some(e) => Err(e.into()),
-        None => Ok(code),
-    }
 }

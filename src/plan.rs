@@ -39,6 +39,9 @@ const SAFETY: f64 = 1.15;
 pub struct Ratios {
     pub tokens_per_char: f64,
     pub model_per_cl100k: f64,
+    /// Model tokens per character of an answer (JSON: keys, punctuation, names), measured
+    /// on the schema's largest answer. A tokenizer may be twice as fine on JSON as on prose.
+    pub answer_tokens_per_char: f64,
 }
 
 impl Ratios {
@@ -47,6 +50,7 @@ impl Ratios {
     pub const GUESS: Ratios = Ratios {
         tokens_per_char: 0.3,
         model_per_cl100k: 1.3,
+        answer_tokens_per_char: 0.3,
     };
 
     /// From the model's token count `n` of `sample` (None: not measured, the guesses).
@@ -59,9 +63,20 @@ impl Ratios {
             Some(n) if n > 0 && !sample.is_empty() => Ratios {
                 tokens_per_char: f64::from(n) / sample.len() as f64,
                 model_per_cl100k: f64::from(n) / cl100k,
+                // Until the answer is measured: JSON costs at least what prose does.
+                answer_tokens_per_char: (f64::from(n) / sample.len() as f64)
+                    .max(Ratios::GUESS.answer_tokens_per_char),
             },
             _ => Ratios::GUESS,
         }
+    }
+
+    /// With the model's token count `n` of `answer` (the schema's largest answer).
+    pub fn with_answer_count(mut self, answer: &str, n: Option<u32>) -> Ratios {
+        if let Some(n) = n.filter(|&n| n > 0 && !answer.is_empty()) {
+            self.answer_tokens_per_char = f64::from(n) / answer.len() as f64;
+        }
+        self
     }
 }
 
@@ -75,10 +90,12 @@ pub fn plan(
     counter: &dyn TokenCounter,
     explicit_output: Option<u32>,
 ) -> Plan {
+    // The budget covers the schema's largest answer as the served tokenizer counts it
+    // (the context is known here, so no other ceiling: a budget is a cap, not a
+    // reservation); where the context cannot hold it next to a chunk, the bounds shrink.
     let budget_of = |p: &PromptSet| -> u32 {
         explicit_output.unwrap_or_else(|| {
-            ((f64::from(p.max_answer_chars()) * ratios.tokens_per_char * SAFETY).ceil() as u32)
-                .min(crate::config::MAX_DEFAULT_OUTPUT_TOKENS)
+            (f64::from(p.max_answer_chars()) * ratios.answer_tokens_per_char * SAFETY).ceil() as u32
         })
     };
     let system_tokens = |p: &PromptSet| -> u32 {
@@ -194,7 +211,8 @@ mod tests {
         );
         // The budget covers the schema's largest answer.
         assert!(
-            f64::from(p.max_output_tokens) >= f64::from(p.prompts.max_answer_chars()) * counter.0
+            f64::from(p.max_output_tokens)
+                >= f64::from(p.prompts.max_answer_chars()) * r.answer_tokens_per_char
         );
     }
 
@@ -204,6 +222,7 @@ mod tests {
         let r = Ratios {
             tokens_per_char: 0.25,
             model_per_cl100k: 1.0,
+            answer_tokens_per_char: 0.25,
         };
         let p = plan(
             &general(),
@@ -230,6 +249,7 @@ mod tests {
         let r = Ratios {
             tokens_per_char: 1.0 / 2.4,
             model_per_cl100k: 2.0,
+            answer_tokens_per_char: 1.0 / 2.4,
         };
         let p = plan(
             &general(),
@@ -263,5 +283,32 @@ mod tests {
         }
         assert!(p.prompts.system.contains("last resort"));
         assert_ne!(p.prompts.fingerprint, general().fingerprint);
+    }
+
+    /// A tokenizer that is fine on JSON (0.5 tokens a character, as a small random model's
+    /// was) in a 2048-token context: the answer bounds shrink until the budget covers the
+    /// largest answer, and the plan says so.
+    #[test]
+    fn a_tokenizer_that_is_fine_on_json_shrinks_the_bounds_until_the_budget_covers_them() {
+        let c = Chars(1.0 / 3.5);
+        let r = Ratios {
+            tokens_per_char: 1.0 / 3.5,
+            model_per_cl100k: 1.2,
+            answer_tokens_per_char: 0.5,
+        };
+        let cs = ChunkSettings {
+            tokens: 1200,
+            overlap: 100,
+        };
+        let p = plan(&general(), cs, 2048, r, &c, None);
+        check_fits(&p, 2048, &c, r);
+        // Smaller bounds than configured, and said.
+        let (a, b) = (p.prompts.taxonomy.limits, general().taxonomy.limits);
+        assert!(a.max_entities < b.max_entities, "{a:?} vs {b:?}");
+        assert!(p.note.unwrap().contains("output budget"));
+        // And at a large context the full bounds stay, with a budget that covers them.
+        let big = plan(&general(), cs, 32768, r, &c, None);
+        assert!(big.note.is_none());
+        check_fits(&big, 32768, &c, r);
     }
 }

@@ -79,7 +79,7 @@ impl Progress {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(8));
             b.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} chunks {msg} (ETA {eta})",
+                    "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} chunks {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
@@ -110,15 +110,19 @@ impl Progress {
 
     pub fn update(&mut self, s: &Snapshot) {
         let (rate, tps) = self.rates(s);
+        let left = s
+            .chunks_total
+            .saturating_sub(s.chunks_done + s.chunks_failed);
+        let eta = eta_text(left, rate, s.walk_finished);
         if let Some(b) = &self.bar {
             b.set_length(s.chunks_total);
             b.set_position(s.chunks_done + s.chunks_failed);
             b.set_message(format!(
-                "| docs {}/{}{} | {:.1} chunks/s | {:.0} tok/s | {}{}",
+                "| docs {}/{}{} | {} | {:.0} tok/s | ETA {eta} | {}{}",
                 s.docs_done,
                 s.docs_seen,
                 if s.walk_finished { "" } else { "+" },
-                rate,
+                rate_text(rate),
                 tps,
                 s.engine.unwrap_or("no engine"),
                 if s.chunks_failed > 0 {
@@ -130,7 +134,7 @@ impl Progress {
         } else if self.plain && self.last_line.elapsed() >= self.interval {
             self.last_line = Instant::now();
             tracing::info!(
-                "progress: {}/{}{} chunks ({} resumed, {} failed), {}/{} documents, {:.1} chunks/s, {:.0} tok/s, engine {}",
+                "progress: {}/{}{} chunks ({} resumed, {} failed), {}/{} documents, {}, {:.0} tok/s, ETA {eta}, engine {}",
                 s.chunks_done + s.chunks_failed,
                 s.chunks_total,
                 if s.walk_finished { "" } else { "+" },
@@ -138,7 +142,7 @@ impl Progress {
                 s.chunks_failed,
                 s.docs_done,
                 s.docs_seen,
-                rate,
+                rate_text(rate),
                 tps,
                 s.engine.unwrap_or("none available")
             );
@@ -150,6 +154,62 @@ impl Progress {
             b.finish_and_clear();
             *bar_slot().lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
+    }
+}
+
+/// A rate in the unit that shows it: chunks per second, per minute, or per hour (a slow
+/// model on a CPU answers a chunk every few minutes: "0.0 chunks/s" says nothing).
+pub fn rate_text(per_sec: f64) -> String {
+    if per_sec >= 1.0 {
+        format!("{per_sec:.1} chunks/s")
+    } else if per_sec * 60.0 >= 1.0 {
+        format!("{:.1} chunks/min", per_sec * 60.0)
+    } else if per_sec > 0.0 {
+        format!("{:.1} chunks/h", per_sec * 3600.0)
+    } else {
+        "no chunk done yet".to_string()
+    }
+}
+
+/// Time left for `left` chunks at `per_sec`: "4m10s", "2h05m", or "?" before the first
+/// chunk; "+" when the walk is still finding chunks.
+pub fn eta_text(left: u64, per_sec: f64, walk_finished: bool) -> String {
+    if left == 0 {
+        return "0s".into();
+    }
+    if per_sec <= 0.0 {
+        return "?".into();
+    }
+    let secs = (left as f64 / per_sec).ceil() as u64;
+    let more = if walk_finished { "" } else { "+" };
+    match secs {
+        0..=59 => format!("{secs}s{more}"),
+        60..=3599 => format!("{}m{:02}s{more}", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m{more}", secs / 3600, (secs % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_rates_read_per_minute_or_hour_never_zero_per_second() {
+        assert_eq!(rate_text(12.34), "12.3 chunks/s");
+        // 24 chunks in 7 minutes: a CPU-served instruct model.
+        assert_eq!(rate_text(24.0 / 420.0), "3.4 chunks/min");
+        assert_eq!(rate_text(1.0 / 600.0), "6.0 chunks/h");
+        assert_eq!(rate_text(0.0), "no chunk done yet");
+    }
+
+    #[test]
+    fn eta_is_human_and_says_when_it_is_unknown() {
+        assert_eq!(eta_text(10, 0.0, true), "?");
+        assert_eq!(eta_text(0, 0.0, true), "0s");
+        assert_eq!(eta_text(30, 1.0, true), "30s");
+        assert_eq!(eta_text(100, 24.0 / 420.0, true), "29m10s");
+        assert_eq!(eta_text(100, 24.0 / 420.0, false), "29m10s+");
+        assert_eq!(eta_text(1000, 0.1, true), "2h46m");
     }
 }
 

@@ -85,8 +85,9 @@ pub struct PromptSet {
     /// Rendered system message; identical for every request.
     pub system: Arc<str>,
     user_template: String,
-    /// The JSON schema of the answer.
-    pub schema: Arc<Value>,
+    /// The JSON schema of the answer, as sent: its keys in the order the prompt explains
+    /// the fields (a grammar makes the model write them in this order).
+    pub schema: Arc<str>,
     /// blake3 of the taxonomy, the templates and the schema: part of every chunk key.
     pub fingerprint: String,
     /// The compact system template is in use (small contexts).
@@ -208,7 +209,7 @@ impl PromptSet {
     ) -> Result<Self, PromptError> {
         let mut taxonomy = sources.taxonomy.clone();
         taxonomy.limits = limits;
-        let schema = answer_schema(&taxonomy);
+        let schema = answer_schema(&taxonomy).to_string();
         let (sys_path, system_template) = if compact {
             &sources.compact
         } else {
@@ -221,7 +222,7 @@ impl PromptSet {
             toml::to_string(&taxonomy).unwrap_or_default().as_str(),
             system.as_ref(),
             user_template.as_str(),
-            &schema.to_string(),
+            &schema,
         ] {
             h.update(part.as_bytes());
             h.update(&[0]);
@@ -232,7 +233,7 @@ impl PromptSet {
             dir: dir.to_path_buf(),
             system: Arc::from(system),
             user_template,
-            schema: Arc::new(schema),
+            schema: Arc::from(schema),
             compact,
             sources,
         })
@@ -260,6 +261,85 @@ impl PromptSet {
     pub fn max_answer_tokens(&self) -> u32 {
         // ~3 characters per token covers tokenizers that are worse than English BPE.
         self.max_answer_chars().div_ceil(3)
+    }
+
+    /// An answer that fills every bound of the schema (every array full, every string at
+    /// its longest, written with words of the system prompt), in the schema's field order:
+    /// what the served tokenizer is asked to count to size the output budget.
+    pub fn largest_answer(&self) -> String {
+        let l = self.taxonomy.limits;
+        // Plain words only: no character that JSON escapes.
+        let words: Vec<&str> = self
+            .system
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '-'))
+            .collect();
+        let mut at = 0usize;
+        let mut filler = |n: u32| {
+            let mut s = String::new();
+            while s.chars().count() < n as usize {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                s.push_str(
+                    words
+                        .get(at % words.len().max(1))
+                        .copied()
+                        .unwrap_or("text"),
+                );
+                at += 1;
+            }
+            s.chars().take(n as usize).collect::<String>()
+        };
+        let longest = |v: &[TypeDef]| {
+            v.iter()
+                .map(|t| t.name.clone())
+                .max_by_key(String::len)
+                .unwrap_or_default()
+        };
+        let (et, rt) = (
+            longest(&self.taxonomy.entity_types),
+            longest(&self.taxonomy.relation_types),
+        );
+        let entities: Vec<Ordered> = (0..l.max_entities)
+            .map(|_| {
+                Ordered::Object(vec![
+                    ("name", Ordered::Value(json!(filler(l.max_name_chars)))),
+                    ("type", Ordered::Value(json!(et))),
+                    (
+                        "description",
+                        Ordered::Value(json!(filler(l.max_description_chars))),
+                    ),
+                ])
+            })
+            .collect();
+        let relations: Vec<Ordered> = (0..l.max_relations)
+            .map(|_| {
+                Ordered::Object(vec![
+                    ("source", Ordered::Value(json!(filler(l.max_name_chars)))),
+                    ("target", Ordered::Value(json!(filler(l.max_name_chars)))),
+                    ("type", Ordered::Value(json!(rt))),
+                    (
+                        "description",
+                        Ordered::Value(json!(filler(l.max_description_chars))),
+                    ),
+                    ("strength", Ordered::Value(json!(0.75))),
+                ])
+            })
+            .collect();
+        let list = |items: Vec<Ordered>| {
+            items
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        format!(
+            "{{\"entities\":[{}],\"relations\":[{}]}}",
+            list(entities),
+            list(relations)
+        )
     }
 
     /// The longest answer the schema allows, in characters (JSON punctuation included).
@@ -350,49 +430,101 @@ fn render(path: &Path, source: &str, ctx: minijinja::Value) -> Result<String, Pr
     env.get_template("t").map_err(err)?.render(ctx).map_err(err)
 }
 
-/// The answer's JSON schema: types as enums, arrays and strings bounded.
-pub fn answer_schema(t: &Taxonomy) -> Value {
+/// A JSON value whose objects keep their keys in the order written (a `serde_json::Map`
+/// sorts them, and the order of a schema's `properties` is the order in which a
+/// grammar-constrained model writes the fields).
+#[derive(Debug, Clone)]
+pub enum Ordered {
+    Object(Vec<(&'static str, Ordered)>),
+    Value(Value),
+}
+
+impl Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Ordered::Value(v) => v.serialize(ser),
+            Ordered::Object(fields) => {
+                let mut m = ser.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Ordered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+/// The answer's JSON schema: types as enums, arrays and strings bounded. Fields come in the
+/// order a model should decide them: an entity's name before its type and description; a
+/// relation's source, target and type before its description and strength.
+pub fn answer_schema(t: &Taxonomy) -> Ordered {
+    use Ordered::{Object as O, Value as V};
     let l = t.limits;
     let names = |v: &[TypeDef]| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
-    let name = json!({"type": "string", "minLength": 1, "maxLength": l.max_name_chars});
-    let desc = json!({"type": "string", "maxLength": l.max_description_chars});
-    json!({
-        "type": "object",
-        "properties": {
-            "entities": {
-                "type": "array",
-                "maxItems": l.max_entities,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": name,
-                        "type": {"type": "string", "enum": names(&t.entity_types)},
-                        "description": desc,
-                    },
-                    "required": ["name", "type", "description"],
-                    "additionalProperties": false
-                }
-            },
-            "relations": {
-                "type": "array",
-                "maxItems": l.max_relations,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "source": name,
-                        "target": name,
-                        "type": {"type": "string", "enum": names(&t.relation_types)},
-                        "description": desc,
-                        "strength": {"type": "number", "minimum": 0, "maximum": 1}
-                    },
-                    "required": ["source", "target", "type", "description", "strength"],
-                    "additionalProperties": false
-                }
-            }
-        },
-        "required": ["entities", "relations"],
-        "additionalProperties": false
-    })
+    let name = || V(json!({"type": "string", "minLength": 1, "maxLength": l.max_name_chars}));
+    let desc = || V(json!({"type": "string", "maxLength": l.max_description_chars}));
+    let enumeration = |types: &[TypeDef]| V(json!({"type": "string", "enum": names(types)}));
+    let array = |max: u32, props: Vec<(&'static str, Ordered)>| {
+        let required: Vec<&str> = props.iter().map(|(k, _)| *k).collect();
+        O(vec![
+            ("type", V(json!("array"))),
+            ("maxItems", V(json!(max))),
+            (
+                "items",
+                O(vec![
+                    ("type", V(json!("object"))),
+                    ("properties", O(props)),
+                    ("required", V(json!(required))),
+                    ("additionalProperties", V(json!(false))),
+                ]),
+            ),
+        ])
+    };
+    O(vec![
+        ("type", V(json!("object"))),
+        (
+            "properties",
+            O(vec![
+                (
+                    "entities",
+                    array(
+                        l.max_entities,
+                        vec![
+                            ("name", name()),
+                            ("type", enumeration(&t.entity_types)),
+                            ("description", desc()),
+                        ],
+                    ),
+                ),
+                (
+                    "relations",
+                    array(
+                        l.max_relations,
+                        vec![
+                            ("source", name()),
+                            ("target", name()),
+                            ("type", enumeration(&t.relation_types)),
+                            ("description", desc()),
+                            (
+                                "strength",
+                                V(json!({"type": "number", "minimum": 0, "maximum": 1})),
+                            ),
+                        ],
+                    ),
+                ),
+            ]),
+        ),
+        ("required", V(json!(["entities", "relations"]))),
+        ("additionalProperties", V(json!(false))),
+    ])
 }
 
 #[cfg(test)]
@@ -429,7 +561,7 @@ mod tests {
     #[test]
     fn schema_enums_come_from_the_taxonomy_and_everything_is_bounded() {
         let p = general();
-        let s = &p.schema;
+        let s: Value = serde_json::from_str(&p.schema).unwrap();
         let ent = &s["properties"]["entities"];
         let rel = &s["properties"]["relations"];
         assert_eq!(
@@ -483,5 +615,59 @@ mod tests {
             e.contains("no domain named 'nope'") && e.contains("bad"),
             "{e}"
         );
+    }
+
+    /// The order of the schema's keys is the order the model writes the fields in.
+    #[test]
+    fn schema_fields_come_in_the_order_a_model_should_decide_them() {
+        let p = general();
+        // Each field found after the one before it.
+        let order = |fields: &[&str]| {
+            let mut from = 0;
+            for f in fields {
+                let at = p.schema[from..].find(&format!("\"{f}\":{{"));
+                assert!(at.is_some(), "{f} after byte {from} in {}", p.schema);
+                from += at.unwrap_or(0) + 1;
+            }
+        };
+        order(&["entities", "name", "type", "description", "relations"]);
+        order(&[
+            "relations",
+            "source",
+            "target",
+            "type",
+            "description",
+            "strength",
+        ]);
+        let s: Value = serde_json::from_str(&p.schema).unwrap();
+        assert_eq!(
+            s["properties"]["relations"]["items"]["required"],
+            json!(["source", "target", "type", "description", "strength"])
+        );
+    }
+
+    #[test]
+    fn the_largest_answer_fills_every_bound_and_fits_the_schema() {
+        let p = general();
+        let a: Value = serde_json::from_str(&p.largest_answer()).unwrap();
+        let l = p.taxonomy.limits;
+        assert_eq!(
+            a["entities"].as_array().unwrap().len(),
+            l.max_entities as usize
+        );
+        assert_eq!(
+            a["relations"].as_array().unwrap().len(),
+            l.max_relations as usize
+        );
+        let name = a["relations"][0]["target"].as_str().unwrap();
+        assert_eq!(name.chars().count(), l.max_name_chars as usize);
+        let x = crate::parse::parse_answer(
+            &p.largest_answer(),
+            false,
+            &crate::parse::Checks::taxonomy(&p.taxonomy),
+        )
+        .unwrap();
+        assert!(x.entities.len() > 1);
+        assert!(p.largest_answer().len() as u32 <= p.max_answer_chars());
     }
 }

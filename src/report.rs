@@ -65,6 +65,51 @@ pub struct ChunkCounts {
     pub split: u64,
     /// Chunks whose answer had no entity.
     pub empty: u64,
+    /// Chunks whose answer was cut off at its output budget even with the smallest answer
+    /// bounds (or the chunk's cap): their complete records are kept.
+    pub partial: u64,
+    /// Chunks asked again with smaller answer bounds after a cut-off answer.
+    pub bounds_shrunk: u64,
+}
+
+/// What validation did to this run's answers (resumed chunks are not re-validated).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ValidationCounts {
+    /// Answers (chunks) validated in this run.
+    pub answers: u64,
+    pub entities_kept: u64,
+    pub relations_kept: u64,
+    /// Items dropped, per reason (see README, "What validation drops").
+    pub dropped: crate::parse::Drops,
+    /// `--grounding`: drop, flag or off.
+    pub grounding: crate::parse::Grounding,
+    /// Entities whose name occurs in their chunk's text, of those checked.
+    pub grounded_share: Option<f64>,
+    /// Entities kept although not found in their chunk (`--grounding flag`).
+    pub flagged_ungrounded: u64,
+}
+
+impl ValidationCounts {
+    pub fn count(&mut self, x: &crate::parse::Extraction) {
+        self.answers += 1;
+        self.entities_kept += x.entities.len() as u64;
+        self.relations_kept += x.relations.len() as u64;
+        self.flagged_ungrounded += x.entities.iter().filter(|e| e.ungrounded).count() as u64;
+        self.dropped.add(&x.drops);
+    }
+
+    /// Fills the derived share once the run is over.
+    pub fn close(&mut self) {
+        use crate::parse::Grounding;
+        let kept = self.entities_kept;
+        let (checked, grounded) = match self.grounding {
+            Grounding::Off => return,
+            // Dropped names were checked too; every kept one passed.
+            Grounding::Drop => (kept + u64::from(self.dropped.ungrounded), kept),
+            Grounding::Flag => (kept, kept.saturating_sub(self.flagged_ungrounded)),
+        };
+        self.grounded_share = (checked > 0).then(|| grounded as f64 / checked as f64);
+    }
 }
 
 /// A chunk that failed, with the reason and a bit of the raw answer.
@@ -90,8 +135,9 @@ pub struct Report {
     /// Share of relations typed RELATES_TO, the last-resort type.
     pub generic_relation_share: f64,
     pub entity_types: BTreeMap<String, u64>,
-    /// Items the validator dropped (types outside the taxonomy, dangling endpoints).
+    /// Items the validator dropped (all reasons; `validation.dropped` per reason).
     pub dropped_items: u64,
+    pub validation: ValidationCounts,
     pub engines: BTreeMap<String, EngineStats>,
     pub retries: u64,
     pub fallbacks: u64,
@@ -145,6 +191,35 @@ impl Report {
             crate::prompt::GENERIC_RELATION,
             self.wall_seconds,
         );
+        let v = &self.validation;
+        if v.answers > 0 {
+            let mut reasons: Vec<String> = serde_json::to_value(v.dropped)
+                .ok()
+                .and_then(|d| d.as_object().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            reasons.sort();
+            s.push_str(&format!(
+                "  answers: {} validated{}{}; dropped: {}\n",
+                v.answers,
+                v.grounded_share
+                    .map(|g| format!(", {:.1}% of entity names found in their chunk", g * 100.0))
+                    .unwrap_or_default(),
+                if c.partial > 0 {
+                    format!(", {} partial (cut off, complete records kept)", c.partial)
+                } else {
+                    String::new()
+                },
+                if reasons.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    reasons.join(", ")
+                },
+            ));
+        }
         for (name, e) in &self.engines {
             if e.requests > 0 {
                 s.push_str(&format!(

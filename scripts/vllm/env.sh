@@ -9,6 +9,10 @@ AEGIS_CACHE="${AEGIS_CACHE:-$HOME/.cache/aegis-ingest}"
 VLLM_VENV="${VLLM_VENV:-$AEGIS_CACHE/vllm-venv}"
 VLLM_PY="$VLLM_VENV/bin/python"
 TINY_MODEL_DIR="${TINY_MODEL_DIR:-$AEGIS_CACHE/tiny-model}"
+REAL_MODEL_DIR="${REAL_MODEL_DIR:-$AEGIS_CACHE/real-model}"
+# The folder the server serves: the tiny random model unless told otherwise (the real
+# instruct model: VLLM_MODEL_DIR=$REAL_MODEL_DIR, as `make vllm-real-up` does).
+VLLM_MODEL_DIR="${VLLM_MODEL_DIR:-$TINY_MODEL_DIR}"
 VLLM_RUN_DIR="${VLLM_RUN_DIR:-$AEGIS_CACHE/run}"
 VLLM_LOG_DIR="${VLLM_LOG_DIR:-$AEGIS_CACHE/logs}"
 

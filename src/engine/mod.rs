@@ -131,6 +131,9 @@ pub enum FailureClass {
     Truncated,
     EmptyContent,
     Invalid,
+    /// The chunk spent its cap of answers or generated tokens (`--max-requests-per-chunk`,
+    /// `--max-tokens-per-chunk`).
+    ChunkCap,
 }
 
 impl FailureClass {
@@ -149,6 +152,7 @@ impl FailureClass {
             FailureClass::Truncated => "truncated",
             FailureClass::EmptyContent => "empty_content",
             FailureClass::Invalid => "invalid",
+            FailureClass::ChunkCap => "chunk_cap",
         }
     }
 }

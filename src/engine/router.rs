@@ -50,6 +50,59 @@ impl Default for RouterConfig {
     }
 }
 
+/// What one chunk may spend and has spent: answers received and tokens generated, over
+/// every request made for it (retries, smaller answer bounds, halves). A model that never
+/// gives a usable answer costs at most this much.
+#[derive(Debug)]
+pub struct ChunkSpend {
+    pub max_answers: u32,
+    pub max_tokens: u64,
+    answers: AtomicU32,
+    tokens: AtomicU64,
+}
+
+impl ChunkSpend {
+    pub fn new(max_answers: u32, max_tokens: u64) -> Self {
+        Self {
+            max_answers: max_answers.max(1),
+            max_tokens,
+            answers: AtomicU32::new(0),
+            tokens: AtomicU64::new(0),
+        }
+    }
+
+    pub fn answers(&self) -> u32 {
+        self.answers.load(Ordering::Relaxed)
+    }
+
+    pub fn tokens(&self) -> u64 {
+        self.tokens.load(Ordering::Relaxed)
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.answers() >= self.max_answers || self.tokens() >= self.max_tokens
+    }
+
+    fn record(&self, completion_tokens: u64) {
+        self.answers.fetch_add(1, Ordering::Relaxed);
+        self.tokens.fetch_add(completion_tokens, Ordering::Relaxed);
+    }
+
+    /// The error once the cap is reached.
+    pub fn error(&self) -> EngineError {
+        EngineError::new(
+            FailureClass::ChunkCap,
+            format!(
+                "the chunk reached its cap of {} answers / {} generated tokens ({} answers, {} tokens spent) without a usable answer; raise --max-requests-per-chunk or --max-tokens-per-chunk, or use a model that follows the schema",
+                self.max_answers,
+                self.max_tokens,
+                self.answers(),
+                self.tokens()
+            ),
+        )
+    }
+}
+
 /// How a request ended when it did not succeed.
 #[derive(Debug)]
 pub enum RouteError {
@@ -468,6 +521,46 @@ impl Router {
         });
     }
 
+    /// After a request time-out: whether the engine is alive and busy (answers `/metrics`
+    /// with requests running or waiting, or at least its health check). If so, the
+    /// requests in flight to it are cut to what it runs (half of them when that is not
+    /// known), said once, and the time-out is not counted as a failure of the engine.
+    async fn busy(&self, idx: usize) -> Option<String> {
+        let e = &self.engines[idx];
+        let state = match &e.client {
+            EngineClient::OpenAi(c) => match c.queue_metrics().await {
+                Some((running, waiting)) if running + waiting >= 1.0 => Some((
+                    format!("{running} running, {waiting} waiting"),
+                    running as usize,
+                )),
+                Some(_) => None,
+                None => None,
+            },
+            EngineClient::Ollama(_) => None,
+        };
+        let (what, running) = match state {
+            Some(s) => s,
+            None => match tokio::time::timeout(Duration::from_secs(5), e.client.ready()).await {
+                Ok(Ok(_)) => (
+                    "it answers its health check".to_string(),
+                    e.in_flight.load(Ordering::Relaxed) / 2,
+                ),
+                _ => return None,
+            },
+        };
+        let limit = e.limit.load(Ordering::Relaxed);
+        let new = running.clamp(1, limit.max(1));
+        if new < limit {
+            e.set_limit(new);
+            tracing::warn!(
+                engine = %e.client.kind(),
+                url = e.client.url(),
+                "engine busy ({what}): a request waited past --request-timeout in its queue; in flight to it cut from {limit} to {new} (not an outage). If answers take longer than the time-out, raise --request-timeout"
+            );
+        }
+        Some(what)
+    }
+
     /// Waits for an engine that is up, in preference order.
     async fn pick(
         &self,
@@ -584,6 +677,7 @@ impl Router {
     pub async fn call<T>(
         self: &Arc<Self>,
         req: &ChatRequest,
+        spend: &ChunkSpend,
         accept: impl Fn(&ChatAnswer) -> Result<T, EngineError>,
     ) -> Result<Served<T>, RouteError> {
         let mut rx = self.health_tx.subscribe();
@@ -592,11 +686,13 @@ impl Router {
         let mut connects = 0u32;
         let mut retries = 0u32;
         let mut budget = req.max_tokens;
-        let mut truncations = 0u32;
         let mut seed = req.seed;
         loop {
             if self.cancel.is_cancelled() {
                 return Err(RouteError::Cancelled);
+            }
+            if spend.exhausted() {
+                return Err(RouteError::Failed(spend.error()));
             }
             let idx = self
                 .pick(&mut rx, |e| self.fit_budget(e, req, budget).is_some())
@@ -638,6 +734,7 @@ impl Router {
                 return Err(RouteError::Cancelled);
             };
             let outcome = result.and_then(|ans| {
+                spend.record(ans.completion_tokens);
                 e.prompt_tokens
                     .fetch_add(ans.prompt_tokens, Ordering::Relaxed);
                 e.completion_tokens
@@ -677,6 +774,7 @@ impl Router {
                     retries += 1;
                     e.retries.fetch_add(1, Ordering::Relaxed);
                     match err.class {
+                        FailureClass::ChunkCap => return Err(RouteError::Failed(err)),
                         FailureClass::Unauthorized | FailureClass::ModelNotFound => {
                             return Err(RouteError::Fatal(err.message));
                         }
@@ -695,16 +793,15 @@ impl Router {
                             }
                         }
                         FailureClass::Truncated => {
-                            // More budget while the schema's largest answer allows it and
-                            // the context has room; once more with another seed at the
-                            // largest budget; then split the chunk.
-                            truncations += 1;
+                            // Cut off before one record was complete. More budget while
+                            // the ceiling allows it and the context has room; then the
+                            // caller shrinks the answer bounds (another sample at the same
+                            // bounds would be cut off again: the schema, not the text,
+                            // decides how long a filled answer is).
                             let grown = max_tokens.saturating_mul(2).min(req.max_tokens_ceiling);
                             let room = self.fit_budget(e, req, grown).unwrap_or(0);
                             if room > max_tokens {
                                 budget = room;
-                            } else if truncations <= 1 {
-                                seed = seed.wrapping_add(1);
                             } else {
                                 return Err(RouteError::Split(err));
                             }
@@ -721,9 +818,18 @@ impl Router {
                         | FailureClass::Server
                         | FailureClass::RateLimited => {
                             transient += 1;
-                            let n = e.consecutive_failures.fetch_add(1, Ordering::SeqCst) + 1;
-                            if n >= self.cfg.breaker_threshold {
-                                self.mark_down(idx, &err);
+                            // A time-out from a server that answers and has work running
+                            // is a queue, not an outage: fewer in flight, no breaker.
+                            let busy = if err.class == FailureClass::Timeout {
+                                self.busy(idx).await
+                            } else {
+                                None
+                            };
+                            if busy.is_none() {
+                                let n = e.consecutive_failures.fetch_add(1, Ordering::SeqCst) + 1;
+                                if n >= self.cfg.breaker_threshold {
+                                    self.mark_down(idx, &err);
+                                }
                             }
                             if transient >= self.cfg.max_transient_attempts {
                                 return Err(RouteError::Failed(err));

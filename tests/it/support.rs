@@ -137,6 +137,7 @@ pub fn expected_entities(
     .unwrap();
     let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let filter = aegis_ingest::walk::PathFilter::new(&[], &[]).unwrap();
+    let schema: Value = serde_json::from_str(&prompts.schema).unwrap();
     for item in aegis_ingest::walk::walk(corpus, filter) {
         let aegis_ingest::walk::WalkItem::Doc(entry) = item else {
             continue;
@@ -145,7 +146,7 @@ pub fn expected_entities(
             continue;
         };
         for ch in chunker.chunk(&doc) {
-            let x = fake_engine::fake_extraction(&ch.text, &prompts.schema);
+            let x = fake_engine::fake_extraction(&ch.text, &schema);
             for e in x["entities"].as_array().unwrap() {
                 m.entry(entry.rel.clone())
                     .or_default()

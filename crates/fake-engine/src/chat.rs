@@ -118,15 +118,64 @@ fn cut_chars(s: &str, n: usize) -> String {
     }
 }
 
+/// How the simulated model writes: the usual answer, or one that fills the schema; and
+/// what its answers cost in tokens.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Model {
+    pub(crate) fills_schema: bool,
+    pub(crate) tokens_per_char: Option<f64>,
+}
+
+impl Model {
+    pub(crate) fn of(cfg: &crate::FakeConfig) -> Self {
+        Model {
+            fills_schema: cfg.fills_schema,
+            tokens_per_char: cfg.answer_tokens_per_char,
+        }
+    }
+
+    pub(crate) fn tokens(&self, text: &str) -> u64 {
+        match self.tokens_per_char {
+            Some(r) => (text.chars().count() as f64 * r).ceil() as u64,
+            None => estimate_tokens(text),
+        }
+    }
+
+    /// The prefix of `s` that `budget` tokens hold.
+    fn cut(&self, s: &str, budget: u64) -> String {
+        let chars = match self.tokens_per_char {
+            Some(r) if r > 0.0 => (budget as f64 / r).floor() as usize,
+            _ => (budget as usize).saturating_mul(4),
+        };
+        cut_chars(s, chars)
+    }
+}
+
 /// Produce the answer for `text`, applying a content fault and the output budget.
+#[cfg(test)]
 pub(crate) fn generate(
     text: &str,
     schema: &Value,
     budget: Option<u64>,
     fault: Option<&(Fault, u64)>,
 ) -> Generated {
+    generate_as(Model::default(), text, schema, budget, fault)
+}
+
+/// `generate` for a given model.
+pub(crate) fn generate_as(
+    model: Model,
+    text: &str,
+    schema: &Value,
+    budget: Option<u64>,
+    fault: Option<&(Fault, u64)>,
+) -> Generated {
     let info = SchemaInfo::from_schema(schema);
-    let answer = extract::extraction_with(text, &info);
+    let answer = if model.fills_schema {
+        extract::filled_extraction(text, &info)
+    } else {
+        extract::extraction_with(text, &info)
+    };
     let full = answer.to_string();
     match fault {
         Some((Fault::Truncated, _)) => {
@@ -176,10 +225,10 @@ pub(crate) fn generate(
             }
         }
         _ => {
-            let tokens = estimate_tokens(&full);
+            let tokens = model.tokens(&full);
             match budget {
                 Some(b) if b < tokens => {
-                    let cut = cut_chars(&full, (b as usize).saturating_mul(4));
+                    let cut = model.cut(&full, b);
                     Generated {
                         completion_tokens: b,
                         content: Some(cut),

@@ -252,6 +252,14 @@ pub struct FakeConfig {
     pub down_after_requests: Option<u64>,
     /// See `down_after_requests`.
     pub down_for_secs: f64,
+    /// A model that fills the schema: every array to its `maxItems`, every string to its
+    /// `maxLength` (names and descriptions made of the chunk's own words), whatever the
+    /// text holds; as small random or over-eager models answer under a grammar.
+    pub fills_schema: bool,
+    /// Tokens per character of an answer (JSON) as this model's tokenizer counts them, for
+    /// completion tokens, the output budget and `/tokenize` of JSON text. `None`: the
+    /// fake's usual `ceil(chars / 4)`.
+    pub answer_tokens_per_char: Option<f64>,
 }
 
 impl Default for FakeConfig {
@@ -270,6 +278,8 @@ impl Default for FakeConfig {
             ollama_max_queue: None,
             down_after_requests: None,
             down_for_secs: 1.0,
+            fills_schema: false,
+            answer_tokens_per_char: None,
         }
     }
 }
@@ -278,6 +288,13 @@ impl FakeConfig {
     /// Same as `Default::default()`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Answers fill the schema; answers cost `tokens_per_char` tokens a character.
+    pub fn fills_schema(mut self, tokens_per_char: f64) -> Self {
+        self.fills_schema = true;
+        self.answer_tokens_per_char = Some(tokens_per_char);
+        self
     }
     /// Set the API(s) served.
     pub fn api(mut self, api: Api) -> Self {

@@ -193,6 +193,69 @@ pub fn fake_extraction(text: &str, schema: &Value) -> Value {
     extraction_with(text, &SchemaInfo::from_schema(schema))
 }
 
+/// The answer of a model that fills the schema: `maxItems` entities and relations, names
+/// and descriptions of exactly `maxLength` characters, made of the text's own words (so
+/// names are found in the text). Needs bounded arrays and strings (else 24 items, 80/160
+/// characters).
+pub(crate) fn filled_extraction(text: &str, info: &SchemaInfo) -> Value {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let words = if words.is_empty() {
+        vec!["text"]
+    } else {
+        words
+    };
+    let mut at = 0usize;
+    // Consecutive words of the text, as many as fit in `n` characters (at least one,
+    // cut to `n`).
+    let mut span = |n: usize| {
+        let mut s = String::new();
+        loop {
+            let w = words[at % words.len()];
+            at += 1;
+            if !s.is_empty() && s.chars().count() + 1 + w.chars().count() > n {
+                break;
+            }
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(w);
+            if s.chars().count() >= n {
+                break;
+            }
+        }
+        truncate_chars(s, Some(n))
+    };
+    let name_max = info.name_max.unwrap_or(80).max(1);
+    let ents = info.entities_max.unwrap_or(24);
+    let names: Vec<String> = (0..ents).map(|_| span(name_max)).collect();
+    let pad = |s: String, n: usize| {
+        let mut s = s;
+        while s.chars().count() < n {
+            s.push('.');
+        }
+        s
+    };
+    let desc = info.entity_desc_max.unwrap_or(160);
+    let entities: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            json!({"name": n, "type": pick(&info.entity_types, n, "CONCEPT"), "description": pad(span(desc), desc)})
+        })
+        .collect();
+    let rdesc = info.relation_desc_max.unwrap_or(160);
+    let relations: Vec<Value> = (0..info.relations_max.unwrap_or(24))
+        .map(|i| {
+            let (s, t) = (&names[i % names.len().max(1)], &names[(i + 1) % names.len().max(1)]);
+            json!({"source": s, "target": t, "type": pick(&info.relation_types, &format!("{s}|{t}"), "RELATED_TO"),
+                   "description": pad(span(rdesc), rdesc), "strength": 0.5})
+        })
+        .collect();
+    json!({ "entities": entities, "relations": relations })
+}
+
 pub(crate) fn extraction_with(text: &str, info: &SchemaInfo) -> Value {
     let names = names_limited(text, info.entities_max.unwrap_or(usize::MAX), info.name_max);
     let entities: Vec<Value> = names

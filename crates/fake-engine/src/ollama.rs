@@ -143,7 +143,13 @@ pub(crate) async fn chat(State(inner): State<Arc<Inner>>, req: Request) -> Respo
         }
         _ => {}
     }
-    let g = chat::generate(text, &schema, budget, fault.as_ref());
+    let g = chat::generate_as(
+        chat::Model::of(&inner.cfg),
+        text,
+        &schema,
+        budget,
+        fault.as_ref(),
+    );
     chat::simulate(&inner, g.completion_tokens).await;
     let stream = req.stream != Some(false);
     let done = final_object(&model, prompt_tokens, &g, t0, !stream);

@@ -191,7 +191,13 @@ pub(crate) async fn chat_completions(State(inner): State<Arc<Inner>>, req: Reque
         }
         _ => {}
     }
-    let g = chat::generate(text, &schema, Some(budget), fault.as_ref());
+    let g = chat::generate_as(
+        chat::Model::of(&inner.cfg),
+        text,
+        &schema,
+        Some(budget),
+        fault.as_ref(),
+    );
     chat::simulate(&inner, g.completion_tokens).await;
     let id = format!("chatcmpl-fake{:016x}", inner.next_id());
     let body = completion_body(&id, &model, prompt_tokens, &g);
@@ -363,6 +369,8 @@ pub(crate) async fn tokenize(
     }
     let count = match (&req.messages, &req.prompt) {
         (Some(msgs), _) => chat::prompt_of(msgs).0.div_ceil(4),
+        // JSON (an answer) is counted as the model's answers are.
+        (None, Some(p)) if p.trim_start().starts_with('{') => chat::Model::of(&inner.cfg).tokens(p),
         (None, Some(p)) => estimate_tokens(p),
         (None, None) => return bad_request("Either `messages` or `prompt` is required."),
     };
