@@ -157,6 +157,12 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::parse::Grounding::Drop)]
     pub grounding: crate::parse::Grounding,
 
+    /// Follow-up rounds per chunk: after a complete answer, ask again (the answer in the
+    /// conversation) for what it missed; stops early when a round adds nothing. Changes the
+    /// chunk keys (a run with another value extracts again).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gleaning: u32,
+
     /// Most answers one chunk may receive (retries, smaller answer bounds and halves
     /// included) before it is recorded as failed, or partial when records were kept.
     #[arg(long, value_name = "N", default_value_t = 6)]

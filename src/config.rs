@@ -67,6 +67,8 @@ pub struct RunSettings {
     /// `--max-output-tokens` as given (the plan keeps it).
     pub max_output_explicit: Option<u32>,
     pub grounding: crate::parse::Grounding,
+    /// `--gleaning` rounds.
+    pub gleaning: u32,
     pub max_requests_per_chunk: u32,
     /// `--max-tokens-per-chunk` as given (default: 4 times the planned budget).
     pub max_tokens_per_chunk: Option<u64>,
@@ -192,6 +194,7 @@ impl RunSettings {
             max_output_tokens,
             max_output_explicit: a.max_output_tokens,
             grounding: a.grounding,
+            gleaning: a.gleaning,
             max_requests_per_chunk: a.max_requests_per_chunk.max(1),
             max_tokens_per_chunk: a.max_tokens_per_chunk,
             stop_grace: Duration::from_secs(a.stop_grace),

@@ -112,6 +112,17 @@ impl ValidationCounts {
     }
 }
 
+/// `--gleaning`: follow-up requests for what an answer missed, and what they added.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GleaningCounts {
+    /// Rounds allowed per chunk.
+    pub rounds: u32,
+    /// Follow-up requests answered in this run.
+    pub requests: u64,
+    /// Entities and relations they added (after validation and de-duplication).
+    pub records_added: u64,
+}
+
 /// A chunk that failed, with the reason and a bit of the raw answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedChunk {
@@ -138,6 +149,7 @@ pub struct Report {
     /// Items the validator dropped (all reasons; `validation.dropped` per reason).
     pub dropped_items: u64,
     pub validation: ValidationCounts,
+    pub gleaning: GleaningCounts,
     pub engines: BTreeMap<String, EngineStats>,
     pub retries: u64,
     pub fallbacks: u64,
