@@ -66,6 +66,10 @@ pub struct RunSettings {
     pub max_output_tokens: u32,
     /// `--max-output-tokens` as given (the plan keeps it).
     pub max_output_explicit: Option<u32>,
+    /// Entity resolution in the merge (off with `--no-resolve`).
+    pub resolve: bool,
+    /// `--max-generic-share`, `--min-grounded`.
+    pub gates: crate::gates::Limits,
 }
 
 fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
@@ -169,6 +173,12 @@ impl RunSettings {
             Some(n) => n,
             None => prompts.max_answer_tokens().min(MAX_DEFAULT_OUTPUT_TOKENS),
         };
+        let gates = crate::gates::Limits {
+            max_generic_share: a.max_generic_share,
+            min_grounded: a.min_grounded,
+            ..crate::gates::Limits::default()
+        };
+        gates.validate().map_err(RunError::config)?;
         Ok(Self {
             corpus: a.corpus,
             out: a.output.out,
@@ -185,6 +195,8 @@ impl RunSettings {
             dry_run: a.dry_run,
             max_output_tokens,
             max_output_explicit: a.max_output_tokens,
+            resolve: !a.no_resolve,
+            gates,
         })
     }
 }

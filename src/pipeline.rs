@@ -28,7 +28,7 @@ use crate::engine::router::{RouteError, Router, RouterConfig};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::error::{ExitCode, RunError};
 use crate::journal::{BaseIndex, ChunkKey, Journal, RecordRef};
-use crate::merge::{merge_and_write, ChunkRef, DocManifest, Manifest, Sections};
+use crate::merge::{ChunkRef, DocManifest, Manifest, Sections};
 use crate::parse::{parse_answer, AnswerError, Extraction};
 use crate::progress::{Progress, Snapshot};
 use crate::prompt::{PromptSet, GENERIC_RELATION};
@@ -963,7 +963,7 @@ fn finish(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    let merged = merge_and_write(&manifest, &journal, &s.out)
+    let merged = crate::merge::merge_and_write_with(&manifest, &journal, &s.out, s.resolve)
         .map_err(|e| RunError::config(e.to_string()))?;
 
     let d = &mut report.documents;
@@ -1006,6 +1006,7 @@ fn finish(
     report.relation_types = merged.relation_types;
     report.entity_types = merged.entity_types;
     report.dropped_items = merged.dropped;
+    report.resolution = merged.resolution;
     for (kind, st) in router.stats() {
         report.retries += st.retries;
         report.fallbacks += st.fallbacks;
@@ -1088,6 +1089,17 @@ fn finish(
         eprint!("{}", report.summary());
         eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
     }
+    // Quality gates (--max-generic-share, --min-grounded; src/gates.rs): outputs are written.
+    if err.is_none() && !s.gates.is_empty() {
+        let failed = crate::gates::check_run(&s.out, &report, &s.gates);
+        for m in &failed {
+            eprintln!("aegis-ingest: {m}");
+        }
+        if !failed.is_empty() {
+            return Ok(ExitCode::SomeFailed);
+        }
+    }
+    // End of quality gates.
     match err {
         Some(e) => Err(e.into()),
         None => Ok(code),

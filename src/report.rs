@@ -92,6 +92,9 @@ pub struct Report {
     pub entity_types: BTreeMap<String, u64>,
     /// Items the validator dropped (types outside the taxonomy, dangling endpoints).
     pub dropped_items: u64,
+    /// Entities each resolution rule folded into another (absent with `--no-resolve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<BTreeMap<String, u64>>,
     pub engines: BTreeMap<String, EngineStats>,
     pub retries: u64,
     pub fallbacks: u64,
