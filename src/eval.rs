@@ -592,19 +592,19 @@ fn match_greedy(
 ) -> Vec<Option<usize>> {
     let mut taken = vec![false; pred];
     let mut out = vec![None; gold];
-    for g in 0..gold {
+    for (g, slot) in out.iter_mut().enumerate() {
         if let Some(p) = (0..pred).find(|&p| !taken[p] && strong(g, p)) {
             taken[p] = true;
-            out[g] = Some(p);
+            *slot = Some(p);
         }
     }
-    for g in 0..gold {
-        if out[g].is_some() {
+    for (g, slot) in out.iter_mut().enumerate() {
+        if slot.is_some() {
             continue;
         }
         if let Some(p) = (0..pred).find(|&p| !taken[p] && weak(g, p)) {
             taken[p] = true;
-            out[g] = Some(p);
+            *slot = Some(p);
         }
     }
     out
@@ -871,6 +871,30 @@ pub fn evaluate(run: &FinishedRun, gold: &[GoldDoc], gold_path: &Path) -> EvalRe
         .into_iter()
         .map(|(k, s)| (k, s.finish()))
         .collect();
+    // A predicted entity that is wrong in several documents is one example.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut grouped: Vec<(Example, u64)> = Vec::new();
+    for e in std::mem::take(&mut ex.false_entities) {
+        match seen.get(&e.what) {
+            Some(&i) => grouped[i].1 += 1,
+            None => {
+                seen.insert(e.what.clone(), grouped.len());
+                grouped.push((e, 0));
+            }
+        }
+    }
+    ex.false_entities = grouped
+        .into_iter()
+        .map(|(mut e, more)| {
+            if more > 0 {
+                e.detail = Some(format!(
+                    "{}; in {more} more gold documents",
+                    e.detail.unwrap_or_default()
+                ));
+            }
+            e
+        })
+        .collect();
     // Worst first; ties in gold / corpus order (stable sort).
     for list in [
         &mut ex.missed_entities,
@@ -879,7 +903,7 @@ pub fn evaluate(run: &FinishedRun, gold: &[GoldDoc], gold_path: &Path) -> EvalRe
         &mut ex.missed_relations,
         &mut ex.false_relations,
     ] {
-        list.sort_by(|a, b| b.rank.cmp(&a.rank));
+        list.sort_by_key(|e| std::cmp::Reverse(e.rank));
     }
     rep.examples = ex;
 
@@ -1019,8 +1043,19 @@ impl EvalReport {
         types(&mut s, "relation types (labeled)", &self.relation_types);
         let _ = writeln!(
             s,
-            "\n{:<32} {:>9} {:>6} {:>9} {:>6} {:>9}",
-            "document", "entities", "F1", "relations", "F1", "grounded"
+            "\n{:<32} {:>9} {:>6} {:>9} {:>6} {:>9}\n{:<32} {:>9} {:>6} {:>9} {:>6} {:>9}",
+            "document",
+            "entities",
+            "F1",
+            "relations",
+            "F1",
+            "grounded",
+            "",
+            "pred/gold",
+            "typed",
+            "pred/gold",
+            "labeled",
+            "share"
         );
         for d in &self.per_document {
             let e = &d.entities.exact_typed;

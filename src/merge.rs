@@ -762,8 +762,11 @@ mod tests {
 
     /// Merges one document whose chunks answered `chunks`, with resolution on; returns the
     /// entities and relations written, and the stats.
+    /// One chunk's answer: entities, and relations as (source, type, target).
+    type Answer<'a> = (Vec<Entity>, Vec<(&'a str, &'a str, &'a str)>);
+
     fn resolved(
-        chunks: &[(Vec<Entity>, Vec<(&str, &str, &str)>)],
+        chunks: &[Answer<'_>],
     ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, MergeStats) {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path()).unwrap();
