@@ -1120,6 +1120,18 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let taxonomy = run.taxonomy().map_err(RunError::config)?;
     let gold = read_gold(&args.gold, &taxonomy).map_err(RunError::config)?;
     let mut rep = evaluate(&run, &gold, &args.gold);
+    let documents = &run.report["documents"];
+    for list in ["skipped_list", "failed_list"] {
+        for issue in documents[list].as_array().into_iter().flatten() {
+            let doc = issue["doc"].as_str().unwrap_or("");
+            if gold.iter().any(|g| g.doc == doc) {
+                tracing::warn!(
+                    "gold document {doc:?} was not (fully) extracted by the run ({}): its gold items count as missed",
+                    issue["reason"].as_str().unwrap_or("?")
+                );
+            }
+        }
+    }
     for d in &rep.unknown_documents {
         tracing::warn!(
             "gold document {d:?} is not in the run's corpus ({}): not scored",

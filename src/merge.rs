@@ -784,7 +784,7 @@ mod tests {
                         strength: 0.5,
                     })
                     .collect(),
-                dropped: 0,
+                ..Extraction::default()
             };
             let rec = j
                 .record_done(ChunkKey([i as u8 + 1; 16]), EngineKind::Vllm, "m", 0, 0, &x)
