@@ -223,7 +223,8 @@ pub fn acronym_of(acronym: &str, expansion: &str) -> bool {
     }
     let letters = acronym_letters(acronym.trim().strip_suffix('s').unwrap_or(acronym));
     let letters_full = acronym_letters(acronym);
-    match initials(expansion) {
+    // Initials of the resolved form: "Acme Inc." is one word, not A + I.
+    match initials(&resolved_key(expansion)) {
         Some((all, major)) => {
             letters.len() >= 2
                 && [&all, &major]
@@ -327,6 +328,8 @@ mod tests {
             "National Aeronautics Space Administration"
         ));
         assert!(!acronym_of("N", "National"));
+        assert!(!acronym_of("AI", "Acme Inc."));
+        assert!(acronym_of("USA", "the United States of America"));
         assert_eq!(
             defined_acronym("National Aeronautics and Space Administration (NASA)"),
             Some(("National Aeronautics and Space Administration", "NASA"))

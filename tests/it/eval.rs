@@ -378,6 +378,30 @@ async fn bad_gold_files_and_unfinished_runs_say_what_to_fix() {
         );
         assert!(!ran.stderr.contains("panicked"));
     }
+    // A gold document the run skipped (empty): a warning, and its gold items are missed.
+    std::fs::write(corpus.join("empty.md"), "").unwrap();
+    assert_eq!(run_fake(&corpus, &out, &fake.url(), &[]).await.code, 0);
+    std::fs::write(
+        &gold,
+        format!(
+            "{good}\n{}\n",
+            r#"{"doc": "empty.md", "entities": [{"name": "Nobody", "type": "PERSON"}]}"#
+        ),
+    )
+    .unwrap();
+    let ran = eval(&out, &gold, &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("\"empty.md\" was not (fully) extracted by the run (empty)"),
+        "{}",
+        ran.stderr
+    );
+    let ev = eval_json(&out);
+    assert_eq!(
+        score(&ev["per_document"][1]["entities"]["exact_untyped"]),
+        (0, 0, 1)
+    );
     // Only unknown documents: nothing to score is an error.
     std::fs::write(&gold, good.replace("a.md", "elsewhere.md")).unwrap();
     let ran = eval(&out, &gold, &[]).await;
