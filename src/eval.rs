@@ -1218,6 +1218,25 @@ mod tests {
     }
 
     #[test]
+    fn run_gate_prefers_the_reports_grounding_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |v: serde_json::Value| {
+            std::fs::write(dir.path().join("report.json"), v.to_string()).unwrap()
+        };
+        write(serde_json::json!({"grounding": {"share": 0.42}}));
+        assert_eq!(run_grounded_share(dir.path()), Ok(Some(0.42)));
+        write(serde_json::json!({"grounding": {"grounded": 1, "checked": 4}}));
+        assert_eq!(run_grounded_share(dir.path()), Ok(Some(0.25)));
+        // Without counters it is measured, which needs a finished run.
+        write(serde_json::json!({"status": "done"}));
+        let err = run_grounded_share(dir.path()).unwrap_err();
+        assert!(
+            err.contains("no finished run") && err.contains("run.json"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn partial_is_a_run_of_words() {
         let w = |s: &str| words(s);
         assert!(partial(&w("acme"), &w("acme robotics")));
