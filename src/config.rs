@@ -56,6 +56,10 @@ pub struct RunSettings {
     pub chunk: ChunkSettings,
     pub engines: EngineSettings,
     pub engine_wait: Duration,
+    /// Entity resolution in the merge (off with `--no-resolve`).
+    pub resolve: bool,
+    /// `--max-generic-share`, `--min-grounded`.
+    pub gates: crate::gates::Limits,
     pub filter: PathFilter,
     /// The globs behind `filter`, recorded for `status`.
     pub include: Vec<String>,
@@ -66,10 +70,6 @@ pub struct RunSettings {
     pub max_output_tokens: u32,
     /// `--max-output-tokens` as given (the plan keeps it).
     pub max_output_explicit: Option<u32>,
-    /// Entity resolution in the merge (off with `--no-resolve`).
-    pub resolve: bool,
-    /// `--max-generic-share`, `--min-grounded`.
-    pub gates: crate::gates::Limits,
 }
 
 fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
@@ -187,6 +187,8 @@ impl RunSettings {
             chunk,
             engines,
             engine_wait: Duration::from_secs(a.engine_wait),
+            resolve: !a.no_resolve,
+            gates,
             filter,
             include: a.include,
             exclude: a.exclude,
@@ -195,8 +197,6 @@ impl RunSettings {
             dry_run: a.dry_run,
             max_output_tokens,
             max_output_explicit: a.max_output_tokens,
-            resolve: !a.no_resolve,
-            gates,
         })
     }
 }
