@@ -97,10 +97,11 @@ pub fn read_gold(path: &Path, taxonomy: &Taxonomy) -> Result<Vec<GoldDoc>, Strin
         let n = i + 1;
         let at = |m: String| format!("{}:{n}: {m}", path.display());
         let line = line.map_err(|e| at(format!("cannot read: {e}")))?;
+        let line = line.trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
         }
-        let mut doc: GoldDoc = serde_json::from_str(&line).map_err(|e| {
+        let mut doc: GoldDoc = serde_json::from_str(line).map_err(|e| {
             at(format!(
                 "not a gold record ({e}); expected one JSON object per line: \
                  {{\"doc\": \"path/in/corpus.md\", \"entities\": [{{\"name\", \"type\", \"aliases\"?}}], \
@@ -108,6 +109,11 @@ pub fn read_gold(path: &Path, taxonomy: &Taxonomy) -> Result<Vec<GoldDoc>, Strin
             ))
         })?;
         doc.line = n;
+        // Paths as the outputs write them: '/' separators, no leading "./".
+        doc.doc = doc.doc.replace('\\', "/");
+        while let Some(rest) = doc.doc.strip_prefix("./") {
+            doc.doc = rest.to_string();
+        }
         if doc.doc.trim().is_empty() {
             return Err(at(
                 "\"doc\" is empty: give the document's path relative to the corpus".into(),

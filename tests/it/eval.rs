@@ -237,10 +237,12 @@ async fn eval_scores_worked_out_by_hand() {
         &gold,
         [
             r#"{"doc": "a.md", "entities": [{"name": "Maria Lopez", "type": "PERSON"}, {"name": "Acme Robotics", "type": "ORGANIZATION", "aliases": ["Acme"]}, {"name": "Berlin", "type": "LOCATION"}], "relations": [{"source": "Maria Lopez", "type": "WORKS_FOR", "target": "Acme"}, {"source": "Acme Robotics", "type": "LOCATED_IN", "target": "Berlin"}]}"#,
-            r#"{"doc": "b.md", "entities": [{"name": "Siemens AG", "type": "ORGANIZATION"}, {"name": "Berlin", "type": "LOCATION"}], "relations": [{"source": "Siemens AG", "type": "LOCATED_IN", "target": "Berlin"}]}"#,
+            r#"{"doc": "./b.md", "entities": [{"name": "Siemens AG", "type": "ORGANIZATION"}, {"name": "Berlin", "type": "LOCATION"}], "relations": [{"source": "Siemens AG", "type": "LOCATED_IN", "target": "Berlin"}]}"#,
             r#"{"doc": "missing.md", "entities": [{"name": "Nobody", "type": "PERSON"}], "relations": []}"#,
         ]
-        .join("\n"),
+        .join("\n")
+        // A byte-order mark and "./" are accepted.
+        .replace("{\"doc\": \"a.md\"", "\u{feff}{\"doc\": \"a.md\""),
     )
     .unwrap();
     let out = tmp.path().join("out");
