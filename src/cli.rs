@@ -29,6 +29,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Probe the engines and say what is usable.
     Doctor(DoctorArgs),
+    /// Score a finished run in --out against a gold file; quality gates for CI.
+    Eval(EvalArgs),
 }
 
 /// `--concurrency`: fixed, or adapted to the server's queue.
@@ -204,6 +206,62 @@ pub struct RunArgs {
     /// and nothing is written.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Keep every extracted (name, type) as its own entity: no entity resolution (case,
+    /// punctuation, possessives, articles, legal suffixes, acronyms, one type per name).
+    #[arg(long)]
+    pub no_resolve: bool,
+
+    /// Quality gate: exit 1 when more than this share of the relations are RELATES_TO.
+    #[arg(long, value_name = "F")]
+    pub max_generic_share: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of entity mentions are found in
+    /// their chunk's text.
+    #[arg(long, value_name = "F")]
+    pub min_grounded: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Gold file: JSONL, one line per document:
+    /// {"doc", "entities": [{"name", "type", "aliases"?}], "relations": [{"source", "type", "target"}]}.
+    #[arg(long, value_name = "GOLD")]
+    pub gold: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// A table on stdout, or the whole eval.json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+
+    /// Examples shown per kind of error (missed, false positive, wrong type).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub examples: usize,
+
+    /// Quality gate: exit 1 when entity F1 (exact, typed) is below F.
+    #[arg(long, value_name = "F")]
+    pub min_entity_f1: Option<f64>,
+
+    /// Quality gate: exit 1 when relation F1 (labeled) is below F.
+    #[arg(long, value_name = "F")]
+    pub min_relation_f1: Option<f64>,
+
+    /// Quality gate: exit 1 when more than this share of the relations are RELATES_TO.
+    #[arg(long, value_name = "F")]
+    pub max_generic_share: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of entity mentions are found in
+    /// their chunk's text.
+    #[arg(long, value_name = "F")]
+    pub min_grounded: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -56,6 +56,10 @@ pub struct RunSettings {
     pub chunk: ChunkSettings,
     pub engines: EngineSettings,
     pub engine_wait: Duration,
+    /// Entity resolution in the merge (off with `--no-resolve`).
+    pub resolve: bool,
+    /// `--max-generic-share`, `--min-grounded`.
+    pub gates: crate::gates::Limits,
     pub filter: PathFilter,
     /// The globs behind `filter`, recorded for `status`.
     pub include: Vec<String>,
@@ -177,6 +181,12 @@ impl RunSettings {
             Some(n) => n,
             None => prompts.max_answer_tokens().min(MAX_DEFAULT_OUTPUT_TOKENS),
         };
+        let gates = crate::gates::Limits {
+            max_generic_share: a.max_generic_share,
+            min_grounded: a.min_grounded,
+            ..crate::gates::Limits::default()
+        };
+        gates.validate().map_err(RunError::config)?;
         Ok(Self {
             corpus: a.corpus,
             out: a.output.out,
@@ -185,6 +195,8 @@ impl RunSettings {
             chunk,
             engines,
             engine_wait: Duration::from_secs(a.engine_wait),
+            resolve: !a.no_resolve,
+            gates,
             filter,
             include: a.include,
             exclude: a.exclude,

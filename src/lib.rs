@@ -12,6 +12,8 @@ pub mod config;
 pub mod doctor;
 pub mod engine;
 pub mod error;
+pub mod eval;
+pub mod gates;
 pub mod journal;
 pub mod lock;
 pub mod merge;
@@ -22,6 +24,7 @@ pub mod progress;
 pub mod prompt;
 pub mod read;
 pub mod report;
+pub mod resolve;
 pub mod status;
 pub mod tokens;
 pub mod walk;
@@ -63,6 +66,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             init_logging(args.log_format, false);
             doctor::doctor(&args).await
+        }
+        Command::Eval(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            eval::eval(&args)
         }
     }
 }

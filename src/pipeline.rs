@@ -28,7 +28,7 @@ use crate::engine::router::{ChunkSpend, RouteError, Router, RouterConfig};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::error::{ExitCode, RunError};
 use crate::journal::{BaseIndex, ChunkKey, Journal, RecordRef};
-use crate::merge::{merge_and_write, ChunkRef, DocManifest, Manifest, Sections};
+use crate::merge::{ChunkRef, DocManifest, Manifest, Sections};
 use crate::parse::{parse_answer, AnswerError, Checks, Extraction, GroundText, Grounding};
 use crate::progress::{Progress, Snapshot};
 use crate::prompt::{PromptSet, GENERIC_RELATION};
@@ -683,8 +683,6 @@ impl Writer {
                     .map_err(|e| Stop::Journal(e.to_string()))?;
                 self.report.chunks.split += u64::from(splits.min(1));
                 self.report.chunks.bounds_shrunk += u64::from(shrunk.min(1));
-                self.report.validation.count(&extraction);
-                self.report.chunks.partial += u64::from(extraction.partial);
                 self.report.gleaning.requests += u64::from(gleaned.0);
                 self.report.gleaning.records_added += u64::from(gleaned.1);
                 self.snapshot.chunks_done += 1;
@@ -1248,6 +1246,17 @@ fn finish(
         eprint!("{}", report.summary());
         eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
     }
+    // Quality gates (--max-generic-share, --min-grounded; src/gates.rs): the outputs are
+    // written; a failed gate makes the exit code 1.
+    if err.is_none() && !s.gates.is_empty() {
+        let failed = crate::gates::check_run(&s.out, &report, &s.gates);
+        for m in &failed {
+            eprintln!("aegis-ingest: {m}");
+        }
+        if !failed.is_empty() {
+            return Ok(ExitCode::SomeFailed);
+        }
+    }
     match err {
         Some(e) => Err(e.into()),
         None => Ok(code),
@@ -1281,7 +1290,10 @@ fn write_outputs(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    Ok(merge_and_write(&manifest, journal, &s.out).map_err(|e| RunError::config(e.to_string()))?)
+    Ok(
+        crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
+            .map_err(|e| RunError::config(e.to_string()))?,
+    )
 }
 
 /// Counts, shares, engine statistics and settings into the report.
@@ -1321,6 +1333,7 @@ fn fill_report(
     c.extracted_now = snapshot.chunks_done - snapshot.chunks_resumed;
     c.failed = snapshot.chunks_failed;
     c.empty = merged.empty_chunks;
+    c.partial = merged.validation.partial;
     report.entities = merged.entities;
     report.relations = merged.relations;
     let generic = merged
@@ -1336,7 +1349,8 @@ fn fill_report(
     report.relation_types = merged.relation_types.clone();
     report.entity_types = merged.entity_types.clone();
     report.dropped_items = merged.dropped;
-    report.validation.close();
+    report.validation.fill(&merged.validation);
+    report.resolution = merged.resolution.clone();
     for (kind, st) in router.stats() {
         report.retries += st.retries;
         report.fallbacks += st.fallbacks;

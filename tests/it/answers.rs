@@ -175,7 +175,7 @@ async fn cut_off_answers_keep_their_records_and_retries_shrink_the_bounds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_server_is_not_taken_for_a_dead_one() {
     let c = case(4, 5);
-    let fake = FakeEngine::start(FakeConfig::new().slots(2).latency(700, 0.0))
+    let fake = FakeEngine::start(FakeConfig::new().slots(2).latency(300, 0.0))
         .await
         .unwrap();
     let url = fake.url();

@@ -3,6 +3,7 @@
 
 mod answers;
 mod engines;
+mod eval;
 mod resume;
 mod run;
 mod support;
