@@ -12,6 +12,7 @@ pub mod config;
 pub mod doctor;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod journal;
 pub mod lock;
 pub mod merge;
@@ -63,6 +64,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             init_logging(args.log_format, false);
             doctor::doctor(&args).await
+        }
+        Command::Export(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            tokio::task::spawn_blocking(move || export::export(&args))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
     }
 }
