@@ -268,6 +268,34 @@ fn read_finished_run(out: &Path) -> Result<FinishedRun, RunError> {
     })
 }
 
+/// A shared lock on the run's lock file (`lock.rs` takes it exclusively): a run cannot start
+/// replacing the outputs while they are read, and a running run is refused. Shared, and
+/// opened read-only, so several exports may read at once and a read-only folder exports.
+fn shared_lock(out: &Path) -> Result<Option<std::fs::File>, RunError> {
+    let path = out.join(".lock");
+    let Ok(file) = std::fs::File::open(&path) else {
+        return Ok(None);
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let owner = std::fs::read_to_string(&path).unwrap_or_default();
+            let owner = owner.trim();
+            Err(RunError::config(format!(
+                "a run{} is writing to {}: export when it has finished",
+                if owner.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {owner})")
+                },
+                out.display()
+            )))
+        }
+        // A file system without locks: nothing to coordinate with.
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
+}
+
 /// The namespace: `--namespace`, else the corpus folder's name.
 fn namespace_of(given: Option<&str>, corpus: &str) -> Result<String, RunError> {
     let ns = match given {
@@ -332,7 +360,9 @@ fn write_stream(
                     RunError::config(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
-            crate::atomic::write_atomic(p, fill).map_err(|e| io_to_run(e, &p.display().to_string()))
+            crate::atomic::write_atomic(p, fill)
+                .and_then(|_| readable(p))
+                .map_err(|e| io_to_run(e, &p.display().to_string()))
         }
         Dest::Stdout => {
             let stdout = io::stdout();
@@ -347,6 +377,19 @@ fn write_stream(
         Dest::Postgres(url) => postgres::load_with_psql(url, fill),
         Dest::Dir(_) => unreachable!("folders are for neo4j-admin"),
     }
+}
+
+/// Export files are for a database server to read (neo4j-admin often runs as its own user):
+/// mode 0644 instead of the temp file's 0600.
+pub fn readable(p: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = p;
+    Ok(())
 }
 
 fn human_bytes(n: u64) -> String {
@@ -371,8 +414,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let out = &args.output.out;
     let run = read_finished_run(out)?;
     let dest = dest_of(args)?;
-    // The same lock a run takes: outputs are not replaced while they are read.
-    let _lock = crate::lock::OutLock::acquire(out)?;
+    let _lock = shared_lock(out)?;
     if run.exit_code == ExitCode::NoEngine as i64 || run.exit_code == ExitCode::Interrupted as i64 {
         if !args.allow_partial {
             return Err(RunError::config(format!(

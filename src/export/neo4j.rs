@@ -124,6 +124,7 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         })?;
         csv.flush()
     })?;
+    super::readable(&files.nodes)?;
     crate::atomic::write_atomic(&files.relationships, |w| {
         let mut csv = writer(w);
         csv.write_record(RELATIONSHIP_HEADER).map_err(csv_err)?;
@@ -149,6 +150,7 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         })?;
         csv.flush()
     })?;
+    super::readable(&files.relationships)?;
     Ok(files)
 }
 

@@ -1386,7 +1386,19 @@ async fn export_refuses_what_is_not_a_finished_run() {
         ran.stderr
     );
     assert!(!dest.exists(), "no half-written script");
-    // A postgres URL with another format, and an unreachable database.
+    // A run holding the folder's lock (as `run` does): export waits for it to finish.
+    let lock = std::fs::File::create(out.join(".lock")).unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(out.join(".lock"), "4242").unwrap();
+    let ran = run(&["export", "--out", out.to_str().unwrap(), "--to", "graphml"]).await;
+    assert_eq!(ran.code, 2);
+    assert!(
+        ran.stderr.contains("pid 4242") && ran.stderr.contains("has finished"),
+        "{}",
+        ran.stderr
+    );
+    drop(lock);
+    // A postgres URL with another format.
     let ran = run(&[
         "export",
         "--out",
@@ -1471,7 +1483,11 @@ async fn export_figures_10k() {
         "PRODUCES",
         "RELATES_TO",
     ];
-    let (n_ent, n_rel) = (10_000usize, 20_000usize);
+    let n_ent: usize = std::env::var("AEGIS_EXPORT_FIGURES_ENTITIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let n_rel = 2 * n_ent;
     let mut f = std::io::BufWriter::new(std::fs::File::create(out.join("entities.jsonl")).unwrap());
     for i in 0..n_ent {
         let e = json!({"id": format!("ent_{i:016x}"), "name": format!("Entity number {i}, \"n{i}\""),
@@ -1527,6 +1543,36 @@ async fn export_figures_10k() {
             t.elapsed(),
             size(&out.join(dest)),
         );
+    }
+    // Only the exports have been children of this process so far: the largest one's peak.
+    // SAFETY: getrusage writes into the struct it is given.
+    let peak_kb = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru.ru_maxrss
+    };
+    println!(
+        "FIGURE export peak RSS (largest of the four, debug build): {:.1} MB for {n_ent} entities, {n_rel} relations",
+        peak_kb as f64 / 1024.0
+    );
+    let nx = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, time, networkx as nx; t = time.time(); g = nx.read_graphml(sys.argv[1]); \
+             print('%.2f %d %d' % (time.time() - t, g.number_of_nodes(), g.number_of_edges()))",
+        ])
+        .arg(out.join("graph.graphml"))
+        .output();
+    match nx {
+        Ok(o) if o.status.success() => {
+            println!(
+                "FIGURE graphml loaded by networkx.read_graphml: {}",
+                String::from_utf8_lossy(&o.stdout).trim()
+            )
+        }
+        _ => {
+            println!("FIGURE graphml into networkx: not measured (python3 with networkx not found)")
+        }
     }
     let t = Instant::now();
     let nodes = read_neo4j_csv(&out.join("neo4j-admin/entities.csv"), true);
