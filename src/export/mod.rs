@@ -348,11 +348,12 @@ fn io_to_run(e: io::Error, writing: &str) -> RunError {
     }
 }
 
-/// Writes a one-stream format to a file (atomically), stdout, or psql's stdin.
+/// Writes a one-stream format to a file (atomically), stdout, or psql's stdin. Returns
+/// false when standard output was closed before the end (`| head`).
 fn write_stream(
     dest: &Dest,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), RunError> {
+) -> Result<bool, RunError> {
     match dest {
         Dest::File(p) => {
             if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -362,6 +363,7 @@ fn write_stream(
             }
             crate::atomic::write_atomic(p, fill)
                 .and_then(|_| readable(p))
+                .map(|_| true)
                 .map_err(|e| io_to_run(e, &p.display().to_string()))
         }
         Dest::Stdout => {
@@ -370,11 +372,11 @@ fn write_stream(
             let r = fill(&mut w).and_then(|_| w.flush());
             match r {
                 // A closed pipe (`| head`) is the reader's choice, not a failure.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|e| io_to_run(e, "standard output")),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+                r => r.map(|_| true).map_err(|e| io_to_run(e, "standard output")),
             }
         }
-        Dest::Postgres(url) => postgres::load_with_psql(url, fill),
+        Dest::Postgres(url) => postgres::load_with_psql(url, fill).map(|_| true),
         Dest::Dir(_) => unreachable!("folders are for neo4j-admin"),
     }
 }
@@ -467,12 +469,17 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         }
         (_, ExportFormat::Neo4jAdmin) => unreachable!("neo4j-admin always writes a folder"),
         (dest, format) => {
-            write_stream(dest, |w| match format {
+            let complete = write_stream(dest, |w| match format {
                 ExportFormat::Cypher => cypher::write(&ctx, &mut input, w),
                 ExportFormat::Postgres => postgres::write(&ctx, &mut input, w),
                 ExportFormat::Graphml => graphml::write(&ctx, &mut input, w),
                 ExportFormat::Neo4jAdmin => unreachable!(),
             })?;
+            if !complete {
+                // The reader stopped reading (`| head`): its choice, not a failure.
+                input.bar.finish_and_clear();
+                return Ok(ExitCode::Done);
+            }
             match dest {
                 Dest::File(p) => {
                     written = format!("{} ({})", p.display(), size_of(p));
@@ -482,7 +489,13 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
                         ExportFormat::Postgres => {
                             format!("psql -X -v ON_ERROR_STOP=1 -d \"$DATABASE_URL\" -f {q}")
                         }
-                        _ => format!("networkx.read_graphml({q})  # or open it in Gephi / yEd"),
+                        _ => format!(
+                            "python3 -c {}  # or open it in Gephi or yEd",
+                            shell_quote(&format!(
+                                "import networkx as nx; print(nx.read_graphml({:?}))",
+                                p.display().to_string()
+                            ))
+                        ),
                     });
                 }
                 Dest::Postgres(_) => {

@@ -53,7 +53,14 @@ fn cache_dir() -> PathBuf {
 
 fn pg_bin() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("AEGIS_TEST_PG_BIN") {
-        return Ok(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return match ["initdb", "pg_ctl", "psql"]
+            .iter()
+            .find(|b| !p.join(b).exists())
+        {
+            Some(missing) => Err(format!("no {missing} in AEGIS_TEST_PG_BIN={}", p.display())),
+            None => Ok(p),
+        };
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .map_err(|e| format!("AEGIS_TEST_PG_BIN unset and /usr/lib/postgresql: {e}"))?
