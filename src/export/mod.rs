@@ -268,6 +268,40 @@ fn read_finished_run(out: &Path) -> Result<FinishedRun, RunError> {
     })
 }
 
+/// The export must not replace the run's own files (it reads two of them as it writes).
+fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
+    let targets: Vec<PathBuf> = match dest {
+        Dest::File(p) => vec![p.clone()],
+        Dest::Dir(d) => vec![d.join(neo4j::NODES_FILE), d.join(neo4j::RELATIONSHIPS_FILE)],
+        _ => return Ok(()),
+    };
+    let canon = |p: &Path| -> Option<PathBuf> {
+        let parent = p.parent().filter(|p| !p.as_os_str().is_empty())?;
+        Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+    };
+    let run_files = [
+        ENTITIES_FILE,
+        RELATIONS_FILE,
+        "report.json",
+        "skipped.csv",
+        crate::pipeline::STATE_FILE,
+        crate::journal::FILE_NAME,
+    ];
+    for t in &targets {
+        let Some(t) = canon(t) else { continue };
+        if run_files
+            .iter()
+            .any(|f| canon(&out.join(f)).as_ref() == Some(&t))
+        {
+            return Err(RunError::config(format!(
+                "--dest {} would replace one of the run's own files: choose another name",
+                t.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A shared lock on the run's lock file (`lock.rs` takes it exclusively): a run cannot start
 /// replacing the outputs while they are read, and a running run is refused. Shared, and
 /// opened read-only, so several exports may read at once and a read-only folder exports.
@@ -416,6 +450,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let out = &args.output.out;
     let run = read_finished_run(out)?;
     let dest = dest_of(args)?;
+    refuse_run_files(out, &dest)?;
     let _lock = shared_lock(out)?;
     if run.exit_code == ExitCode::NoEngine as i64 || run.exit_code == ExitCode::Interrupted as i64 {
         if !args.allow_partial {

@@ -1405,6 +1405,19 @@ async fn export_refuses_what_is_not_a_finished_run() {
         ran.stderr
     );
     drop(lock);
+    // A destination that is one of the run's own files.
+    let ran = run(&[
+        "export",
+        "--out",
+        out.to_str().unwrap(),
+        "--to",
+        "cypher",
+        "--dest",
+        out.join("entities.jsonl").to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(ran.code, 2);
+    assert!(ran.stderr.contains("the run's own files"), "{}", ran.stderr);
     // A postgres URL with another format.
     let ran = run(&[
         "export",
