@@ -31,6 +31,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Score a finished run in --out against a gold file; quality gates for CI.
     Eval(EvalArgs),
+    /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
+    /// servers, PostgreSQL) or GraphML.
+    Export(ExportArgs),
 }
 
 /// `--concurrency`: fixed, or adapted to the server's queue.
@@ -278,4 +281,42 @@ pub struct DoctorArgs {
     /// Log records as text or JSON lines.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// `export --to`: the target format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// CSV files for `neo4j-admin database import full` (a new database).
+    Neo4jAdmin,
+    /// A script for `cypher-shell -f` (MERGE: idempotent, with cleanup).
+    Cypher,
+    /// A psql script (schema + upsert + cleanup), or a direct load with --dest postgres://...
+    Postgres,
+    /// GraphML for Gephi, yEd and NetworkX.
+    Graphml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Target format.
+    #[arg(long = "to", value_enum, value_name = "FORMAT")]
+    pub to: ExportFormat,
+
+    /// A folder (neo4j-admin), a file, `-` for standard output, or a postgres:// URL (loads
+    /// through psql) [default: neo4j-admin/, graph.cypher, graph.sql or graph.graphml in --out].
+    #[arg(long, value_name = "PATH|URL")]
+    pub dest: Option<String>,
+
+    /// Name stored with every node, relationship and row; loads under other names are left
+    /// alone [default: the corpus folder's name].
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// Export the outputs of a run that stopped before the end (interrupted, or no engine):
+    /// they hold part of the corpus, and loading them removes the rest of this namespace.
+    #[arg(long)]
+    pub allow_partial: bool,
 }

@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod gates;
 pub mod journal;
 pub mod lock;
@@ -70,6 +71,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => {
             init_logging(args.output.log_format, args.output.quiet);
             eval::eval(&args)
+        }
+        Command::Export(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            tokio::task::spawn_blocking(move || export::export(&args))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
     }
 }

@@ -4,6 +4,7 @@
 mod answers;
 mod engines;
 mod eval;
+mod export;
 mod resume;
 mod run;
 mod support;
