@@ -26,6 +26,7 @@ pub mod prompt;
 pub mod read;
 pub mod report;
 pub mod resolve;
+pub mod shard;
 pub mod status;
 pub mod tokens;
 pub mod walk;
@@ -67,6 +68,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             init_logging(args.log_format, false);
             doctor::doctor(&args).await
+        }
+        Command::Merge(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            shard::merge(
+                &args.shards,
+                &args.output.out,
+                args.allow_partial,
+                args.output.quiet,
+            )
         }
         Command::Eval(args) => {
             init_logging(args.output.log_format, args.output.quiet);

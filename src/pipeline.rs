@@ -143,6 +143,7 @@ impl ResumeIndex {
 struct Producer {
     /// `key_fingerprint` of the run.
     key_fp: String,
+    shard: Option<crate::shard::Shard>,
     corpus: PathBuf,
     filter: PathFilter,
     max_file_size: u64,
@@ -160,6 +161,7 @@ impl Producer {
     ) -> Result<Self, RunError> {
         Ok(Producer {
             key_fp: key_fingerprint(&s.prompts.fingerprint, s.gleaning).into_owned(),
+            shard: s.shard,
             corpus: s.corpus.clone(),
             filter: s.filter.clone(),
             max_file_size: s.max_file_size,
@@ -177,6 +179,15 @@ impl Producer {
         for item in walk(&self.corpus, self.filter.clone()) {
             if self.stop.is_cancelled() {
                 return;
+            }
+            if let Some(shard) = self.shard {
+                let rel = match &item {
+                    WalkItem::Doc(d) => d.rel.as_str(),
+                    WalkItem::Issue(i) => i.doc.as_str(),
+                };
+                if !shard.holds(rel) {
+                    continue;
+                }
             }
             let sent = match item {
                 WalkItem::Issue(i) => tx.blocking_send(Item::Issue(i)).is_ok(),
@@ -844,6 +855,8 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
         "report.json",
         "skipped.csv",
         STATE_FILE,
+        crate::shard::SHARD_FILE,
+        crate::shard::MANIFEST_FILE,
     ] {
         let p = out.join(name);
         if p.exists() {
@@ -1242,6 +1255,30 @@ fn finish(
     crate::atomic::write_atomic(&s.out.join("skipped.csv"), |w| report.write_skipped_csv(w))
         .map_err(io)?;
     write_state(s, &report, code).map_err(io)?;
+    if let Some(shard) = s.shard {
+        let info = crate::shard::ShardInfo {
+            version: 1,
+            shard,
+            fingerprint: crate::shard::settings_fingerprint(
+                &key_fingerprint(&s.prompts.fingerprint, s.gleaning),
+                s.chunk.tokens,
+                s.chunk.overlap,
+                s.resolve,
+                &report
+                    .engines
+                    .values()
+                    .filter(|e| e.successes > 0)
+                    .map(|e| e.model.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            resolve: s.resolve,
+            documents: report.documents.seen,
+            chunks: report.chunks.total,
+            exit_code: code as i32,
+        };
+        crate::shard::write_info(&s.out, &info).map_err(io)?;
+    }
     if !s.quiet {
         eprint!("{}", report.summary());
         eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
@@ -1290,10 +1327,17 @@ fn write_outputs(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    Ok(
-        crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
-            .map_err(|e| RunError::config(e.to_string()))?,
-    )
+    let merged = crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
+        .map_err(|e| RunError::config(e.to_string()))?;
+    if s.shard.is_some() {
+        crate::shard::write_manifest(&s.out, &manifest).map_err(|e| {
+            RunError::config(format!(
+                "cannot write the shard manifest in {}: {e}",
+                s.out.display()
+            ))
+        })?;
+    }
+    Ok(merged)
 }
 
 /// Counts, shares, engine statistics and settings into the report.
