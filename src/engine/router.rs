@@ -555,7 +555,7 @@ impl Router {
             tracing::warn!(
                 engine = %e.client.kind(),
                 url = e.client.url(),
-                "engine busy ({what}): a request waited past --request-timeout in its queue; in flight to it cut from {limit} to {new} (not an outage). If answers take longer than the time-out, raise --request-timeout"
+                "engine busy ({what}): a request got no answer within --request-timeout (queued, or generating slowly next to many others); in flight to it cut from {limit} to {new} (not an outage). If single answers take longer than the time-out, raise --request-timeout"
             );
         }
         Some(what)
