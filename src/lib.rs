@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod filecache;
 pub mod gates;
 pub mod journal;
 pub mod lock;

@@ -217,7 +217,7 @@ impl Records for ShardJournals {
 }
 
 /// The order the walk lists documents in: sorted by name at every level.
-fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.split('/').cmp(b.split('/'))
 }
 
