@@ -203,7 +203,7 @@ impl Producer {
 
     /// An unchanged document whose chunks are all in the checkpoint: its items from the
     /// file cache, without reading it. None: read it.
-    fn from_cache(
+    fn cached_items(
         &self,
         cache: &mut crate::filecache::Reader,
         rel: &str,
@@ -262,7 +262,7 @@ impl Producer {
                     let stat = crate::filecache::mtime_ns(&entry.path);
                     let cached = cache_in
                         .as_mut()
-                        .and_then(|c| self.from_cache(c, &entry.rel, stat, doc_no));
+                        .and_then(|c| self.cached_items(c, &entry.rel, stat, doc_no));
                     if let Some((e, items)) = cached {
                         doc_no += 1;
                         self.not_read
