@@ -183,7 +183,7 @@ pub struct RunArgs {
     pub max_requests_per_chunk: u32,
 
     /// Most tokens the engines may generate for one chunk, all its requests together
-    /// [default: 4 times the output budget].
+    /// [default: 4 times the output budget, or the schema's largest answer if larger].
     #[arg(long, value_name = "TOKENS")]
     pub max_tokens_per_chunk: Option<u64>,
 

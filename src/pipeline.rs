@@ -579,7 +579,9 @@ async fn extract_piece(
             }),
             schema: shape.schema.clone(),
             max_tokens: shape.max_tokens,
-            max_tokens_ceiling: shape.max_tokens,
+            // An answer cut off before one record was complete may get more budget, up to
+            // what the bounds' largest answer needs (a --max-output-tokens set too small).
+            max_tokens_ceiling: shape.max_tokens.max(shape.prompts.max_answer_tokens()),
             seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
             followup: None,
         };
@@ -1147,9 +1149,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         router: router.clone(),
         grounding: s.grounding,
         max_answers_per_chunk: s.max_requests_per_chunk,
-        max_tokens_per_chunk: s
-            .max_tokens_per_chunk
-            .unwrap_or(u64::from(s.max_output_tokens) * 4),
+        max_tokens_per_chunk: s.max_tokens_per_chunk.unwrap_or(
+            u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4,
+        ),
         shapes,
         gleaning: s.gleaning,
     });
