@@ -287,7 +287,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                     &v.url,
                     model,
                     v.api_key.clone(),
-                    s.request_timeout,
+                    s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
                     // Keep-alive connections for every request that may be in flight
                     // (with `auto`, the cap it may climb to).
                     v.concurrency,
@@ -322,7 +322,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                         &o.url,
                         o.model.clone(),
                         OLLAMA_NUM_CTX,
-                        s.request_timeout,
+                        s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
                         o.concurrency,
                     )
                     .map_err(|e| RunError::config(format!("--ollama-url {e}")))?,

@@ -1111,6 +1111,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let router = Router::new(
         probed.setups,
         RouterConfig {
+            request_timeout: s.engines.request_timeout,
             engine_wait: s.engine_wait,
             // Tests shorten the backoff base; users have no reason to.
             base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
