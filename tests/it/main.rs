@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against fake engines over real HTTP on 127.0.0.1.
 //! One binary, a module per area (ripgrep's layout); each test gets fresh temp folders.
 
+mod cli;
 mod engines;
 mod resume;
 mod run;
