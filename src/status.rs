@@ -112,7 +112,7 @@ fn last_run(out: &std::path::Path, state: &RunState) -> Option<LastRun> {
         .and_then(|r| r["chunks"]["extracted_now"].as_u64());
     let wall = report.as_ref().and_then(|r| r["wall_seconds"].as_f64());
     let rate = match (extracted, wall) {
-        (Some(n), Some(w)) if n > 0 && w > 0.0 => Some(n as f64 / w),
+        (Some(n), Some(w)) if n > 0 && w > 0.0 => Some((n as f64 / w * 1000.0).round() / 1000.0),
         _ => None,
     };
     Some(LastRun {
@@ -268,6 +268,9 @@ pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
 
 /// `1h 02m`, `3m 20s`, `45s`.
 fn human_secs(s: f64) -> String {
+    if s < 0.5 {
+        return "less than a second".into();
+    }
     let s = s.round() as u64;
     match s {
         0..=59 => format!("{s}s"),
@@ -342,6 +345,7 @@ mod tests {
 
     #[test]
     fn time_left_reads_naturally() {
+        assert_eq!(human_secs(0.07), "less than a second");
         assert_eq!(human_secs(44.6), "45s");
         assert_eq!(human_secs(200.0), "3m 20s");
         assert_eq!(human_secs(3720.0), "1h 02m");
