@@ -491,7 +491,9 @@ pub fn effective(config: Option<PathBuf>, run_args: &[OsString]) -> Result<Effec
     });
     let mut argv: Vec<OsString> = vec!["aegis-ingest".into(), KEYS_FROM.into()];
     argv.extend(run_args.iter().cloned());
-    let (matches, b, file) = parse_layered(&base, &argv, config)?;
+    // `--config` may also sit among the run flags (`config --concurrency 8 --config x.toml`).
+    let explicit_config = config.or_else(|| explicit_path(&argv));
+    let (matches, b, file) = parse_layered(&base, &argv, explicit_config)?;
     let (cmd, m) = leaf(&b, &matches);
     let mut settings = BTreeMap::new();
     for arg in cmd.get_arguments().filter(|a| is_settable(a)) {

@@ -74,7 +74,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub fn main_entry() -> i32 {
     // The command line over the settings file (aegis.toml): flag > env > file > default.
     let cli = match config_file::parse_command_line(std::env::args_os().collect()) {
-        Ok(parsed) => parsed.cli,
+        Ok(parsed) => {
+            if let (Some(f), Command::Run(a)) = (&parsed.file, &parsed.cli.command) {
+                if !a.output.quiet {
+                    eprintln!(
+                        "aegis-ingest: settings from {} (`aegis-ingest config` shows each one's source)",
+                        f.path.display()
+                    );
+                }
+            }
+            parsed.cli
+        }
         Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

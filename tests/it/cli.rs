@@ -222,6 +222,15 @@ async fn config_flag_and_env_choose_the_file() {
     );
     let s = setting(d.path(), &[], &[("AEGIS_CONFIG", "other.toml")], "out").await;
     assert_eq!(s["value"], "other-out");
+    // Among the run flags that `config` shows, too.
+    let s = setting(
+        d.path(),
+        &["--concurrency", "8", "--config", "other.toml"],
+        &[],
+        "out",
+    )
+    .await;
+    assert_eq!(s["value"], "other-out");
     let r = run_in(d.path(), &["run", ".", "--config", "missing.toml"], &[]).await;
     assert_eq!(r.code, 2);
     assert!(
