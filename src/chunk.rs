@@ -35,13 +35,13 @@ impl ChunkSettings {
     pub fn validate(&self) -> Result<(), String> {
         if self.tokens < 16 {
             return Err(format!(
-                "--chunk-tokens {} is too small (16 or more)",
+                "--chunk-tokens {} is too small: pass 16 or more",
                 self.tokens
             ));
         }
         if self.overlap >= self.tokens {
             return Err(format!(
-                "--chunk-overlap {} must be smaller than --chunk-tokens {}",
+                "--chunk-overlap {} must be smaller than --chunk-tokens {}: lower the overlap or raise the chunk size",
                 self.overlap, self.tokens
             ));
         }

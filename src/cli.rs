@@ -17,13 +17,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 130 interrupted (progress kept)."
 )]
 pub struct Cli {
+    /// Settings file with `run` flags as keys [default: ./aegis.toml when present].
+    #[arg(long, global = true, env = "AEGIS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Shown by `aegis-ingest run --help`: the examples of README's Usage (a test keeps the
+/// two the same).
+pub const RUN_EXAMPLES: &str = include_str!("run_examples.txt");
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Extract entities and relations from every document under CORPUS (rerun = resume).
+    #[command(after_long_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// Show what the checkpoint in --out holds against the corpus it was run on.
     Status(StatusArgs),
@@ -37,6 +46,20 @@ pub enum Command {
     /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
     /// servers, PostgreSQL) or GraphML.
     Export(ExportArgs),
+    /// Print the effective `run` settings and where each comes from (flag, env, file, default).
+    Config(crate::config_file::ConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(crate::extras::CompletionsArgs),
+    /// Print the man page (or write one page per subcommand with --dir).
+    Man(crate::extras::ManArgs),
+}
+
+/// `--format` of the commands that can answer a script as well as a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    /// One JSON object with `"schema_version"` (README: "Machine-readable output").
+    Json,
 }
 
 /// `--concurrency`: fixed, or adapted to the server's queue.
@@ -280,6 +303,10 @@ pub struct EvalArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -290,6 +317,10 @@ pub struct DoctorArgs {
     /// Log records as text or JSON lines.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 /// `export --to`: the target format.

@@ -94,7 +94,7 @@ fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
             "{flag} {url}: https is not supported (engines are local); use http://"
         ))),
         s => Err(RunError::config(format!(
-            "{flag} {url}: scheme {s} is not http"
+            "{flag} {url}: scheme {s} is not http; use http://HOST:PORT"
         ))),
     }
 }
@@ -175,8 +175,11 @@ impl RunSettings {
             None => PromptSet::load_domain(&default_prompts_root(), &a.domain),
         }
         .map_err(|e| RunError::config(format!("{e}")))?;
-        let filter = PathFilter::new(&a.include, &a.exclude)
-            .map_err(|e| RunError::config(format!("bad --include/--exclude glob: {e}")))?;
+        let filter = PathFilter::new(&a.include, &a.exclude).map_err(|e| {
+            RunError::config(format!(
+                "bad --include/--exclude glob: {e}; fix the pattern (e.g. '*.md', 'drafts/**')"
+            ))
+        })?;
         let engines = EngineSettings::from_args(&a.engines, a.concurrency, a.ollama_concurrency)?;
         let max_output_tokens = match a.max_output_tokens {
             Some(0) => return Err(RunError::config("--max-output-tokens must be at least 1")),

@@ -1,13 +1,90 @@
 //! `aegis-ingest doctor`: probes both engines and says, per engine, whether it is usable
 //! and what to do if not. Exit 0 when at least one engine can serve, 3 otherwise.
+//! `--format json` prints the same as one object ([`DoctorReport`], README:
+//! "Machine-readable output").
 
-use crate::cli::DoctorArgs;
+use serde::Serialize;
+
+use crate::cli::{DoctorArgs, OutputFormat};
 use crate::engine::ollama::OllamaClient;
 use crate::engine::openai::OpenAiClient;
 use crate::engine::{http_client, ProbeReport};
 use crate::error::ExitCode;
 
-fn print_report(name: &str, p: &ProbeReport) -> bool {
+/// Shape of `doctor --format json`; raised when a field changes meaning or goes away
+/// (new fields may be added without raising it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One engine as `doctor --format json` shows it. A disabled engine has `enabled: false`
+/// and nulls (empty `models`) for what was not probed.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineStatus {
+    pub engine: &'static str,
+    pub enabled: bool,
+    pub usable: bool,
+    pub url: Option<String>,
+    pub reachable: bool,
+    pub ready: bool,
+    pub version: Option<String>,
+    pub models: Vec<String>,
+    /// The model a run would request (configured, or detected), and whether it is served.
+    pub model: Option<String>,
+    pub model_available: bool,
+    pub context_length: Option<u32>,
+    pub error: Option<String>,
+    /// What to do when the engine is not usable.
+    pub advice: Option<String>,
+}
+
+impl EngineStatus {
+    fn probed(engine: &'static str, p: &ProbeReport) -> Self {
+        EngineStatus {
+            engine,
+            enabled: true,
+            usable: p.ready && p.model_available,
+            url: Some(p.url.clone()),
+            reachable: p.reachable,
+            ready: p.ready,
+            version: p.version.clone(),
+            models: p.models.clone(),
+            model: p.model.clone(),
+            model_available: p.model_available,
+            context_length: p.context_length,
+            error: p.error.clone(),
+            advice: p.advice.clone(),
+        }
+    }
+
+    fn disabled(engine: &'static str) -> Self {
+        EngineStatus {
+            engine,
+            enabled: false,
+            usable: false,
+            url: None,
+            reachable: false,
+            ready: false,
+            version: None,
+            models: Vec::new(),
+            model: None,
+            model_available: false,
+            context_length: None,
+            error: None,
+            advice: None,
+        }
+    }
+}
+
+/// `doctor --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    pub schema_version: u32,
+    /// At least one engine can serve (exit code 0; 3 otherwise).
+    pub usable: bool,
+    /// vLLM first, then Ollama.
+    pub engines: Vec<EngineStatus>,
+}
+
+fn print_report(name: &str, p: &ProbeReport) {
     let usable = p.ready && p.model_available;
     println!("{name} at {}", p.url);
     println!(
@@ -48,7 +125,6 @@ fn print_report(name: &str, p: &ProbeReport) -> bool {
         println!("  to fix:         {a}");
     }
     println!("  usable:         {}", if usable { "yes" } else { "no" });
-    usable
 }
 
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
@@ -58,24 +134,48 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         1,
     )?;
     let http = http_client(2);
-    let mut any = false;
+    let text = args.format == OutputFormat::Text;
+    let mut engines = Vec::new();
     if let Some(v) = &s.vllm {
         let p = OpenAiClient::probe(&http, &v.url, v.model.as_deref(), v.api_key.as_deref()).await;
-        any |= print_report("vllm", &p);
+        if text {
+            print_report("vllm", &p);
+        }
+        engines.push(EngineStatus::probed("vllm", &p));
     } else {
-        println!("vllm: disabled (--no-vllm)");
+        if text {
+            println!("vllm: disabled (--no-vllm)");
+        }
+        engines.push(EngineStatus::disabled("vllm"));
     }
     if let Some(o) = &s.ollama {
         let p = OllamaClient::probe(&http, &o.url, &o.model).await;
-        any |= print_report("ollama", &p);
+        if text {
+            print_report("ollama", &p);
+        }
+        engines.push(EngineStatus::probed("ollama", &p));
     } else {
-        println!("ollama: disabled (--no-ollama)");
+        if text {
+            println!("ollama: disabled (--no-ollama)");
+        }
+        engines.push(EngineStatus::disabled("ollama"));
     }
-    if any {
+    let any = engines.iter().any(|e| e.usable);
+    if !text {
+        let report = DoctorReport {
+            schema_version: SCHEMA_VERSION,
+            usable: any,
+            engines,
+        };
+        crate::extras::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
+    } else if any {
         println!("ready: `aegis-ingest run <CORPUS>` can extract");
-        Ok(ExitCode::Done)
     } else {
         println!("no engine is usable: fix one of the above, then rerun `aegis-ingest doctor`");
-        Ok(ExitCode::NoEngine)
     }
+    Ok(if any {
+        ExitCode::Done
+    } else {
+        ExitCode::NoEngine
+    })
 }

@@ -180,7 +180,7 @@ impl RecordRef {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("checkpoint {path}: {source}")]
+    #[error("checkpoint {path}: {source}; make --out readable and writable (permissions, free space) or pass another --out")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -192,9 +192,9 @@ pub enum JournalError {
         offset: u64,
         detail: String,
     },
-    #[error("checkpoint {path} is not an aegis-ingest checkpoint (first line {first:?})")]
+    #[error("checkpoint {path} is not an aegis-ingest checkpoint (first line {first:?}): pass another --out, or move the file away")]
     Foreign { path: PathBuf, first: String },
-    #[error("checkpoint {path}: an earlier sync failed, so nothing more is written (disk full or failing?)")]
+    #[error("checkpoint {path}: an earlier sync failed, so nothing more is written (disk full or failing?): make room or fix the disk, then rerun to resume")]
     Poisoned { path: PathBuf },
 }
 

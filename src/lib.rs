@@ -9,11 +9,13 @@ pub mod atomic;
 pub mod chunk;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod extras;
 pub mod filecache;
 pub mod gates;
 pub mod journal;
@@ -31,8 +33,6 @@ pub mod shard;
 pub mod status;
 pub mod tokens;
 pub mod walk;
-
-use clap::Parser;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::error::{exit_code_of, ExitCode};
@@ -89,21 +89,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
+        Command::Config(args) => config_file::show(cli.config, &args),
+        Command::Completions(args) => extras::completions(&args),
+        Command::Man(args) => extras::man(&args),
     }
 }
 
 /// The whole program: parse, run, report the error in one sentence, map to an exit code.
 pub fn main_entry() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::Usage as i32
-            } else {
-                0
-            };
+    // The command line over the settings file (aegis.toml): flag > env > file > default.
+    let cli = match config_file::parse_command_line(std::env::args_os().collect()) {
+        Ok(parsed) => {
+            if let (Some(f), Command::Run(a)) = (&parsed.file, &parsed.cli.command) {
+                if !a.output.quiet {
+                    eprintln!(
+                        "aegis-ingest: settings from {} (`aegis-ingest config` shows each one's source)",
+                        f.path.display()
+                    );
+                }
+            }
+            parsed.cli
         }
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -111,7 +118,7 @@ pub fn main_entry() -> i32 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("aegis-ingest: cannot start the async runtime: {e}");
+            eprintln!("aegis-ingest: cannot start the async runtime: {e}; the system refused threads or memory (check `ulimit -u` and free memory)");
             return ExitCode::Usage as i32;
         }
     };
@@ -121,7 +128,7 @@ pub fn main_entry() -> i32 {
     let result = runtime.block_on(async move {
         tokio::spawn(run(cli))
             .await
-            .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}; this is a bug: please report it with the command line (a rerun resumes from the checkpoint)")))
     });
     // In-flight HTTP requests may still hold tasks; do not wait for them.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

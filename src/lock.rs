@@ -21,7 +21,12 @@ impl OutLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| RunError::config(format!("cannot create {}: {e}", path.display())))?;
+            .map_err(|e| {
+                RunError::config(format!(
+                    "cannot create {}: {e}; make --out writable (permissions, free space) or pass another --out",
+                    path.display()
+                ))
+            })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -36,7 +41,7 @@ impl OutLock {
             }
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(RunError::config(format!(
-                    "cannot lock {}: {e}",
+                    "cannot lock {}: {e}; put --out on a file system that supports file locks (a local disk)",
                     path.display()
                 )))
             }

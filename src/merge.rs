@@ -699,7 +699,7 @@ fn write_line(w: &mut dyn Write, v: &impl Serialize) -> std::io::Result<()> {
 pub enum MergeError {
     #[error(transparent)]
     Journal(#[from] JournalError),
-    #[error("cannot write outputs in {path}: {source}")]
+    #[error("cannot write outputs in {path}: {source}; make room or fix permissions, then rerun: the checkpoint keeps every finished chunk")]
     Io {
         path: std::path::PathBuf,
         source: std::io::Error,

@@ -60,16 +60,16 @@ pub struct Taxonomy {
 /// Errors a user can fix in their prompts folder.
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {source}; point --prompts (or AEGIS_PROMPTS_DIR) at a folder with taxonomy.toml")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not a valid taxonomy: {message}")]
+    #[error("{path} is not a valid taxonomy: {message}; fix it (prompts/general/taxonomy.toml shows the format)")]
     Taxonomy { path: PathBuf, message: String },
-    #[error("template {path} does not render: {message}")]
+    #[error("template {path} does not render: {message}; fix its Jinja syntax (or delete it to use the general one)")]
     Template { path: PathBuf, message: String },
-    #[error("no domain named '{domain}' in {dir} (available: {available})")]
+    #[error("no domain named '{domain}' in {dir} (available: {available}): pass one of those to --domain, or a folder to --prompts")]
     UnknownDomain {
         domain: String,
         dir: PathBuf,
@@ -106,7 +106,8 @@ struct Sources {
 }
 
 /// Where the built-in domains live: `AEGIS_PROMPTS_DIR`, else `prompts/` next to the
-/// executable's project (for `cargo run` and installed copies), else `./prompts`.
+/// executable's project (for `cargo run` and installed copies) or `share/aegis-ingest/prompts`
+/// beside its `bin/` (`make install`), else `./prompts`.
 pub fn default_prompts_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("AEGIS_PROMPTS_DIR") {
         return PathBuf::from(dir);
@@ -121,9 +122,10 @@ pub fn default_prompts_root() -> PathBuf {
     }
     if let Ok(exe) = std::env::current_exe() {
         for anc in exe.ancestors().skip(1).take(4) {
-            let p = anc.join("prompts");
-            if p.is_dir() {
-                return p;
+            for p in [anc.join("prompts"), anc.join("share/aegis-ingest/prompts")] {
+                if p.is_dir() {
+                    return p;
+                }
             }
         }
     }

@@ -6,14 +6,16 @@
 #   crates/bench/profile.sh [CHUNKS] [BIN_DIR] [WORK_DIR]
 #
 # Needs: perf (apt-get install -y linux-perf), the corpus made by aegis-bench
-# (`aegis-bench --scenario client-cost` creates para-20000-100), the release binaries.
+# (`aegis-bench --scenario client-cost` creates para-20000-100), and the binaries of the
+# `profiling` profile (the release build with line tables: `make profiling`; the release
+# profile itself ships without debug info).
 # Writes WORK_DIR/perf-flat.data (self time) and WORK_DIR/perf-graph.data (DWARF call
 # graphs), and prints the top symbols by self time, a breakdown of inclusive time by
 # pipeline stage (perfcat.py) and the top symbols by inclusive time.
 set -eu
 CHUNKS=${1:-20000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${2:-$ROOT/target/release}
+BIN=${2:-${CARGO_TARGET_DIR:-$ROOT/target}/profiling}
 WORK=${3:-${TMPDIR:-/tmp}/aegis-bench}
 CORPUS=$WORK/corpora/para-$CHUNKS-100
 [ -d "$CORPUS" ] || { echo "no corpus $CORPUS: run aegis-bench --scenario client-cost first" >&2; exit 2; }
@@ -39,7 +41,7 @@ run() {
 
 # 1. Flat profile, every thread of aegis-ingest, 1999 Hz.
 run -e cpu-clock -F 1999 -o "$WORK/perf-flat.data"
-# 2. Call graphs by DWARF unwinding (release profile has debug = 1), lower rate.
+# 2. Call graphs by DWARF unwinding (the profiling profile has debug = 1), lower rate.
 run -e cpu-clock -F 499 --call-graph dwarf,32768 -o "$WORK/perf-graph.data"
 
 echo "== self time by symbol (top 40)"

@@ -24,7 +24,7 @@ pub struct Ran {
 }
 
 /// A `Command` for the binary with a clean environment (no AEGIS_*, OLLAMA_HOST,
-/// VLLM_API_KEY from the developer's shell) and quiet logs.
+/// VLLM_API_KEY, AEGIS_CONFIG from the developer's shell) and quiet logs.
 pub fn command(args: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.args(args)
@@ -40,6 +40,7 @@ pub fn command(args: &[&str]) -> tokio::process::Command {
         .env_remove("AEGIS_SHARD_COUNT")
         .env_remove("JOB_COMPLETION_INDEX")
         .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("AEGIS_CONFIG")
         .env(
             "AEGIS_PROMPTS_DIR",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
