@@ -51,25 +51,35 @@ fn print_report(name: &str, p: &ProbeReport) -> bool {
     usable
 }
 
+/// `vllm`, `vllm#2`, ... as in the run's report.
+fn endpoint_label(kind: &str, n: usize) -> String {
+    match n {
+        0 => kind.to_string(),
+        n => format!("{kind}#{}", n + 1),
+    }
+}
+
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let s = crate::config::EngineSettings::from_args(
         &args.engines,
         crate::cli::Concurrency::Fixed(1),
         1,
     )?;
-    let http = http_client(2);
+    let http = http_client(2, &s.http).map_err(crate::error::RunError::config)?;
     let mut any = false;
-    if let Some(v) = &s.vllm {
-        let p = OpenAiClient::probe(&http, &v.url, v.model.as_deref(), v.api_key.as_deref()).await;
-        any |= print_report("vllm", &p);
-    } else {
+    if s.vllm.is_empty() {
         println!("vllm: disabled (--no-vllm)");
     }
-    if let Some(o) = &s.ollama {
-        let p = OllamaClient::probe(&http, &o.url, &o.model).await;
-        any |= print_report("ollama", &p);
-    } else {
+    for (n, v) in s.vllm.iter().enumerate() {
+        let p = OpenAiClient::probe(&http, &v.url, v.model.as_deref(), v.api_key.as_deref()).await;
+        any |= print_report(&endpoint_label("vllm", n), &p);
+    }
+    if s.ollama.is_empty() {
         println!("ollama: disabled (--no-ollama)");
+    }
+    for (n, o) in s.ollama.iter().enumerate() {
+        let p = OllamaClient::probe(&http, &o.url, &o.model).await;
+        any |= print_report(&endpoint_label("ollama", n), &p);
     }
     if any {
         println!("ready: `aegis-ingest run <CORPUS>` can extract");

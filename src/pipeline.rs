@@ -448,6 +448,7 @@ async fn extract_piece(
             max_tokens: shape.max_tokens,
             max_tokens_ceiling: shape.max_tokens,
             seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
+            request_id: job.key.hex(),
         };
         let smaller = level + 1 < ctx.shapes.len();
         match ctx.router.call(&req, spend, accept).await {
@@ -1253,12 +1254,12 @@ fn fill_report(
     report.entity_types = merged.entity_types.clone();
     report.dropped_items = merged.dropped;
     report.validation.close();
-    for (kind, st) in router.stats() {
+    for (name, st) in router.stats() {
         report.retries += st.retries;
         report.fallbacks += st.fallbacks;
         report.prompt_tokens += st.prompt_tokens;
         report.completion_tokens += st.completion_tokens;
-        report.engines.insert(kind.name().to_string(), st);
+        report.engines.insert(name, st);
     }
     report.corpus = s.corpus.display().to_string();
     report.out = s.out.display().to_string();
