@@ -353,14 +353,28 @@ pub fn http_client(pool: usize, settings: &HttpSettings) -> Result<reqwest::Clie
         .map_err(|e| format!("cannot set up the HTTP client: {}", innermost(&e)))
 }
 
+/// The next cause in an error's chain. An io::Error's `source()` skips the error it wraps
+/// (TLS errors come wrapped, sometimes twice): that one comes first.
+fn cause<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    if let Some(inner) = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        return Some(inner);
+    }
+    err.source()
+}
+
 /// The innermost cause of an error: it says what happened ("Connection refused (os error
 /// 111)"); reqwest's outer layers only repeat the URL.
 fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut msg = err.to_string();
-    let mut src = err.source();
+    let mut src = cause(err);
     while let Some(s) = src {
         msg = s.to_string();
-        src = s.source();
+        src = cause(s);
     }
     msg
 }
@@ -375,7 +389,7 @@ fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> Option<Stri
         {
             return Some(e.to_string());
         }
-        src = s.source();
+        src = cause(s);
     }
     None
 }

@@ -158,6 +158,8 @@ pub struct EngineStats {
     pub adaptive_limit: Option<(usize, usize)>,
     pub went_down: u64,
     pub came_back: u64,
+    /// Times a 429 or 503 (back pressure) cut the limit of requests in flight.
+    pub back_pressure_cuts: u64,
     pub last_error: Option<String>,
 }
 
@@ -169,6 +171,7 @@ struct EngineState {
     last_cut: Mutex<Option<Instant>>,
     /// Successes since the limit last changed (growing back after back pressure).
     since_cut: AtomicU64,
+    back_pressure_cuts: AtomicU64,
     sem: Arc<Semaphore>,
     cap: usize,
     /// Permits the semaphore holds now (below `cap` while adaptive concurrency limits it).
@@ -230,6 +233,7 @@ impl EngineState {
         if new < limit {
             *last = Some(Instant::now());
             self.since_cut.store(0, Ordering::Relaxed);
+            self.back_pressure_cuts.fetch_add(1, Ordering::Relaxed);
             self.set_limit(new);
             tracing::warn!(engine = %self.name, url = self.client.url(), "engine pushes back (429/503): in flight to it cut from {limit} to {new}");
         }
@@ -348,6 +352,7 @@ impl Router {
                     name,
                     last_cut: Mutex::new(None),
                     since_cut: AtomicU64::new(0),
+                    back_pressure_cuts: AtomicU64::new(0),
                     sem: Arc::new(Semaphore::new(start)),
                     cap: s.concurrency.max(1),
                     limit: AtomicUsize::new(start),
@@ -438,6 +443,7 @@ impl Router {
                         }),
                         went_down: e.went_down.load(Ordering::Relaxed),
                         came_back: e.came_back.load(Ordering::Relaxed),
+                        back_pressure_cuts: e.back_pressure_cuts.load(Ordering::Relaxed),
                         last_error: lock(&e.last_error).clone(),
                     },
                 )
