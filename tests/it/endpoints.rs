@@ -225,6 +225,27 @@ async fn gateway_429_and_503_cut_the_limit_and_every_chunk_is_still_extracted() 
     assert_eq!(e["went_down"], 0, "back pressure is not an outage: {e}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_proxy_from_the_environment_carries_requests_to_other_hosts() {
+    // The fake engine doubles as the proxy: it answers the absolute-form requests a client
+    // sends to a proxy. `.invalid` never resolves (RFC 2606), so only the proxy can reach it.
+    let c = case(3, 2);
+    let proxy = vllm(FakeConfig::new()).await;
+    let p = proxy.url();
+    let ran = run_with_env(
+        &run_args(&c, &["--vllm-url", "http://engine.invalid:8001"]),
+        &[("HTTP_PROXY", &p), ("NO_PROXY", "example.org")],
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_complete(&c);
+    let rep = report(&c.out);
+    assert_eq!(
+        proxy.stats().served_ok,
+        rep["chunks"]["total"].as_u64().unwrap()
+    );
+}
+
 // ---- https through nginx ----
 
 /// A CA and a server certificate for 127.0.0.1 and localhost, made with the openssl CLI.
@@ -311,9 +332,11 @@ impl Drop for Nginx {
 impl Nginx {
     /// None when nginx is not installed (outside CI).
     fn start(dir: &Path, upstream_port: u16) -> Option<Nginx> {
-        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-            .into_iter()
-            .find(|p| Path::new(p).exists());
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let nginx = std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/usr/local/sbin"].map(Into::into))
+            .map(|d| d.join("nginx"))
+            .find(|p| p.is_file());
         let Some(nginx) = nginx else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("nginx is required for the https tests in CI (.ci/run installs it: apt-get install -y nginx)");
