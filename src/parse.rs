@@ -207,16 +207,14 @@ impl Extraction {
             self.partial |= partial;
             return;
         }
-        let known: std::collections::HashSet<(String, String)> = self
-            .entities
-            .iter()
-            .map(|e| (name_key(&e.name), e.kind.clone()))
-            .collect();
+        // One type per name in a chunk's result, as in one answer: the first one.
+        let known: std::collections::HashSet<String> =
+            self.entities.iter().map(|e| name_key(&e.name)).collect();
         self.entities.extend(
             other
                 .entities
                 .into_iter()
-                .filter(|e| !known.contains(&(name_key(&e.name), e.kind.clone()))),
+                .filter(|e| !known.contains(&name_key(&e.name))),
         );
         let rels: std::collections::HashSet<(String, String, String)> = self
             .relations
@@ -230,6 +228,36 @@ impl Extraction {
         self.dropped += other.dropped;
         self.drops.add(&other.drops);
         self.partial |= other.partial;
+    }
+
+    /// The records as the answer's JSON (no validation counters): what a follow-up request
+    /// shows the model as its earlier answer.
+    pub fn answer_json(&self) -> String {
+        #[derive(Serialize)]
+        struct E<'a> {
+            name: &'a str,
+            #[serde(rename = "type")]
+            kind: &'a str,
+            description: &'a str,
+        }
+        #[derive(Serialize)]
+        struct A<'a> {
+            entities: Vec<E<'a>>,
+            relations: &'a [Relation],
+        }
+        let a = A {
+            entities: self
+                .entities
+                .iter()
+                .map(|e| E {
+                    name: &e.name,
+                    kind: &e.kind,
+                    description: &e.description,
+                })
+                .collect(),
+            relations: &self.relations,
+        };
+        serde_json::to_string(&a).unwrap_or_default()
     }
 
     /// Records of the answer: entities plus relations.

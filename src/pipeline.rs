@@ -28,7 +28,7 @@ use crate::engine::router::{ChunkSpend, RouteError, Router, RouterConfig};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::error::{ExitCode, RunError};
 use crate::journal::{BaseIndex, ChunkKey, Journal, RecordRef};
-use crate::merge::{merge_and_write, ChunkRef, DocManifest, Manifest, Sections};
+use crate::merge::{ChunkRef, DocManifest, Manifest, Sections};
 use crate::parse::{parse_answer, AnswerError, Checks, Extraction, GroundText, Grounding};
 use crate::progress::{Progress, Snapshot};
 use crate::prompt::{PromptSet, GENERIC_RELATION};
@@ -81,6 +81,7 @@ enum Event {
         ct: u64,
         splits: u32,
         shrunk: u32,
+        gleaned: (u32, u32),
     },
     Failed {
         job: ChunkJob,
@@ -112,6 +113,16 @@ pub fn chunk_key(prompt_fp: &str, cs: ChunkSettings, user: &str) -> ChunkKey {
     ChunkKey(k)
 }
 
+/// The fingerprint chunk keys are made from: the prompt set's, and the gleaning rounds when
+/// there are any (their results differ; a run without gleaning keeps its keys).
+pub fn key_fingerprint(prompt_fp: &str, gleaning: u32) -> std::borrow::Cow<'_, str> {
+    if gleaning == 0 {
+        std::borrow::Cow::Borrowed(prompt_fp)
+    } else {
+        std::borrow::Cow::Owned(format!("{prompt_fp}+glean{gleaning}"))
+    }
+}
+
 /// The previous run's results that this run may reuse.
 struct ResumeIndex {
     done: Arc<BaseIndex>,
@@ -130,6 +141,8 @@ impl ResumeIndex {
 }
 
 struct Producer {
+    /// `key_fingerprint` of the run.
+    key_fp: String,
     corpus: PathBuf,
     filter: PathFilter,
     max_file_size: u64,
@@ -146,6 +159,7 @@ impl Producer {
         stop: CancellationToken,
     ) -> Result<Self, RunError> {
         Ok(Producer {
+            key_fp: key_fingerprint(&s.prompts.fingerprint, s.gleaning).into_owned(),
             corpus: s.corpus.clone(),
             filter: s.filter.clone(),
             max_file_size: s.max_file_size,
@@ -194,7 +208,7 @@ impl Producer {
                                 }
                                 let section: Option<Arc<str>> = ch.section.as_deref().map(Arc::from);
                                 let user = self.prompts.user_message(&ch.text, &rel, ch.section.as_deref());
-                                let key = chunk_key(&self.prompts.fingerprint, self.chunker.settings(), &user);
+                                let key = chunk_key(&self.key_fp, self.chunker.settings(), &user);
                                 let item = match self.resume.reusable(&key) {
                                     Some((record, true)) => Item::Resumed { doc, index: ch.index, record, section },
                                     other => {
@@ -288,7 +302,12 @@ struct TaskCtx {
     grounding: Grounding,
     max_answers_per_chunk: u32,
     max_tokens_per_chunk: u64,
+    /// Follow-up rounds after a complete answer (`--gleaning`).
+    gleaning: u32,
 }
+
+/// What gleaning asks after an answer.
+const GLEAN_ASK: &str = "Some entities and relations in the text may have been missed. Answer with the missed ones only, in the same JSON format (include the entities that new relations connect); answer with empty lists if nothing was missed.";
 
 enum Outcome {
     Done {
@@ -300,6 +319,8 @@ enum Outcome {
         splits: u32,
         /// Times the answer bounds were shrunk after a cut-off answer.
         shrunk: u32,
+        /// Gleaning: follow-up requests answered, records they added.
+        gleaned: (u32, u32),
     },
     Failed {
         class: String,
@@ -343,6 +364,7 @@ struct ChunkResult {
     ct: u64,
     splits: u32,
     shrunk: u32,
+    gleaned: (u32, u32),
     served_by: Option<(EngineKind, String)>,
 }
 
@@ -405,6 +427,7 @@ async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
         ct: acc.ct,
         splits: acc.splits,
         shrunk: acc.shrunk,
+        gleaned: acc.gleaned,
     }
 }
 
@@ -449,9 +472,10 @@ async fn extract_piece(
             max_tokens_ceiling: shape.max_tokens,
             seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
             request_id: job.key.hex(),
+            followup: None,
         };
         let smaller = level + 1 < ctx.shapes.len();
-        match ctx.router.call(&req, spend, accept).await {
+        match ctx.router.call(&req, spend, &accept).await {
             Ok(served) => {
                 acc.pt += served.prompt_tokens;
                 acc.ct += served.completion_tokens;
@@ -465,6 +489,9 @@ async fn extract_piece(
                     level += 1;
                     acc.shrunk += 1;
                     continue;
+                }
+                if !cut && ctx.gleaning > 0 {
+                    glean(ctx, &req, spend, &accept, &mut x, acc).await?;
                 }
                 acc.total.absorb(x);
                 return Ok(None);
@@ -502,6 +529,53 @@ async fn extract_piece(
             Err(RouteError::Cancelled) => return Err(Outcome::Cancelled),
         }
     }
+}
+
+/// Gleaning: asks again, with the answer so far in the conversation, for what it missed,
+/// up to `--gleaning` times or until a round adds nothing. A round that fails ends the
+/// gleaning and keeps what the chunk has.
+async fn glean(
+    ctx: &TaskCtx,
+    first: &ChatRequest,
+    spend: &ChunkSpend,
+    accept: &impl Fn(&ChatAnswer) -> Result<Extraction, EngineError>,
+    x: &mut Extraction,
+    acc: &mut ChunkResult,
+) -> Result<(), Outcome> {
+    for round in 1..=u64::from(ctx.gleaning) {
+        if spend.exhausted() {
+            break;
+        }
+        let req = ChatRequest {
+            followup: Some(Arc::new(crate::engine::FollowUp {
+                answer: x.answer_json(),
+                ask: GLEAN_ASK.to_string(),
+            })),
+            seed: first.seed.wrapping_add(round << 20),
+            ..first.clone()
+        };
+        match ctx.router.call(&req, spend, accept).await {
+            Ok(served) => {
+                acc.pt += served.prompt_tokens;
+                acc.ct += served.completion_tokens;
+                let before = x.records();
+                let mut more = served.value;
+                more.partial = false;
+                x.absorb(more);
+                let added = (x.records() - before) as u32;
+                acc.gleaned.0 += 1;
+                acc.gleaned.1 += added;
+                if added == 0 {
+                    break;
+                }
+            }
+            Err(RouteError::Fatal(m)) => return Err(Outcome::Stop(Stop::Fatal(m))),
+            Err(RouteError::NoEngine(m)) => return Err(Outcome::Stop(Stop::NoEngine(m))),
+            Err(RouteError::Cancelled) => return Err(Outcome::Cancelled),
+            Err(RouteError::Failed(_) | RouteError::Split(_)) => break,
+        }
+    }
+    Ok(())
 }
 
 /// Per-document bookkeeping in the writer.
@@ -602,6 +676,7 @@ impl Writer {
                 ct,
                 splits,
                 shrunk,
+                gleaned,
             } => {
                 let record = self
                     .journal
@@ -609,8 +684,8 @@ impl Writer {
                     .map_err(|e| Stop::Journal(e.to_string()))?;
                 self.report.chunks.split += u64::from(splits.min(1));
                 self.report.chunks.bounds_shrunk += u64::from(shrunk.min(1));
-                self.report.validation.count(&extraction);
-                self.report.chunks.partial += u64::from(extraction.partial);
+                self.report.gleaning.requests += u64::from(gleaned.0);
+                self.report.gleaning.records_added += u64::from(gleaned.1);
                 self.snapshot.chunks_done += 1;
                 self.snapshot.completion_tokens += ct;
                 self.push_chunk_ref(job.doc, job.index, record, job.section);
@@ -750,6 +825,9 @@ pub struct RunState {
     pub exclude: Vec<String>,
     #[serde(default)]
     pub max_file_size: Option<u64>,
+    /// `--gleaning` rounds (part of the chunk keys when not 0).
+    #[serde(default)]
+    pub gleaning: u32,
     pub models: BTreeMap<String, String>,
     pub command: Vec<String>,
     pub finished_at: u64,
@@ -948,6 +1026,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         router: router.clone(),
     };
     writer.report.validation.grounding = s.grounding;
+    writer.report.gleaning.rounds = s.gleaning;
     let writer_handle = spawn_writer(writer, ev_rx, stopping.clone());
 
     let shapes = AnswerShape::ladder(&s)?;
@@ -959,6 +1038,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
             .max_tokens_per_chunk
             .unwrap_or(u64::from(s.max_output_tokens) * 4),
         shapes,
+        gleaning: s.gleaning,
     });
     let mut tasks = dispatch(item_rx, ev_tx, ctx, capacity, &stopping).await?;
     // Normally every task finishes; after a stop, the grace deadline (or the error that
@@ -1070,6 +1150,7 @@ async fn dispatch(
                             ct,
                             splits,
                             shrunk,
+                            gleaned,
                         } => Event::Done {
                             job,
                             extraction,
@@ -1079,6 +1160,7 @@ async fn dispatch(
                             ct,
                             splits,
                             shrunk,
+                            gleaned,
                         },
                         Outcome::Failed { class, reason, raw } => Event::Failed {
                             job,
@@ -1165,6 +1247,17 @@ fn finish(
         eprint!("{}", report.summary());
         eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
     }
+    // Quality gates (--max-generic-share, --min-grounded; src/gates.rs): the outputs are
+    // written; a failed gate makes the exit code 1.
+    if err.is_none() && !s.gates.is_empty() {
+        let failed = crate::gates::check_run(&s.out, &report, &s.gates);
+        for m in &failed {
+            eprintln!("aegis-ingest: {m}");
+        }
+        if !failed.is_empty() {
+            return Ok(ExitCode::SomeFailed);
+        }
+    }
     match err {
         Some(e) => Err(e.into()),
         None => Ok(code),
@@ -1198,7 +1291,10 @@ fn write_outputs(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    Ok(merge_and_write(&manifest, journal, &s.out).map_err(|e| RunError::config(e.to_string()))?)
+    Ok(
+        crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
+            .map_err(|e| RunError::config(e.to_string()))?,
+    )
 }
 
 /// Counts, shares, engine statistics and settings into the report.
@@ -1238,6 +1334,7 @@ fn fill_report(
     c.extracted_now = snapshot.chunks_done - snapshot.chunks_resumed;
     c.failed = snapshot.chunks_failed;
     c.empty = merged.empty_chunks;
+    c.partial = merged.validation.partial;
     report.entities = merged.entities;
     report.relations = merged.relations;
     let generic = merged
@@ -1253,7 +1350,8 @@ fn fill_report(
     report.relation_types = merged.relation_types.clone();
     report.entity_types = merged.entity_types.clone();
     report.dropped_items = merged.dropped;
-    report.validation.close();
+    report.validation.fill(&merged.validation);
+    report.resolution = merged.resolution.clone();
     for (name, st) in router.stats() {
         report.retries += st.retries;
         report.fallbacks += st.fallbacks;
@@ -1319,6 +1417,7 @@ fn write_state(s: &RunSettings, report: &Report, code: ExitCode) -> std::io::Res
         include: s.include.clone(),
         exclude: s.exclude.clone(),
         max_file_size: Some(s.max_file_size),
+        gleaning: s.gleaning,
         models: report
             .engines
             .iter()

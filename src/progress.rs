@@ -189,6 +189,12 @@ pub fn eta_text(left: u64, per_sec: f64, walk_finished: bool) -> String {
     }
 }
 
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,11 +216,5 @@ mod tests {
         assert_eq!(eta_text(100, 24.0 / 420.0, true), "29m10s");
         assert_eq!(eta_text(100, 24.0 / 420.0, false), "29m10s+");
         assert_eq!(eta_text(1000, 0.1, true), "2h46m");
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.finish();
     }
 }

@@ -72,10 +72,11 @@ pub struct ChunkCounts {
     pub bounds_shrunk: u64,
 }
 
-/// What validation did to this run's answers (resumed chunks are not re-validated).
+/// What validation kept and dropped, over every chunk the outputs hold (each checkpoint
+/// record carries its counts, so resumed chunks count too).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ValidationCounts {
-    /// Answers (chunks) validated in this run.
+    /// Answers (chunks) whose results the outputs hold.
     pub answers: u64,
     pub entities_kept: u64,
     pub relations_kept: u64,
@@ -90,16 +91,18 @@ pub struct ValidationCounts {
 }
 
 impl ValidationCounts {
-    pub fn count(&mut self, x: &crate::parse::Extraction) {
-        self.answers += 1;
-        self.entities_kept += x.entities.len() as u64;
-        self.relations_kept += x.relations.len() as u64;
-        self.flagged_ungrounded += x.entities.iter().filter(|e| e.ungrounded).count() as u64;
-        self.dropped.add(&x.drops);
+    /// The merge's totals, and the share they make.
+    pub fn fill(&mut self, t: &crate::merge::ValidationTotals) {
+        self.answers = t.answers;
+        self.entities_kept = t.entities;
+        self.relations_kept = t.relations;
+        self.flagged_ungrounded = t.flagged_ungrounded;
+        self.dropped = t.drops;
+        self.close();
     }
 
-    /// Fills the derived share once the run is over.
-    pub fn close(&mut self) {
+    /// Fills the derived share.
+    fn close(&mut self) {
         use crate::parse::Grounding;
         let kept = self.entities_kept;
         let (checked, grounded) = match self.grounding {
@@ -110,6 +113,17 @@ impl ValidationCounts {
         };
         self.grounded_share = (checked > 0).then(|| grounded as f64 / checked as f64);
     }
+}
+
+/// `--gleaning`: follow-up requests for what an answer missed, and what they added.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GleaningCounts {
+    /// Rounds allowed per chunk.
+    pub rounds: u32,
+    /// Follow-up requests answered in this run.
+    pub requests: u64,
+    /// Entities and relations they added (after validation and de-duplication).
+    pub records_added: u64,
 }
 
 /// A chunk that failed, with the reason and a bit of the raw answer.
@@ -138,6 +152,10 @@ pub struct Report {
     /// Items the validator dropped (all reasons; `validation.dropped` per reason).
     pub dropped_items: u64,
     pub validation: ValidationCounts,
+    pub gleaning: GleaningCounts,
+    /// Entities each resolution rule folded into another (absent with `--no-resolve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<BTreeMap<String, u64>>,
     pub engines: BTreeMap<String, EngineStats>,
     pub retries: u64,
     pub fallbacks: u64,

@@ -104,7 +104,11 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         for ch in chunker.chunk(&doc) {
             chunks += 1;
             let user = prompts.user_message(&ch.text, &entry.rel, ch.section.as_deref());
-            let key = chunk_key(&prompts.fingerprint, settings, &user);
+            let key = chunk_key(
+                &crate::pipeline::key_fingerprint(&prompts.fingerprint, state.gleaning),
+                settings,
+                &user,
+            );
             seen.insert(key);
             match at_open.get(&key) {
                 Some(e) if e.ok => chunks_done += 1,

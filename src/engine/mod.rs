@@ -55,6 +55,17 @@ pub struct ChatRequest {
     /// Sent as `X-Request-Id` (the chunk's checkpoint key), so gateway and server logs can
     /// be joined with the checkpoint.
     pub request_id: String,
+    /// Gleaning: the answer so far and the question that asks for what it missed, sent as
+    /// two more turns after the user message.
+    pub followup: Option<Arc<FollowUp>>,
+}
+
+/// A second round on the same chunk: the model's answer (as the assistant's turn) and the
+/// user's request for what it missed.
+#[derive(Debug)]
+pub struct FollowUp {
+    pub answer: String,
+    pub ask: String,
 }
 
 /// One chat message on the wire; `C` is `str`, or `RawValue` for pre-escaped text.
@@ -64,8 +75,33 @@ pub struct WireMessage<'a, C: ?Sized> {
     content: &'a C,
 }
 
-/// The two messages of a request: the shared system prompt (pre-escaped) and the chunk's.
-pub type WireMessages<'a> = (WireMessage<'a, RawValue>, WireMessage<'a, str>);
+/// The messages of a request: the shared system prompt (pre-escaped) and the chunk's, then
+/// (gleaning) the answer so far and the request for what it missed.
+pub struct WireMessages<'a> {
+    system: WireMessage<'a, RawValue>,
+    user: WireMessage<'a, str>,
+    followup: Option<&'a FollowUp>,
+}
+
+impl Serialize for WireMessages<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = ser.serialize_seq(Some(if self.followup.is_some() { 4 } else { 2 }))?;
+        seq.serialize_element(&self.system)?;
+        seq.serialize_element(&self.user)?;
+        if let Some(f) = self.followup {
+            seq.serialize_element(&WireMessage {
+                role: "assistant",
+                content: f.answer.as_str(),
+            })?;
+            seq.serialize_element(&WireMessage {
+                role: "user",
+                content: f.ask.as_str(),
+            })?;
+        }
+        seq.end()
+    }
+}
 
 impl ChatRequest {
     /// Serializes a request body into one allocation sized for it (the fixed parts are
@@ -73,7 +109,7 @@ impl ChatRequest {
     pub fn encode(&self, body: &impl Serialize) -> Result<Vec<u8>, EngineError> {
         let size = self.system_json.get().len()
             + self.schema.get().len()
-            + self.user.len() * 11 / 10
+            + self.prompt_chars().saturating_sub(self.system.len()) * 11 / 10
             + 512;
         let mut out = Vec::with_capacity(size);
         serde_json::to_writer(&mut out, body)
@@ -81,17 +117,28 @@ impl ChatRequest {
         Ok(out)
     }
 
+    /// Characters of prompt text sent (system, user and the follow-up turns).
+    pub fn prompt_chars(&self) -> usize {
+        self.system.len()
+            + self.user.len()
+            + self
+                .followup
+                .as_ref()
+                .map_or(0, |f| f.answer.len() + f.ask.len())
+    }
+
     pub fn wire_messages(&self) -> WireMessages<'_> {
-        (
-            WireMessage {
+        WireMessages {
+            system: WireMessage {
                 role: "system",
                 content: &self.system_json,
             },
-            WireMessage {
+            user: WireMessage {
                 role: "user",
                 content: &self.user,
             },
-        )
+            followup: self.followup.as_deref(),
+        }
     }
 }
 

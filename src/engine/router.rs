@@ -728,7 +728,7 @@ impl Router {
         if ctx == 0 {
             return Some(wanted);
         }
-        let chars = (req.system.len() + req.user.len()) as u64;
+        let chars = req.prompt_chars() as u64;
         let per_k = u64::from(e.tokens_per_kchar.load(Ordering::Relaxed));
         // 10% margin plus the chat template's own tokens.
         let prompt = (chars * per_k / 1000) * 11 / 10 + 32;
@@ -738,7 +738,7 @@ impl Router {
     }
 
     fn learn_prompt_ratio(e: &EngineState, req: &ChatRequest, prompt_tokens: u64) {
-        let chars = (req.system.len() + req.user.len()) as u64;
+        let chars = req.prompt_chars() as u64;
         if prompt_tokens == 0 || chars < 200 {
             return;
         }

@@ -175,7 +175,7 @@ async fn cut_off_answers_keep_their_records_and_retries_shrink_the_bounds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_server_is_not_taken_for_a_dead_one() {
     let c = case(4, 5);
-    let fake = FakeEngine::start(FakeConfig::new().slots(2).latency(700, 0.0))
+    let fake = FakeEngine::start(FakeConfig::new().slots(2).latency(300, 0.0))
         .await
         .unwrap();
     let url = fake.url();
@@ -216,4 +216,69 @@ async fn validation_drops_are_counted_per_reason() {
     );
     assert_eq!(v["grounded_share"], 1.0, "{v}");
     assert!(ran.stderr.contains("unknown_entity_type"), "{}", ran.stderr);
+}
+
+/// `--gleaning 1`: a chunk with more names than an answer may hold gets a follow-up request
+/// (the answer in the conversation) that adds the missed ones, journaled with the chunk;
+/// a rerun sends nothing, and a run without gleaning keeps keys of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gleaning_asks_for_what_an_answer_missed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    // 30 distinct names in one short chunk; the general domain allows 20 entities an answer.
+    let names: Vec<String> = (0..30).map(|i| format!("Gleanname{i:02}")).collect();
+    std::fs::write(
+        corpus.join("many.md"),
+        format!("{}.\n", names.join(" met ")),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let args = |extra: &[&'static str]| {
+        let mut a: Vec<String> = [
+            "run",
+            corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--vllm-url",
+            &url,
+            "--no-ollama",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let a0 = args(&[]);
+    let ran = run(&a0.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let without = report(&out)["entities"].as_u64().unwrap();
+    assert!(
+        without < 30,
+        "an answer holds fewer than 30 names: {without}"
+    );
+
+    fake.reset_stats();
+    let a1 = args(&["--gleaning", "2"]);
+    let a1: Vec<&str> = a1.iter().map(String::as_str).collect();
+    let ran = run(&a1).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&out);
+    assert_eq!(
+        rep["chunks"]["resumed"], 0,
+        "gleaning changes the chunk keys"
+    );
+    assert_eq!(rep["entities"], 30, "{rep}");
+    let g = &rep["gleaning"];
+    assert!(g["requests"].as_u64().unwrap() >= 1, "{g}");
+    assert!(g["records_added"].as_u64().unwrap() >= 30 - without, "{g}");
+    // Everything is in the checkpoint: the rerun sends nothing.
+    fake.reset_stats();
+    let ran = run(&a1).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+    assert_eq!(report(&out)["entities"], 30);
 }

@@ -4,6 +4,8 @@
 mod answers;
 mod endpoints;
 mod engines;
+mod eval;
+mod export;
 mod resume;
 mod run;
 mod support;

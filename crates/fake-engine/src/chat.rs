@@ -390,11 +390,29 @@ pub(crate) struct Message {
     pub(crate) content: Value,
 }
 
-/// (prompt chars over all messages, the last user message's text).
+/// (prompt chars over all messages, the last user message's text). A follow-up (an
+/// assistant turn, then a user turn asking for what was missed) is answered from the chunk
+/// of the first user message, with the names the assistant already gave written in lower
+/// case, so that the fake finds only the names it has not given yet.
 pub(crate) fn prompt_of(messages: &[Message]) -> (u64, String) {
     let mut chars = 0u64;
     for m in messages {
         chars += content_text(&m.content).chars().count() as u64;
+    }
+    let chunk_msg = messages
+        .iter()
+        .find(|m| m.role == "user" && content_text(&m.content).contains(extract::BEGIN_MARKER));
+    let answered = messages.iter().rev().find(|m| m.role == "assistant");
+    if let (Some(chunk), Some(answer)) = (chunk_msg, answered) {
+        let mut text = content_text(&chunk.content).into_owned();
+        let given: Value =
+            serde_json::from_str(&content_text(&answer.content)).unwrap_or(Value::Null);
+        for e in given["entities"].as_array().into_iter().flatten() {
+            if let Some(n) = e["name"].as_str().filter(|n| !n.is_empty()) {
+                text = text.replace(n, &n.to_lowercase());
+            }
+        }
+        return (chars, text);
     }
     let last = messages
         .iter()
