@@ -479,6 +479,11 @@ mod tests {
     fn base_urls_are_normalized() {
         assert_eq!(normalize_base("http://h:8001/v1/"), "http://h:8001");
         assert_eq!(normalize_base("localhost:8001"), "http://localhost:8001");
+        // A gateway's path prefix stays; requests go to {base}/v1/...
+        assert_eq!(
+            normalize_base("https://gw.example/openai/v1"),
+            "https://gw.example/openai"
+        );
     }
 
     #[test]
