@@ -29,6 +29,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Probe the engines and say what is usable.
     Doctor(DoctorArgs),
+    /// Join the output folders of shard runs (--shard I/N) into the outputs one run over
+    /// the whole corpus writes.
+    Merge(MergeArgs),
     /// Score a finished run in --out against a gold file; quality gates for CI.
     Eval(EvalArgs),
     /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
@@ -175,6 +178,12 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::parse::Grounding::Drop)]
     pub grounding: crate::parse::Grounding,
 
+    /// Run only shard I of N (from 0): the documents whose path hashes to I. Also from
+    /// AEGIS_SHARD, Kubernetes' JOB_COMPLETION_INDEX with AEGIS_SHARD_COUNT, or a Slurm
+    /// array (SLURM_ARRAY_TASK_ID, plain ranges). Join the shards with `aegis-ingest merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
     /// Follow-up rounds per chunk: after a complete answer, ask again (the answer in the
     /// conversation) for what it missed; stops early when a round adds nothing. Changes the
     /// chunk keys (a run with another value extracts again).
@@ -187,7 +196,7 @@ pub struct RunArgs {
     pub max_requests_per_chunk: u32,
 
     /// Most tokens the engines may generate for one chunk, all its requests together
-    /// [default: 4 times the output budget].
+    /// [default: 4 times the output budget, or the schema's largest answer if larger].
     #[arg(long, value_name = "TOKENS")]
     pub max_tokens_per_chunk: Option<u64>,
 
@@ -330,6 +339,20 @@ pub struct ExportArgs {
 
     /// Export the outputs of a run that stopped before the end (interrupted, or no engine):
     /// they hold part of the corpus, and loading them removes the rest of this namespace.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' --out folders, in any order.
+    #[arg(value_name = "SHARD_DIR", required = true)]
+    pub shards: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Merge although shards are missing or did not finish (exit code 1).
     #[arg(long)]
     pub allow_partial: bool,
 }

@@ -77,6 +77,8 @@ pub struct RunSettings {
     pub grounding: crate::parse::Grounding,
     /// `--gleaning` rounds.
     pub gleaning: u32,
+    /// `--shard I/N` (or from the environment): only these documents.
+    pub shard: Option<crate::shard::Shard>,
     pub max_requests_per_chunk: u32,
     /// `--max-tokens-per-chunk` as given (default: 4 times the planned budget).
     pub max_tokens_per_chunk: Option<u64>,
@@ -259,6 +261,8 @@ impl RunSettings {
             max_output_explicit: a.max_output_tokens,
             grounding: a.grounding,
             gleaning: a.gleaning,
+            shard: crate::shard::Shard::resolve(a.shard.as_deref(), |k| std::env::var(k).ok())
+                .map_err(RunError::config)?,
             max_requests_per_chunk: a.max_requests_per_chunk.max(1),
             max_tokens_per_chunk: a.max_tokens_per_chunk,
             stop_grace: Duration::from_secs(a.stop_grace),
@@ -384,7 +388,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                     &v.url,
                     model,
                     v.api_key.clone(),
-                    s.request_timeout,
+                    s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
                 )
                 .map_err(|e| RunError::config(format!("--vllm-url {e}")))?,
             ),
@@ -429,7 +433,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                         &o.url,
                         o.model.clone(),
                         OLLAMA_NUM_CTX,
-                        s.request_timeout,
+                        s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
                     )
                     .map_err(|e| RunError::config(format!("--ollama-url {e}")))?,
                 ),

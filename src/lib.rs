@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod filecache;
 pub mod gates;
 pub mod journal;
 pub mod lock;
@@ -26,6 +27,7 @@ pub mod prompt;
 pub mod read;
 pub mod report;
 pub mod resolve;
+pub mod shard;
 pub mod status;
 pub mod tokens;
 pub mod walk;
@@ -67,6 +69,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => {
             init_logging(args.log_format, false);
             doctor::doctor(&args).await
+        }
+        Command::Merge(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            shard::merge(
+                &args.shards,
+                &args.output.out,
+                args.allow_partial,
+                args.output.quiet,
+            )
         }
         Command::Eval(args) => {
             init_logging(args.output.log_format, args.output.quiet);

@@ -300,10 +300,32 @@ pub fn merge_and_write(
     merge_and_write_with(manifest, journal, out, true)
 }
 
+/// Where the merge reads results: one run's checkpoint, or the checkpoints of several
+/// shards (`crate::shard`).
+pub trait Records {
+    fn read_record<R>(
+        &self,
+        at: RecordRef,
+        buf: &mut Vec<u8>,
+        f: impl FnOnce(&[u8]) -> Result<R, serde_json::Error>,
+    ) -> Result<Option<R>, JournalError>;
+}
+
+impl Records for Journal {
+    fn read_record<R>(
+        &self,
+        at: RecordRef,
+        buf: &mut Vec<u8>,
+        f: impl FnOnce(&[u8]) -> Result<R, serde_json::Error>,
+    ) -> Result<Option<R>, JournalError> {
+        Journal::read_record(self, at, buf, f)
+    }
+}
+
 /// `merge_and_write`, with entity resolution on or off (`--no-resolve`).
 pub fn merge_and_write_with(
     manifest: &Manifest,
-    journal: &Journal,
+    journal: &impl Records,
     out: &Path,
     resolve: bool,
 ) -> Result<MergeStats, MergeError> {

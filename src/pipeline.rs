@@ -143,6 +143,11 @@ impl ResumeIndex {
 struct Producer {
     /// `key_fingerprint` of the run.
     key_fp: String,
+    /// Where the file cache is (`--out`); None: no cache (dry run).
+    cache_dir: Option<PathBuf>,
+    /// Documents taken from the file cache (unchanged, all chunks done): not read.
+    not_read: Arc<std::sync::atomic::AtomicU64>,
+    shard: Option<crate::shard::Shard>,
     corpus: PathBuf,
     filter: PathFilter,
     max_file_size: u64,
@@ -160,6 +165,9 @@ impl Producer {
     ) -> Result<Self, RunError> {
         Ok(Producer {
             key_fp: key_fingerprint(&s.prompts.fingerprint, s.gleaning).into_owned(),
+            cache_dir: (!s.dry_run).then(|| s.out.clone()),
+            not_read: Arc::default(),
+            shard: s.shard,
             corpus: s.corpus.clone(),
             filter: s.filter.clone(),
             max_file_size: s.max_file_size,
@@ -173,15 +181,100 @@ impl Producer {
     /// Runs on a blocking thread; ends when the walk ends, the run stops, or the receiver
     /// goes away.
     fn run(self, tx: mpsc::Sender<Item>, stale: Arc<Mutex<u64>>) {
+        let cache_fp = format!(
+            "{}/{}/{}/{}",
+            self.key_fp,
+            self.chunker.settings().tokens,
+            self.chunker.settings().overlap,
+            self.max_file_size
+        );
+        let (mut cache_in, mut cache_out) = match &self.cache_dir {
+            Some(d) => (
+                Some(crate::filecache::Reader::open(d, &cache_fp)),
+                Some(crate::filecache::Writer::create(d, &cache_fp)),
+            ),
+            None => (None, None),
+        };
+        self.walk_corpus(&tx, &stale, &mut cache_in, cache_out.as_mut());
+        if let Some(c) = cache_out {
+            c.finish();
+        }
+    }
+
+    /// An unchanged document whose chunks are all in the checkpoint: its items from the
+    /// file cache, without reading it. None: read it.
+    fn cached_items(
+        &self,
+        cache: &mut crate::filecache::Reader,
+        rel: &str,
+        stat: Option<(u64, u128)>,
+        doc: u32,
+    ) -> Option<(crate::filecache::Entry, Vec<Item>)> {
+        let (size, mtime) = stat?;
+        let e = cache.unchanged(rel, size, mtime)?;
+        let keys = crate::filecache::keys(&e)?;
+        let mut items = Vec::with_capacity(keys.len() + 1);
+        items.push(Item::Doc {
+            rel: Arc::from(rel),
+            chunks: keys.len() as u32,
+            notes: e.notes.clone(),
+        });
+        for (index, key, section) in keys {
+            let Some((record, true)) = self.resume.reusable(&key) else {
+                return None;
+            };
+            items.push(Item::Resumed {
+                doc,
+                index,
+                record,
+                section: section.map(Arc::from),
+            });
+        }
+        Some((e, items))
+    }
+
+    fn walk_corpus(
+        &self,
+        tx: &mpsc::Sender<Item>,
+        stale: &Arc<Mutex<u64>>,
+        cache_in: &mut Option<crate::filecache::Reader>,
+        mut cache_out: Option<&mut crate::filecache::Writer>,
+    ) {
         let mut doc_no: u32 = 0;
         for item in walk(&self.corpus, self.filter.clone()) {
             if self.stop.is_cancelled() {
                 return;
             }
+            if let Some(shard) = self.shard {
+                let rel = match &item {
+                    WalkItem::Doc(d) => d.rel.as_str(),
+                    WalkItem::Issue(i) => i.doc.as_str(),
+                };
+                if !shard.holds(rel) {
+                    continue;
+                }
+            }
             let sent = match item {
                 WalkItem::Issue(i) => tx.blocking_send(Item::Issue(i)).is_ok(),
                 WalkItem::Doc(entry) => {
                     let rel: Arc<str> = Arc::from(entry.rel.as_str());
+                    // Before reading: a change during the read shows next time.
+                    let stat = crate::filecache::mtime_ns(&entry.path);
+                    let cached = cache_in
+                        .as_mut()
+                        .and_then(|c| self.cached_items(c, &entry.rel, stat, doc_no));
+                    if let Some((e, items)) = cached {
+                        doc_no += 1;
+                        self.not_read
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if let Some(c) = cache_out.as_deref_mut() {
+                            c.push(&e);
+                        }
+                        if !items.into_iter().all(|i| tx.blocking_send(i).is_ok()) {
+                            return;
+                        }
+                        continue;
+                    }
                     let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
                         crate::read::read_document(&entry, self.max_file_size)
                             .map(|doc| (self.chunker.chunk(&doc), doc.notes))
@@ -199,6 +292,14 @@ impl Producer {
                         Ok(Ok((chunks, notes))) => {
                             let doc = doc_no;
                             doc_no += 1;
+                            let expected = chunks.len() as u32;
+                            let mut entry_out = stat.map(|(size, mtime_ns)| crate::filecache::Entry {
+                                doc: entry.rel.clone(),
+                                size,
+                                mtime_ns,
+                                chunks: Vec::with_capacity(chunks.len()),
+                                notes: notes.clone(),
+                            });
                             let mut ok = tx
                                 .blocking_send(Item::Doc { rel: rel.clone(), chunks: chunks.len() as u32, notes })
                                 .is_ok();
@@ -209,6 +310,9 @@ impl Producer {
                                 let section: Option<Arc<str>> = ch.section.as_deref().map(Arc::from);
                                 let user = self.prompts.user_message(&ch.text, &rel, ch.section.as_deref());
                                 let key = chunk_key(&self.key_fp, self.chunker.settings(), &user);
+                                if let Some(e) = entry_out.as_mut() {
+                                    e.chunks.push((ch.index, key.hex(), ch.section.clone()));
+                                }
                                 let item = match self.resume.reusable(&key) {
                                     Some((record, true)) => Item::Resumed { doc, index: ch.index, record, section },
                                     other => {
@@ -227,6 +331,12 @@ impl Producer {
                                     }
                                 };
                                 ok = tx.blocking_send(item).is_ok();
+                            }
+                            // Only a document walked to its end is a fact worth keeping.
+                            if let (true, Some(e), Some(c)) = (ok, entry_out, cache_out.as_deref_mut()) {
+                                if e.chunks.len() as u32 == expected {
+                                    c.push(&e);
+                                }
                             }
                             ok
                         }
@@ -469,7 +579,9 @@ async fn extract_piece(
             }),
             schema: shape.schema.clone(),
             max_tokens: shape.max_tokens,
-            max_tokens_ceiling: shape.max_tokens,
+            // An answer cut off before one record was complete may get more budget, up to
+            // what the bounds' largest answer needs (a --max-output-tokens set too small).
+            max_tokens_ceiling: shape.max_tokens.max(shape.prompts.max_answer_tokens()),
             seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
             request_id: job.key.hex(),
             followup: None,
@@ -840,11 +952,14 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
     let mut gone = Vec::new();
     for name in [
         crate::journal::FILE_NAME,
+        crate::filecache::FILE_NAME,
         "entities.jsonl",
         "relations.jsonl",
         "report.json",
         "skipped.csv",
         STATE_FILE,
+        crate::shard::SHARD_FILE,
+        crate::shard::MANIFEST_FILE,
     ] {
         let p = out.join(name);
         if p.exists() {
@@ -997,6 +1112,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let router = Router::new(
         probed.setups,
         RouterConfig {
+            request_timeout: s.engines.request_timeout,
             engine_wait: s.engine_wait,
             // Tests shorten the backoff base; users have no reason to.
             base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
@@ -1012,6 +1128,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let (item_tx, item_rx) = mpsc::channel::<Item>(capacity.clamp(16, 1024) * 2);
     let stale = Arc::new(Mutex::new(0u64));
     let producer = Producer::new(&s, resume, stopping.stop.clone())?;
+    let not_read = producer.not_read.clone();
     let stale2 = stale.clone();
     let producer_handle = tokio::task::spawn_blocking(move || producer.run(item_tx, stale2));
 
@@ -1036,7 +1153,7 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         max_answers_per_chunk: s.max_requests_per_chunk,
         max_tokens_per_chunk: s
             .max_tokens_per_chunk
-            .unwrap_or(u64::from(s.max_output_tokens) * 4),
+            .unwrap_or(u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4),
         shapes,
         gleaning: s.gleaning,
     });
@@ -1046,7 +1163,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     while tasks.join_next().await.is_some() {}
     stopping.abort.cancel();
     let _ = producer_handle.await;
-    let writer = writer_handle.await?;
+    let mut writer = writer_handle.await?;
+    writer.report.documents.unchanged_not_read =
+        not_read.load(std::sync::atomic::Ordering::Relaxed);
     let stale_count = *stale.lock().unwrap_or_else(|p| p.into_inner());
     finish(&s, writer, router, stopping.reason(), stale_count, started)
 }
@@ -1243,6 +1362,30 @@ fn finish(
     crate::atomic::write_atomic(&s.out.join("skipped.csv"), |w| report.write_skipped_csv(w))
         .map_err(io)?;
     write_state(s, &report, code).map_err(io)?;
+    if let Some(shard) = s.shard {
+        let info = crate::shard::ShardInfo {
+            version: 1,
+            shard,
+            fingerprint: crate::shard::settings_fingerprint(
+                &key_fingerprint(&s.prompts.fingerprint, s.gleaning),
+                s.chunk.tokens,
+                s.chunk.overlap,
+                s.resolve,
+                &report
+                    .engines
+                    .values()
+                    .filter(|e| e.successes > 0)
+                    .map(|e| e.model.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            resolve: s.resolve,
+            documents: report.documents.seen,
+            chunks: report.chunks.total,
+            exit_code: code as i32,
+        };
+        crate::shard::write_info(&s.out, &info).map_err(io)?;
+    }
     if !s.quiet {
         eprint!("{}", report.summary());
         eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
@@ -1291,10 +1434,17 @@ fn write_outputs(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    Ok(
-        crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
-            .map_err(|e| RunError::config(e.to_string()))?,
-    )
+    let merged = crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
+        .map_err(|e| RunError::config(e.to_string()))?;
+    if s.shard.is_some() {
+        crate::shard::write_manifest(&s.out, &manifest).map_err(|e| {
+            RunError::config(format!(
+                "cannot write the shard manifest in {}: {e}",
+                s.out.display()
+            ))
+        })?;
+    }
+    Ok(merged)
 }
 
 /// Counts, shares, engine statistics and settings into the report.

@@ -49,6 +49,9 @@ pub struct DocumentCounts {
     pub extracted: u64,
     pub skipped: u64,
     pub failed: u64,
+    /// Unchanged since the last run (size and modification time) with every chunk in the
+    /// checkpoint: taken from the file cache, not read again.
+    pub unchanged_not_read: u64,
     pub skipped_list: Vec<DocIssue>,
     pub failed_list: Vec<DocIssue>,
     /// Notes worth knowing (e.g. legacy encodings decoded), per document.

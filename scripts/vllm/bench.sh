@@ -24,7 +24,7 @@ args=(
   bench serve
   --backend openai-chat --endpoint /v1/chat/completions
   --base-url "$VLLM_BASE_URL" --model "$VLLM_MODEL_NAME"
-  --tokenizer "$TINY_MODEL_DIR"
+  --tokenizer "$VLLM_MODEL_DIR"
   --dataset-name random
   --random-input-len "${BENCH_INPUT_LEN:-256}" --random-output-len "$out_len"
   --num-prompts "${BENCH_NUM_PROMPTS:-32}" --max-concurrency "${BENCH_CONCURRENCY:-8}"

@@ -23,9 +23,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::{ChatAnswer, ChatRequest, EngineClient, EngineError, EngineKind, FailureClass};
 
+/// How far a busy engine's request time-out may grow (`--request-timeout` times this). The
+/// clients' own time-out is this much longer; the router enforces the current one.
+pub const BUSY_TIMEOUT_FACTOR: u32 = 4;
+
 /// Retry and health policy.
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
+    /// `--request-timeout`: one request, queueing and generation; doubled (up to
+    /// `BUSY_TIMEOUT_FACTOR` times) for an engine found busy after a time-out.
+    pub request_timeout: Duration,
     /// Longest wait with no engine up before giving up.
     pub engine_wait: Duration,
     /// Attempts per request on transient failures (timeouts, 5xx, 429, resets).
@@ -45,6 +52,7 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     fn default() -> Self {
         Self {
+            request_timeout: Duration::from_secs(300),
             engine_wait: Duration::from_secs(120),
             max_transient_attempts: 6,
             max_content_attempts: 3,
@@ -187,6 +195,8 @@ struct EngineState {
     context_len: AtomicU32,
     /// Estimated prompt tokens per 1000 characters, learnt from usage.
     tokens_per_kchar: AtomicU32,
+    /// The request time-out in force for this engine, in ms (see `RouterConfig`).
+    timeout_ms: AtomicU64,
     in_flight: AtomicUsize,
     requests: AtomicU64,
     successes: AtomicU64,
@@ -364,6 +374,7 @@ impl Router {
                     consecutive_failures: AtomicU32::new(0),
                     context_len: AtomicU32::new(s.context_len.unwrap_or(0)),
                     tokens_per_kchar: AtomicU32::new(s.tokens_per_kchar.unwrap_or(340)),
+                    timeout_ms: AtomicU64::new(cfg.request_timeout.as_millis() as u64),
                     in_flight: AtomicUsize::new(0),
                     requests: AtomicU64::new(0),
                     successes: AtomicU64::new(0),
@@ -614,12 +625,28 @@ impl Router {
         };
         let limit = e.limit.load(Ordering::Relaxed);
         let new = running.clamp(1, limit.max(1));
+        // The next requests may wait longer: an answer abandoned at the time-out is
+        // generation thrown away.
+        let most = self.cfg.request_timeout.as_millis() as u64 * u64::from(BUSY_TIMEOUT_FACTOR);
+        let old_t = e.timeout_ms.load(Ordering::Relaxed);
+        let new_t = (old_t * 2).min(most);
+        if new_t > old_t {
+            e.timeout_ms.store(new_t, Ordering::Relaxed);
+            tracing::warn!(
+                engine = %e.client.kind(),
+                url = e.client.url(),
+                "engine busy ({what}): request time-out for it raised from {} s to {} s (at most {}x --request-timeout)",
+                old_t / 1000,
+                new_t / 1000,
+                BUSY_TIMEOUT_FACTOR
+            );
+        }
         if new < limit {
             e.set_limit(new);
             tracing::warn!(
                 engine = %e.name,
                 url = e.client.url(),
-                "engine busy ({what}): a request waited past --request-timeout in its queue; in flight to it cut from {limit} to {new} (not an outage). If answers take longer than the time-out, raise --request-timeout"
+                "engine busy ({what}): a request got no answer within --request-timeout (queued, or generating slowly next to many others); in flight to it cut from {limit} to {new} (not an outage). If single answers take longer than the time-out, raise --request-timeout"
             );
         }
         Some(what)
@@ -827,8 +854,14 @@ impl Router {
             e.requests.fetch_add(1, Ordering::Relaxed);
             let now = e.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             e.max_in_flight.fetch_max(now, Ordering::Relaxed);
+            let limit = Duration::from_millis(e.timeout_ms.load(Ordering::Relaxed));
             let result = tokio::select! {
-                r = e.client.chat(&attempt) => Some(r),
+                r = tokio::time::timeout(limit, e.client.chat(&attempt)) => Some(r.unwrap_or_else(|_| {
+                    Err(EngineError::new(
+                        FailureClass::Timeout,
+                        format!("no answer within {} s (--request-timeout)", limit.as_secs()),
+                    ))
+                })),
                 _ = self.cancel.cancelled() => None,
             };
             e.in_flight.fetch_sub(1, Ordering::SeqCst);

@@ -190,6 +190,13 @@ async fn a_busy_server_is_not_taken_for_a_dead_one() {
     assert_eq!(rep["engines"]["vllm"]["went_down"], 0, "{rep}");
     assert!(!ran.stderr.contains("engine unavailable"), "{}", ran.stderr);
     assert!(ran.stderr.contains("busy"), "{}", ran.stderr);
+    // Later requests may wait longer: an abandoned answer is generation thrown away.
+    assert!(
+        ran.stderr
+            .contains("request time-out for it raised from 2 s to 4 s"),
+        "{}",
+        ran.stderr
+    );
 }
 
 /// Validation drops are counted per reason in the report (a model that answers types

@@ -621,6 +621,10 @@ async fn eval_real_model_floors() {
             "--vllm-url",
             &url,
             "--no-ollama",
+            // A CPU serves a few dozen tokens a second to each of 32 sequences: answers
+            // of 800 tokens take minutes.
+            "--request-timeout",
+            "900",
         ],
         std::time::Duration::from_secs(3600),
     )

@@ -8,4 +8,5 @@ mod eval;
 mod export;
 mod resume;
 mod run;
+mod shards;
 mod support;

@@ -330,3 +330,60 @@ async fn status_reports_pending_work_and_the_resume_command() {
         ran.stdout
     );
 }
+
+/// Sets every file under `dir` to a modification time in the past (as files are that were
+/// not just written).
+fn age_files(dir: &std::path::Path) {
+    let st = std::process::Command::new("find")
+        .arg(dir)
+        .args([
+            "-type",
+            "f",
+            "-exec",
+            "touch",
+            "-d",
+            "2020-01-01 00:00:00",
+            "{}",
+            "+",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// A rerun does not read unchanged files again: their chunk keys come from the file cache
+/// (size and modification time unchanged, every chunk in the checkpoint); an edited file is
+/// read and only its changed chunks are sent; the outputs are the same either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_files_are_not_read_again_on_resume() {
+    let c = case(6, 3);
+    age_files(&c.corpus);
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(report(&c.out)["documents"]["unchanged_not_read"], 0);
+    let entities = std::fs::read(c.out.join("entities.jsonl")).unwrap();
+
+    fake.reset_stats();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    assert_eq!(rep["documents"]["unchanged_not_read"], 6, "{rep}");
+    assert_eq!(rep["chunks"]["resumed"], rep["chunks"]["total"]);
+    assert_eq!(fake.stats().chat_requests, 0);
+    assert!(std::fs::read(c.out.join("entities.jsonl")).unwrap() == entities);
+
+    // Edit one document (new content, new time): it is read, its new chunk extracted.
+    let doc = c.corpus.join("part1/doc001.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    std::fs::write(&doc, text.replace("Personx1y0", "Personedited")).unwrap();
+    fake.reset_stats();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    assert_eq!(rep["documents"]["unchanged_not_read"], 5, "{rep}");
+    assert_eq!(fake.stats().chat_requests, 1);
+    let names = entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl")));
+    assert!(names["part1/doc001.md"].contains("Personedited"));
+}

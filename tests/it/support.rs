@@ -36,6 +36,10 @@ pub fn command(args: &[&str]) -> tokio::process::Command {
         .env_remove("AEGIS_CONCURRENCY")
         .env_remove("AEGIS_OLLAMA_MODEL")
         .env_remove("AEGIS_OLLAMA_CONCURRENCY")
+        .env_remove("AEGIS_SHARD")
+        .env_remove("AEGIS_SHARD_COUNT")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("SLURM_ARRAY_TASK_ID")
         .env(
             "AEGIS_PROMPTS_DIR",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
