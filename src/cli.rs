@@ -89,21 +89,34 @@ pub enum LogFormat {
 /// Flags shared by every subcommand that talks to the engines.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {
-    /// Base URL of the vLLM server (OpenAI-compatible API).
-    #[arg(long, env = "AEGIS_VLLM_URL", default_value = "http://localhost:8001")]
-    pub vllm_url: String,
+    /// Base URL of a vLLM server or OpenAI-compatible gateway (http or https; a path prefix
+    /// such as /openai/v1 is kept). Repeat it (or give a comma list) for several endpoints
+    /// serving the same model: each request goes to the least loaded one.
+    #[arg(
+        long,
+        env = "AEGIS_VLLM_URL",
+        value_delimiter = ',',
+        default_value = "http://localhost:8001"
+    )]
+    pub vllm_url: Vec<String>,
 
     /// Model name to request from vLLM [default: the model that /v1/models serves].
     #[arg(long, env = "AEGIS_VLLM_MODEL")]
     pub vllm_model: Option<String>,
 
-    /// Bearer token for vLLM (when the server runs with --api-key).
+    /// Bearer token for vLLM (when the server runs with --api-key): once for every
+    /// endpoint, or once per --vllm-url in the same order.
     #[arg(long, env = "VLLM_API_KEY", hide_env_values = true)]
-    pub vllm_api_key: Option<String>,
+    pub vllm_api_key: Vec<String>,
 
-    /// Ollama server; OLLAMA_HOST is read by Ollama's own rules [default: http://127.0.0.1:11434].
+    /// Ollama server (repeatable); OLLAMA_HOST is read by Ollama's own rules [default: http://127.0.0.1:11434].
     #[arg(long, env = "OLLAMA_HOST")]
-    pub ollama_url: Option<String>,
+    pub ollama_url: Vec<String>,
+
+    /// A PEM file of CA certificates trusted for https engines, on top of the system's
+    /// (SSL_CERT_FILE replaces the system's).
+    #[arg(long, value_name = "FILE", env = "AEGIS_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Model name to request from Ollama (`name` means `name:latest`).
     #[arg(long, env = "AEGIS_OLLAMA_MODEL", default_value = "nemotron-3-nano")]

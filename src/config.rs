@@ -10,7 +10,7 @@ use crate::cli::{EngineArgs, RunArgs};
 use crate::engine::ollama::{parse_ollama_host, OllamaClient};
 use crate::engine::openai::{normalize_base, OpenAiClient};
 use crate::engine::router::EngineSetup;
-use crate::engine::{http_client, EngineClient, ProbeReport};
+use crate::engine::{http_client, EngineClient, HttpSettings, ProbeReport};
 use crate::error::RunError;
 use crate::prompt::{default_prompts_root, PromptSet};
 use crate::walk::PathFilter;
@@ -43,9 +43,13 @@ pub struct OllamaSettings {
 
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
-    pub vllm: Option<VllmSettings>,
-    pub ollama: Option<OllamaSettings>,
+    /// vLLM endpoints in the order given (one preference tier; empty with --no-vllm).
+    pub vllm: Vec<VllmSettings>,
+    /// Ollama endpoints (the fallback tier; empty with --no-ollama).
+    pub ollama: Vec<OllamaSettings>,
     pub request_timeout: Duration,
+    /// Extra CA certificates (`--ca-cert`).
+    pub http: HttpSettings,
 }
 
 pub struct RunSettings {
@@ -89,12 +93,9 @@ fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
         ))
     })?;
     match parsed.scheme() {
-        "http" => Ok(()),
-        "https" => Err(RunError::config(format!(
-            "{flag} {url}: https is not supported (engines are local); use http://"
-        ))),
+        "http" | "https" => Ok(()),
         s => Err(RunError::config(format!(
-            "{flag} {url}: scheme {s} is not http; use http://HOST:PORT"
+            "{flag} {url}: scheme {s} is not http or https; use http://HOST:PORT (or https:// behind a gateway)"
         ))),
     }
 }
@@ -120,39 +121,90 @@ impl EngineSettings {
             ));
         }
         let vllm = if a.no_vllm {
-            None
+            Vec::new()
         } else {
-            let url = normalize_base(&a.vllm_url);
-            check_url("--vllm-url", &url)?;
             if concurrency == 0 {
                 return Err(RunError::config("--concurrency must be at least 1"));
             }
-            Some(VllmSettings {
-                url,
-                model: a.vllm_model.clone().filter(|m| !m.trim().is_empty()),
-                api_key: a.vllm_api_key.clone().filter(|k| !k.is_empty()),
-                concurrency,
-                adaptive,
-            })
+            let urls: Vec<String> = a
+                .vllm_url
+                .iter()
+                .map(|u| u.trim())
+                .filter(|u| !u.is_empty())
+                .map(normalize_base)
+                .collect();
+            if urls.is_empty() {
+                return Err(RunError::config(
+                    "--vllm-url is empty: give a URL such as http://localhost:8001, or pass --no-vllm",
+                ));
+            }
+            for (i, url) in urls.iter().enumerate() {
+                check_url("--vllm-url", url)?;
+                if urls[..i].contains(url) {
+                    return Err(RunError::config(format!(
+                        "--vllm-url {url} is given twice: list each endpoint once"
+                    )));
+                }
+            }
+            let keys: Vec<Option<String>> = match a.vllm_api_key.len() {
+                0 => vec![None; urls.len()],
+                1 => vec![a.vllm_api_key.first().cloned(); urls.len()],
+                n if n == urls.len() => a.vllm_api_key.iter().cloned().map(Some).collect(),
+                n => {
+                    return Err(RunError::config(format!(
+                        "{n} --vllm-api-key values for {} --vllm-url endpoints: give one key for all, or one per endpoint in the same order",
+                        urls.len()
+                    )))
+                }
+            };
+            urls.into_iter()
+                .zip(keys)
+                .map(|(url, api_key)| VllmSettings {
+                    url,
+                    model: a.vllm_model.clone().filter(|m| !m.trim().is_empty()),
+                    api_key: api_key.filter(|k| !k.is_empty()),
+                    concurrency,
+                    adaptive,
+                })
+                .collect()
         };
         let ollama = if a.no_ollama {
-            None
+            Vec::new()
         } else {
-            let url = parse_ollama_host(a.ollama_url.as_deref());
-            check_url("--ollama-url", &url)?;
             if ollama_concurrency == 0 {
                 return Err(RunError::config("--ollama-concurrency must be at least 1"));
             }
-            Some(OllamaSettings {
-                url,
-                model: a.ollama_model.clone(),
-                concurrency: ollama_concurrency,
-            })
+            let raw: Vec<Option<&str>> = if a.ollama_url.is_empty() {
+                vec![None]
+            } else {
+                a.ollama_url.iter().map(|u| Some(u.as_str())).collect()
+            };
+            let mut list: Vec<OllamaSettings> = Vec::new();
+            for r in raw {
+                let url = parse_ollama_host(r);
+                check_url("--ollama-url", &url)?;
+                if list.iter().any(|o| o.url == url) {
+                    return Err(RunError::config(format!(
+                        "--ollama-url {url} is given twice: list each endpoint once"
+                    )));
+                }
+                list.push(OllamaSettings {
+                    url,
+                    model: a.ollama_model.clone(),
+                    concurrency: ollama_concurrency,
+                });
+            }
+            list
+        };
+        let http = match &a.ca_cert {
+            Some(path) => HttpSettings::with_ca_file(path).map_err(RunError::config)?,
+            None => HttpSettings::default(),
         };
         Ok(Self {
             vllm,
             ollama,
             request_timeout: Duration::from_secs(a.request_timeout),
+            http,
         })
     }
 }
@@ -224,37 +276,59 @@ impl RunSettings {
 /// What the start-up probe found, engine by engine.
 pub struct ProbedEngines {
     pub setups: Vec<EngineSetup>,
-    pub reports: Vec<(&'static str, ProbeReport)>,
+    /// Keyed as in the report: `vllm`, `vllm#2`, ..., `ollama`, ...
+    pub reports: Vec<(String, ProbeReport)>,
 }
 
-/// Probes the enabled engines once. Configuration errors (wrong key, model not served or
-/// not pulled while nothing else can serve) are fatal; an engine that does not answer yet
-/// starts "down" and is probed again in the background by the router.
+/// The report key of the `n`-th (0-based) endpoint of a kind.
+fn endpoint_name(kind: &str, n: usize) -> String {
+    match n {
+        0 => kind.to_string(),
+        n => format!("{kind}#{}", n + 1),
+    }
+}
+
+/// Probes the enabled engines once (the endpoints of a kind at the same time).
+/// Configuration errors (wrong key, untrusted certificate, model not served or not pulled
+/// while nothing else can serve, endpoints serving different models) are fatal; an engine
+/// that does not answer yet starts "down" and is probed again in the background by the
+/// router.
 pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError> {
-    let pool = s
+    let client = |pool: usize| http_client(pool, &s.http).map_err(RunError::config);
+    let vllm_http = s
         .vllm
-        .as_ref()
-        .map_or(0, |v| v.adaptive.map_or(v.concurrency, |_| 256))
-        + s.ollama.as_ref().map_or(0, |o| o.concurrency);
-    let http = http_client(pool);
+        .iter()
+        .map(|v| client(v.concurrency))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ollama_http = s
+        .ollama
+        .iter()
+        .map(|o| client(o.concurrency))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut out = ProbedEngines {
         setups: Vec::new(),
         reports: Vec::new(),
     };
-    let vllm_probe = match &s.vllm {
-        Some(v) => {
-            Some(OpenAiClient::probe(&http, &v.url, v.model.as_deref(), v.api_key.as_deref()).await)
+    let (vllm_probes, ollama_probes) = futures::future::join(
+        futures::future::join_all(s.vllm.iter().zip(&vllm_http).map(|(v, http)| {
+            OpenAiClient::probe(http, &v.url, v.model.as_deref(), v.api_key.as_deref())
+        })),
+        futures::future::join_all(
+            s.ollama
+                .iter()
+                .zip(&ollama_http)
+                .map(|(o, http)| OllamaClient::probe(http, &o.url, &o.model)),
+        ),
+    )
+    .await;
+    for (v, p) in s.vllm.iter().zip(&vllm_probes) {
+        if p.untrusted_certificate {
+            return Err(RunError::config(format!(
+                "vLLM at {}: {}",
+                v.url,
+                p.error.as_deref().unwrap_or(crate::engine::TLS_ADVICE)
+            )));
         }
-        None => None,
-    };
-    let ollama_probe = match &s.ollama {
-        Some(o) => Some(OllamaClient::probe(&http, &o.url, &o.model).await),
-        None => None,
-    };
-    let vllm_usable = vllm_probe
-        .as_ref()
-        .is_some_and(|p| p.ready && p.model_available);
-    if let (Some(v), Some(p)) = (&s.vllm, vllm_probe) {
         if p.reachable && p.error.as_deref() == Some("401 Unauthorized") {
             return Err(RunError::config(format!(
                 "vLLM at {} refused the API key (401): set --vllm-api-key (or VLLM_API_KEY) to the key the server was started with",
@@ -270,19 +344,46 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                     .unwrap_or_else(|| "the model is not served".into())
             )));
         }
+    }
+    // Every endpoint must serve the same model: results are checkpointed per model, and a
+    // chunk must not depend on which endpoint answered it.
+    let serving: Vec<(&str, &str)> = s
+        .vllm
+        .iter()
+        .zip(&vllm_probes)
+        .filter(|(_, p)| p.ready && p.model_available)
+        .filter_map(|(v, p)| Some((v.url.as_str(), p.model.as_deref()?)))
+        .collect();
+    if let Some(&(first_url, first_model)) = serving.first() {
+        if let Some(&(url, model)) = serving.iter().find(|(_, m)| *m != first_model) {
+            return Err(RunError::config(format!(
+                "the --vllm-url endpoints serve different models: {first_url} serves '{first_model}', {url} serves '{model}'. Every endpoint must serve the same model (results are checkpointed per model): drop the odd endpoint, or pass --vllm-model to name the one they all serve"
+            )));
+        }
+    }
+    // An endpoint still loading is held to the model the others serve.
+    let agreed = serving.first().map(|(_, m)| m.to_string());
+    let vllm_usable = !serving.is_empty();
+    for (n, ((v, p), http)) in s.vllm.iter().zip(vllm_probes).zip(&vllm_http).enumerate() {
         if !p.ready {
             tracing::warn!(
                 "vLLM at {} is not ready ({}); {}",
                 v.url,
                 p.error.as_deref().unwrap_or("no answer"),
-                if s.ollama.is_some() {
+                if vllm_usable {
+                    "using the other endpoints meanwhile and probing it in the background"
+                } else if !s.ollama.is_empty() {
                     "using Ollama meanwhile and probing vLLM in the background"
                 } else {
                     "waiting for it (see --engine-wait)"
                 }
             );
         }
-        let model = p.model.clone().unwrap_or_default();
+        let model = p
+            .model
+            .clone()
+            .or_else(|| agreed.clone())
+            .unwrap_or_default();
         out.setups.push(EngineSetup {
             client: EngineClient::OpenAi(
                 OpenAiClient::new(
@@ -291,9 +392,6 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                     model,
                     v.api_key.clone(),
                     s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
-                    // Keep-alive connections for every request that may be in flight
-                    // (with `auto`, the cap it may climb to).
-                    v.concurrency,
                 )
                 .map_err(|e| RunError::config(format!("--vllm-url {e}")))?,
             ),
@@ -304,12 +402,25 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
             last_error: p.error.clone(),
             tokens_per_kchar: None,
         });
-        out.reports.push(("vllm", p));
+        out.reports.push((endpoint_name("vllm", n), p));
     }
-    if let (Some(o), Some(p)) = (&s.ollama, ollama_probe) {
+    for (n, ((o, p), http)) in s
+        .ollama
+        .iter()
+        .zip(ollama_probes)
+        .zip(&ollama_http)
+        .enumerate()
+    {
+        if p.untrusted_certificate {
+            return Err(RunError::config(format!(
+                "Ollama at {}: {}",
+                o.url,
+                p.error.as_deref().unwrap_or(crate::engine::TLS_ADVICE)
+            )));
+        }
         let skip = if p.reachable && !p.model_available && p.error.is_none() {
             let advice = p.advice.clone().unwrap_or_default();
-            if !vllm_usable && s.vllm.is_none() {
+            if !vllm_usable && s.vllm.is_empty() {
                 return Err(RunError::config(format!("Ollama at {}: {advice}", o.url)));
             }
             tracing::warn!("Ollama at {} cannot serve as fallback: {advice}", o.url);
@@ -326,7 +437,6 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                         o.model.clone(),
                         OLLAMA_NUM_CTX,
                         s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
-                        o.concurrency,
                     )
                     .map_err(|e| RunError::config(format!("--ollama-url {e}")))?,
                 ),
@@ -338,7 +448,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                 tokens_per_kchar: None,
             });
         }
-        out.reports.push(("ollama", p));
+        out.reports.push((endpoint_name("ollama", n), p));
     }
     if out.setups.is_empty() {
         return Err(RunError::config(

@@ -19,7 +19,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// and nulls (empty `models`) for what was not probed.
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineStatus {
-    pub engine: &'static str,
+    pub engine: String,
     pub enabled: bool,
     pub usable: bool,
     pub url: Option<String>,
@@ -37,7 +37,7 @@ pub struct EngineStatus {
 }
 
 impl EngineStatus {
-    fn probed(engine: &'static str, p: &ProbeReport) -> Self {
+    fn probed(engine: String, p: &ProbeReport) -> Self {
         EngineStatus {
             engine,
             enabled: true,
@@ -55,7 +55,7 @@ impl EngineStatus {
         }
     }
 
-    fn disabled(engine: &'static str) -> Self {
+    fn disabled(engine: String) -> Self {
         EngineStatus {
             engine,
             enabled: false,
@@ -127,39 +127,52 @@ fn print_report(name: &str, p: &ProbeReport) {
     println!("  usable:         {}", if usable { "yes" } else { "no" });
 }
 
+/// `vllm`, `vllm#2`, ... as in the run's report.
+fn endpoint_label(kind: &str, n: usize) -> String {
+    match n {
+        0 => kind.to_string(),
+        n => format!("{kind}#{}", n + 1),
+    }
+}
+
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let s = crate::config::EngineSettings::from_args(
         &args.engines,
         crate::cli::Concurrency::Fixed(1),
         1,
     )?;
-    let http = http_client(2);
+    let http = http_client(2, &s.http).map_err(crate::error::RunError::config)?;
     let text = args.format == OutputFormat::Text;
     let mut engines = Vec::new();
-    if let Some(v) = &s.vllm {
+    for (kind, flag, n) in [
+        ("vllm", "--no-vllm", s.vllm.len()),
+        ("ollama", "--no-ollama", s.ollama.len()),
+    ] {
+        if n == 0 {
+            if text {
+                println!("{kind}: disabled ({flag})");
+            }
+            engines.push(EngineStatus::disabled(kind.to_string()));
+        }
+    }
+    for (n, v) in s.vllm.iter().enumerate() {
         let p = OpenAiClient::probe(&http, &v.url, v.model.as_deref(), v.api_key.as_deref()).await;
+        let label = endpoint_label("vllm", n);
         if text {
-            print_report("vllm", &p);
+            print_report(&label, &p);
         }
-        engines.push(EngineStatus::probed("vllm", &p));
-    } else {
-        if text {
-            println!("vllm: disabled (--no-vllm)");
-        }
-        engines.push(EngineStatus::disabled("vllm"));
+        engines.push(EngineStatus::probed(label, &p));
     }
-    if let Some(o) = &s.ollama {
+    for (n, o) in s.ollama.iter().enumerate() {
         let p = OllamaClient::probe(&http, &o.url, &o.model).await;
+        let label = endpoint_label("ollama", n);
         if text {
-            print_report("ollama", &p);
+            print_report(&label, &p);
         }
-        engines.push(EngineStatus::probed("ollama", &p));
-    } else {
-        if text {
-            println!("ollama: disabled (--no-ollama)");
-        }
-        engines.push(EngineStatus::disabled("ollama"));
+        engines.push(EngineStatus::probed(label, &p));
     }
+    // vLLM endpoints first, then Ollama's, as the router prefers them.
+    engines.sort_by_key(|e| !e.engine.starts_with("vllm"));
     let any = engines.iter().any(|e| e.usable);
     if !text {
         let report = DoctorReport {

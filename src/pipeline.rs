@@ -583,6 +583,7 @@ async fn extract_piece(
             // what the bounds' largest answer needs (a --max-output-tokens set too small).
             max_tokens_ceiling: shape.max_tokens.max(shape.prompts.max_answer_tokens()),
             seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
+            request_id: job.key.hex(),
             followup: None,
         };
         let smaller = level + 1 < ctx.shapes.len();
@@ -1501,12 +1502,12 @@ fn fill_report(
     report.dropped_items = merged.dropped;
     report.validation.fill(&merged.validation);
     report.resolution = merged.resolution.clone();
-    for (kind, st) in router.stats() {
+    for (name, st) in router.stats() {
         report.retries += st.retries;
         report.fallbacks += st.fallbacks;
         report.prompt_tokens += st.prompt_tokens;
         report.completion_tokens += st.completion_tokens;
-        report.engines.insert(kind.name().to_string(), st);
+        report.engines.insert(name, st);
     }
     report.corpus = s.corpus.display().to_string();
     report.out = s.out.display().to_string();

@@ -1,12 +1,12 @@
 //! Engines: one interface (`EngineClient::chat`, `probe`) over vLLM's OpenAI-compatible API
 //! and Ollama's native API, plus the failure classifier that the router's retry policy
 //! reads. Clients do exactly one HTTP exchange per call; retries, fallback and concurrency
-//! caps live in `router`.
+//! caps live in `router`. Every exchange goes through reqwest (rustls for https, the
+//! environment's proxies, `--ca-cert` on top of the system's roots).
 
 pub mod ollama;
 pub mod openai;
 pub mod router;
-pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +52,9 @@ pub struct ChatRequest {
     /// The most `max_tokens` may grow to when answers come back cut off.
     pub max_tokens_ceiling: u32,
     pub seed: u64,
+    /// Sent as `X-Request-Id` (the chunk's checkpoint key), so gateway and server logs can
+    /// be joined with the checkpoint.
+    pub request_id: String,
     /// Gleaning: the answer so far and the question that asks for what it missed, sent as
     /// two more turns after the user message.
     pub followup: Option<Arc<FollowUp>>,
@@ -172,6 +175,8 @@ pub enum FailureClass {
     RateLimited,
     ContextLength,
     Unauthorized,
+    /// The server's certificate is not trusted (`--ca-cert`).
+    Tls,
     ModelNotFound,
     BadRequest,
     Malformed,
@@ -193,6 +198,7 @@ impl FailureClass {
             FailureClass::RateLimited => "rate_limited",
             FailureClass::ContextLength => "context_length",
             FailureClass::Unauthorized => "unauthorized",
+            FailureClass::Tls => "tls",
             FailureClass::ModelNotFound => "model_not_found",
             FailureClass::BadRequest => "bad_request",
             FailureClass::Malformed => "malformed",
@@ -248,7 +254,13 @@ pub struct ProbeReport {
     pub error: Option<String>,
     /// What to do when the engine is not usable.
     pub advice: Option<String>,
+    /// The server's TLS certificate is not trusted: a configuration error, not an outage.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub untrusted_certificate: bool,
 }
+
+/// What to do about a server certificate that is not trusted.
+pub const TLS_ADVICE: &str = "pass --ca-cert FILE (PEM) with the CA that signed the server's certificate, or set SSL_CERT_FILE to a bundle that holds it";
 
 /// The two engines behind one interface.
 #[derive(Debug, Clone)]
@@ -296,21 +308,189 @@ impl EngineClient {
     }
 }
 
-/// Shared HTTP client settings. The idle timeout stays under vLLM's 5 s keep-alive so a
-/// pooled connection is not reused just as the server closes it.
-pub fn http_client(pool: usize) -> reqwest::Client {
-    reqwest::Client::builder()
+/// What every engine client shares: CA certificates trusted on top of the system's roots
+/// (`--ca-cert`).
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    pub ca_certs: Vec<reqwest::Certificate>,
+    /// Where they came from, for messages.
+    pub ca_cert_file: Option<String>,
+}
+
+impl HttpSettings {
+    /// Reads a PEM bundle of CA certificates.
+    pub fn with_ca_file(path: &std::path::Path) -> Result<Self, String> {
+        let shown = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|e| format!("--ca-cert {shown}: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("--ca-cert {shown} is not a PEM certificate file: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "--ca-cert {shown} holds no certificate: give the PEM file (-----BEGIN CERTIFICATE-----) of the CA that signed the server's certificate"
+            ));
+        }
+        Ok(Self {
+            ca_certs: certs,
+            ca_cert_file: Some(shown),
+        })
+    }
+}
+
+/// Never sent through a proxy, whatever NO_PROXY says: local engines and tests.
+const ALWAYS_DIRECT: &str = "localhost,127.0.0.0/8,::1";
+
+/// The proxies of the environment by their usual (curl's) rules: `HTTPS_PROXY` for https,
+/// `HTTP_PROXY` for http (ignored under CGI, as curl does), `ALL_PROXY` for both, upper or
+/// lower case; `NO_PROXY` lists hosts, domains (with their subdomains), IPs and networks
+/// reached directly, or `*` for all. Loopback is always reached directly.
+fn env_proxies() -> Result<Vec<reqwest::Proxy>, String> {
+    let get = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let mut direct = ALWAYS_DIRECT.to_string();
+    if let Some(no) = get(["NO_PROXY", "no_proxy"]) {
+        direct.push(',');
+        direct.push_str(&no);
+    }
+    let mut proxies = Vec::new();
+    let cgi = std::env::var_os("REQUEST_METHOD").is_some();
+    let wanted = [
+        ("HTTPS_PROXY", get(["HTTPS_PROXY", "https_proxy"])),
+        (
+            "HTTP_PROXY",
+            get(["HTTP_PROXY", "http_proxy"]).filter(|_| !cgi),
+        ),
+        ("ALL_PROXY", get(["ALL_PROXY", "all_proxy"])),
+    ];
+    for (name, url) in wanted {
+        let Some(url) = url else { continue };
+        let proxy = match name {
+            "HTTPS_PROXY" => reqwest::Proxy::https(url.trim()),
+            "HTTP_PROXY" => reqwest::Proxy::http(url.trim()),
+            _ => reqwest::Proxy::all(url.trim()),
+        }
+        .map_err(|e| format!("{name}={url:?} is not a proxy URL ({e}): fix or unset it"))?;
+        proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&direct)));
+    }
+    Ok(proxies)
+}
+
+/// An HTTP client for one engine (rustls, HTTP/1.1). The idle timeout stays under vLLM's
+/// 5 s keep-alive so a pooled connection is not reused just as the server closes it; the
+/// pool keeps a connection for every request the engine may have in flight.
+pub fn http_client(pool: usize, settings: &HttpSettings) -> Result<reqwest::Client, String> {
+    // ring: the provider compiled in (an error only says one is installed already).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
         .pool_idle_timeout(Duration::from_secs(4))
         .pool_max_idle_per_host(pool.max(1))
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
-        .no_proxy()
+        .no_proxy();
+    for proxy in env_proxies()? {
+        builder = builder.proxy(proxy);
+    }
+    if !settings.ca_certs.is_empty() {
+        builder = builder.tls_certs_merge(settings.ca_certs.iter().cloned());
+    }
+    builder
         .build()
-        .expect("a plain HTTP client builds without TLS or system configuration")
+        .map_err(|e| format!("cannot set up the HTTP client: {}", innermost(&e)))
+}
+
+/// The next cause in an error's chain. An io::Error's `source()` skips the error it wraps
+/// (TLS errors come wrapped, sometimes twice): that one comes first.
+fn cause<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    if let Some(inner) = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        return Some(inner);
+    }
+    err.source()
+}
+
+/// The innermost cause of an error: it says what happened ("Connection refused (os error
+/// 111)"); reqwest's outer layers only repeat the URL.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = err.to_string();
+    let mut src = cause(err);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = cause(s);
+    }
+    msg
+}
+
+/// A certificate the client does not trust, somewhere in the error's causes.
+fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(s) = src {
+        if let Some(
+            e @ (rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented),
+        ) = s.downcast_ref::<rustls::Error>()
+        {
+            return Some(e.to_string());
+        }
+        src = cause(s);
+    }
+    None
+}
+
+/// One `POST` with a JSON body: the whole reply, or the transport failure classified as the
+/// router reads it. `request_id` goes out as `X-Request-Id`, so gateway and server logs can
+/// be joined with the checkpoint.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    bearer: Option<&str>,
+    request_id: &str,
+    timeout: Duration,
+) -> Result<Reply, EngineError> {
+    use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+    let mut rb = http
+        .post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/json")
+        .timeout(timeout)
+        .body(body);
+    if let Some(key) = bearer {
+        rb = rb.bearer_auth(key);
+    }
+    if !request_id.is_empty() {
+        rb = rb.header("x-request-id", request_id);
+    }
+    let resp = rb.send().await.map_err(|e| classify_transport(&e))?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    // A body cut short (or never finished within the time-out) is classified too.
+    let text = resp.text().await.map_err(|e| classify_transport(&e))?;
+    Ok(Reply {
+        status,
+        retry_after,
+        text,
+    })
 }
 
 /// Classifies a transport-level reqwest error.
 pub fn classify_transport(err: &reqwest::Error) -> EngineError {
+    if let Some(why) = untrusted_certificate(err) {
+        return EngineError::new(
+            FailureClass::Tls,
+            format!(
+                "the server's TLS certificate is not trusted ({why}): pass --ca-cert FILE with the CA that signed it (or set SSL_CERT_FILE)"
+            ),
+        );
+    }
     let class = if err.is_timeout() {
         FailureClass::Timeout
     } else if err.is_connect() {
@@ -319,17 +499,9 @@ pub fn classify_transport(err: &reqwest::Error) -> EngineError {
         // Body cut, connection reset or closed mid-exchange, decode errors.
         FailureClass::Reset
     };
-    // The innermost cause says what happened ("Connection refused (os error 111)");
-    // reqwest's outer layers only repeat the URL.
-    let mut innermost = err.to_string();
-    let mut src = std::error::Error::source(err);
-    while let Some(s) = src {
-        innermost = s.to_string();
-        src = s.source();
-    }
     let msg = match class {
         FailureClass::Timeout => "no answer within --request-timeout".to_string(),
-        _ => innermost,
+        _ => innermost(err),
     };
     EngineError::new(class, msg)
 }

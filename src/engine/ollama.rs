@@ -10,10 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::openai::error_message;
-use super::wire::Wire;
 use super::{
-    classify_transport, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass, Finish,
-    ProbeReport, Reply, WireMessages,
+    classify_transport, post_json, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass,
+    Finish, ProbeReport, Reply, WireMessages,
 };
 
 /// `OLLAMA_HOST` by Ollama's own rules (envconfig.Host): empty -> 127.0.0.1:11434; a bare
@@ -69,9 +68,9 @@ pub fn parse_ollama_host(raw: Option<&str>) -> String {
 #[derive(Debug, Clone)]
 pub struct OllamaClient {
     http: reqwest::Client,
-    /// The chat exchange (probes go through `http`).
-    wire: std::sync::Arc<Wire>,
     base: String,
+    /// `{base}/api/chat`, built once.
+    chat_url: String,
     model: String,
     num_ctx: u32,
     timeout: Duration,
@@ -142,11 +141,11 @@ impl OllamaClient {
         model: String,
         num_ctx: u32,
         timeout: Duration,
-        max_idle: usize,
     ) -> Result<Self, String> {
         let base = base.trim_end_matches('/').to_string();
+        reqwest::Url::parse(&base).map_err(|e| format!("{base}: {e}"))?;
         Ok(Self {
-            wire: std::sync::Arc::new(Wire::new(&base, max_idle)?),
+            chat_url: format!("{base}/api/chat"),
             http,
             base,
             model,
@@ -183,10 +182,15 @@ impl OllamaClient {
             },
         };
         let bytes = req.encode(&body)?;
-        let reply = self
-            .wire
-            .post_json("/api/chat", &bytes, None, self.timeout)
-            .await?;
+        let reply = post_json(
+            &self.http,
+            &self.chat_url,
+            bytes,
+            None,
+            &req.request_id,
+            self.timeout,
+        )
+        .await?;
         let Reply {
             status,
             retry_after,
@@ -285,8 +289,13 @@ impl OllamaClient {
             }
             Err(e) => {
                 let err = classify_transport(&e);
+                report.untrusted_certificate = err.class == FailureClass::Tls;
+                report.advice = Some(if report.untrusted_certificate {
+                    super::TLS_ADVICE.to_string()
+                } else {
+                    format!("nothing answers at {base}: start Ollama (`ollama serve`), or set --ollama-url / OLLAMA_HOST")
+                });
                 report.error = Some(err.message);
-                report.advice = Some(format!("nothing answers at {base}: start Ollama (`ollama serve`), or set --ollama-url / OLLAMA_HOST"));
                 return report;
             }
         }

@@ -8,18 +8,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::wire::Wire;
 use super::{
-    classify_transport, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass, Finish,
-    ProbeReport, WireMessages,
+    classify_transport, post_json, snippet, ChatAnswer, ChatRequest, EngineError, FailureClass,
+    Finish, ProbeReport, WireMessages,
 };
 
 #[derive(Debug, Clone)]
 pub struct OpenAiClient {
     http: reqwest::Client,
-    /// The chat exchange (probes and metrics go through `http`).
-    wire: Arc<Wire>,
     base: String,
+    /// `{base}/v1/chat/completions`, built once.
+    chat_url: String,
     /// Late-bound: empty until `/v1/models` names it (vLLM may still be loading at start).
     model: Arc<RwLock<String>>,
     api_key: Option<String>,
@@ -97,7 +96,9 @@ struct ModelCard {
     max_model_len: Option<u32>,
 }
 
-/// Normalizes a user-given base URL: no trailing slash, no trailing `/v1`.
+/// Normalizes a user-given base URL: no trailing slash, no trailing `/v1`. A path prefix
+/// before it stays (a gateway's `https://host/openai/v1` becomes `https://host/openai`,
+/// and requests go to `https://host/openai/v1/chat/completions`).
 pub fn normalize_base(url: &str) -> String {
     let mut u = url.trim().trim_end_matches('/').to_string();
     if u.ends_with("/v1") {
@@ -116,11 +117,11 @@ impl OpenAiClient {
         model: String,
         api_key: Option<String>,
         timeout: Duration,
-        max_idle: usize,
     ) -> Result<Self, String> {
         let base = normalize_base(base_url);
+        reqwest::Url::parse(&base).map_err(|e| format!("{base}: {e}"))?;
         Ok(Self {
-            wire: Arc::new(Wire::new(&base, max_idle)?),
+            chat_url: format!("{base}/v1/chat/completions"),
             http,
             base,
             model: Arc::new(RwLock::new(model)),
@@ -171,15 +172,15 @@ impl OpenAiClient {
             },
         };
         let bytes = req.encode(&body)?;
-        let reply = self
-            .wire
-            .post_json(
-                "/v1/chat/completions",
-                &bytes,
-                self.api_key.as_deref(),
-                self.timeout,
-            )
-            .await?;
+        let reply = post_json(
+            &self.http,
+            &self.chat_url,
+            bytes,
+            self.api_key.as_deref(),
+            &req.request_id,
+            self.timeout,
+        )
+        .await?;
         if !reply.is_success() {
             return Err(self.http_error(reply.status, reply.retry_after, &reply.text));
         }
@@ -217,7 +218,8 @@ impl OpenAiClient {
                 (FailureClass::ContextLength, message)
             }
             408 => (FailureClass::Timeout, format!("408 {message}")),
-            429 => (FailureClass::RateLimited, format!("429 {message}")),
+            // A gateway's (or vLLM's queue limit's) way of saying "busy": back pressure.
+            429 | 503 => (FailureClass::RateLimited, format!("{status} {message}")),
             500..=599 => (FailureClass::Server, format!("{status} {message}")),
             _ => (FailureClass::BadRequest, format!("{status} {message}")),
         };
@@ -268,7 +270,8 @@ impl OpenAiClient {
             .send()
             .await
             .map_err(|e| classify_transport(&e))?;
-        if !resp.status().is_success() {
+        // 404: a gateway that does not pass /health on; /v1/models below decides.
+        if !resp.status().is_success() && resp.status().as_u16() != 404 {
             return Err(EngineError::new(
                 FailureClass::Server,
                 format!("/health answered {}", resp.status().as_u16()),
@@ -319,7 +322,9 @@ impl OpenAiClient {
         match get("/health").send().await {
             Ok(r) => {
                 report.reachable = true;
-                report.ready = r.status().is_success();
+                // A gateway may not pass /health on (KServe's /openai prefix serves only
+                // /v1/...): then /v1/models alone says whether the model is served.
+                report.ready = r.status().is_success() || r.status().as_u16() == 404;
                 if !report.ready {
                     report.error = Some(format!(
                         "/health answered {} (engine loading or dead)",
@@ -330,7 +335,10 @@ impl OpenAiClient {
             Err(e) => {
                 let err = classify_transport(&e);
                 report.error = Some(err.message.clone());
-                report.advice = Some(if err.class == FailureClass::Connect {
+                report.untrusted_certificate = err.class == FailureClass::Tls;
+                report.advice = Some(if report.untrusted_certificate {
+                    super::TLS_ADVICE.to_string()
+                } else if err.class == FailureClass::Connect {
                     format!("nothing answers at {base}: start vLLM there (it refuses connections for about a minute while it loads), or pass --vllm-url")
                 } else {
                     format!("{base} did not answer /health in time: check that it is a vLLM server")
@@ -471,6 +479,11 @@ mod tests {
     fn base_urls_are_normalized() {
         assert_eq!(normalize_base("http://h:8001/v1/"), "http://h:8001");
         assert_eq!(normalize_base("localhost:8001"), "http://localhost:8001");
+        // A gateway's path prefix stays; requests go to {base}/v1/...
+        assert_eq!(
+            normalize_base("https://gw.example/openai/v1"),
+            "https://gw.example/openai"
+        );
     }
 
     #[test]

@@ -4,6 +4,13 @@
 //! jitter and Retry-After under one shared retry budget, opens a circuit on an engine that
 //! keeps failing, probes downed engines in the background and sends traffic back as soon as
 //! they answer. With no engine up it waits at most `engine_wait`, then gives up.
+//!
+//! Several endpoints of one kind (`--vllm-url` repeated) form one preference tier: a
+//! request goes to the up endpoint of the first tier with an up endpoint, the one with the
+//! fewest requests in flight relative to its limit, or, when all are full, to whichever
+//! frees a slot first. Each endpoint has its own health, breaker, limit and counters.
+//! A 429 or 503 is back pressure: the endpoint's limit is halved (at most once a second)
+//! and grows back by one every `limit` successes.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -159,11 +166,20 @@ pub struct EngineStats {
     pub adaptive_limit: Option<(usize, usize)>,
     pub went_down: u64,
     pub came_back: u64,
+    /// Times a 429 or 503 (back pressure) cut the limit of requests in flight.
+    pub back_pressure_cuts: u64,
     pub last_error: Option<String>,
 }
 
 struct EngineState {
     client: EngineClient,
+    /// Key in the report: the kind's name, `#2`, `#3`... for further endpoints of a kind.
+    name: String,
+    /// When back pressure last cut the limit.
+    last_cut: Mutex<Option<Instant>>,
+    /// Successes since the limit last changed (growing back after back pressure).
+    since_cut: AtomicU64,
+    back_pressure_cuts: AtomicU64,
     sem: Arc<Semaphore>,
     cap: usize,
     /// Permits the semaphore holds now (below `cap` while adaptive concurrency limits it).
@@ -212,6 +228,41 @@ impl EngineState {
         } else {
             self.owed.fetch_add(old - new, Ordering::SeqCst);
             self.withdraw_owed();
+        }
+    }
+
+    /// A 429 or 503: fewer requests in flight to this endpoint, at most once a second (one
+    /// burst of refusals is one signal, not one per request).
+    fn back_pressure(&self) {
+        let mut last = self.last_cut.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        let limit = self.limit.load(Ordering::SeqCst);
+        let new = (limit / 2).max(1);
+        if new < limit {
+            *last = Some(Instant::now());
+            self.since_cut.store(0, Ordering::Relaxed);
+            self.back_pressure_cuts.fetch_add(1, Ordering::Relaxed);
+            self.set_limit(new);
+            tracing::warn!(engine = %self.name, url = self.client.url(), "engine pushes back (429/503): in flight to it cut from {limit} to {new}");
+        }
+    }
+
+    /// After a success: a limit cut by back pressure grows back by one every `limit`
+    /// successes, up to the cap (`auto` limits are moved by the server's queue instead).
+    fn grow_back(&self) {
+        if self.adaptive {
+            return;
+        }
+        let limit = self.limit.load(Ordering::Relaxed);
+        if limit >= self.cap {
+            return;
+        }
+        let n = self.since_cut.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= limit as u64 {
+            self.since_cut.store(0, Ordering::Relaxed);
+            self.set_limit(limit + 1);
         }
     }
 
@@ -293,14 +344,25 @@ impl Router {
             .first()
             .map(|s| s.client.kind())
             .unwrap_or(EngineKind::Vllm);
+        let mut seen: BTreeMap<EngineKind, usize> = BTreeMap::new();
         let engines = setups
             .into_iter()
             .map(|s| {
+                let nth = seen.entry(s.client.kind()).or_default();
+                *nth += 1;
+                let name = match *nth {
+                    1 => s.client.kind().name().to_string(),
+                    n => format!("{}#{n}", s.client.kind().name()),
+                };
                 let start = s
                     .adaptive
                     .map_or(s.concurrency, |a| a.min(s.concurrency))
                     .max(1);
                 Arc::new(EngineState {
+                    name,
+                    last_cut: Mutex::new(None),
+                    since_cut: AtomicU64::new(0),
+                    back_pressure_cuts: AtomicU64::new(0),
                     sem: Arc::new(Semaphore::new(start)),
                     cap: s.concurrency.max(1),
                     limit: AtomicUsize::new(start),
@@ -364,12 +426,13 @@ impl Router {
             .map(|e| e.client.kind())
     }
 
-    pub fn stats(&self) -> Vec<(EngineKind, EngineStats)> {
+    /// Per-endpoint counters, keyed `vllm`, `vllm#2`, ..., `ollama`, `ollama#2`, ...
+    pub fn stats(&self) -> Vec<(String, EngineStats)> {
         self.engines
             .iter()
             .map(|e| {
                 (
-                    e.client.kind(),
+                    e.name.clone(),
                     EngineStats {
                         url: e.client.url().to_string(),
                         model: e.client.model(),
@@ -391,6 +454,7 @@ impl Router {
                         }),
                         went_down: e.went_down.load(Ordering::Relaxed),
                         came_back: e.came_back.load(Ordering::Relaxed),
+                        back_pressure_cuts: e.back_pressure_cuts.load(Ordering::Relaxed),
                         last_error: lock(&e.last_error).clone(),
                     },
                 )
@@ -407,7 +471,7 @@ impl Router {
         *lock(&e.last_error) = Some(err.to_string());
         if e.up.swap(false, Ordering::SeqCst) {
             e.went_down.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(engine = %e.client.kind(), url = e.client.url(), error = %err, "engine unavailable; routing around it and probing it in the background");
+            tracing::warn!(engine = %e.name, url = e.client.url(), error = %err, "engine unavailable; routing around it and probing it in the background");
             self.notify();
         }
         self.start_probe(idx);
@@ -421,7 +485,7 @@ impl Router {
         );
         if !e.up.swap(true, Ordering::SeqCst) {
             e.came_back.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(engine = %e.client.kind(), url = e.client.url(), "engine available again; new requests go to it");
+            tracing::info!(engine = %e.name, url = e.client.url(), "engine available again; new requests go to it");
             *lock(&self.all_down_since) = None;
             self.notify();
         }
@@ -580,7 +644,7 @@ impl Router {
         if new < limit {
             e.set_limit(new);
             tracing::warn!(
-                engine = %e.client.kind(),
+                engine = %e.name,
                 url = e.client.url(),
                 "engine busy ({what}): a request got no answer within --request-timeout (queued, or generating slowly next to many others); in flight to it cut from {limit} to {new} (not an outage). If single answers take longer than the time-out, raise --request-timeout"
             );
@@ -588,23 +652,41 @@ impl Router {
         Some(what)
     }
 
-    /// Waits for an engine that is up, in preference order.
+    /// Waits for an engine that is up: the endpoints of the first tier (kind, in preference
+    /// order) with one that is up and fits the request, least loaded first.
     async fn pick(
         &self,
         rx: &mut watch::Receiver<u64>,
         fits: impl Fn(&EngineState) -> bool,
-    ) -> Result<usize, RouteError> {
+    ) -> Result<Vec<usize>, RouteError> {
         loop {
             rx.borrow_and_update();
             let mut any_up = false;
+            let mut tier: Option<EngineKind> = None;
+            let mut found: Vec<usize> = Vec::new();
             for (i, e) in self.engines.iter().enumerate() {
+                if tier.is_some_and(|k| k != e.client.kind()) {
+                    break;
+                }
                 if e.up.load(Ordering::SeqCst) {
                     any_up = true;
                     // An engine whose context cannot hold this request is passed over.
                     if fits(e) {
-                        return Ok(i);
+                        tier = Some(e.client.kind());
+                        found.push(i);
                     }
                 }
+            }
+            if !found.is_empty() {
+                // Fewest in flight relative to the limit first (a stable sort: ties keep
+                // the order given).
+                let load = |i: usize| {
+                    let e = &self.engines[i];
+                    let limit = e.limit.load(Ordering::Relaxed).max(1) as u64;
+                    e.in_flight.load(Ordering::Relaxed) as u64 * 1_000_000 / limit
+                };
+                found.sort_by_key(|&i| load(i));
+                return Ok(found);
             }
             if any_up {
                 return Err(RouteError::Split(EngineError::new(
@@ -636,7 +718,7 @@ impl Router {
             .map(|e| {
                 format!(
                     "{} at {} ({})",
-                    e.client.kind(),
+                    e.name,
                     e.client.url(),
                     lock(&e.last_error)
                         .clone()
@@ -721,15 +803,36 @@ impl Router {
             if spend.exhausted() {
                 return Err(RouteError::Failed(spend.error()));
             }
-            let idx = self
+            let candidates = self
                 .pick(&mut rx, |e| self.fit_budget(e, req, budget).is_some())
                 .await?;
-            let e = &self.engines[idx];
-            let permit = tokio::select! {
-                p = e.sem.clone().acquire_owned() => p.map_err(|_| RouteError::Cancelled)?,
-                _ = rx.changed() => continue,
-                _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),
+            // A free slot on the least loaded endpoint; when all are full, the first slot
+            // any of them frees.
+            let free = candidates.iter().find_map(|&i| {
+                self.engines[i]
+                    .sem
+                    .clone()
+                    .try_acquire_owned()
+                    .ok()
+                    .map(|p| (i, p))
+            });
+            let (idx, permit) = match free {
+                Some(got) => got,
+                None => {
+                    let waits = candidates.iter().map(|&i| {
+                        let sem = self.engines[i].sem.clone();
+                        Box::pin(async move { (i, sem.acquire_owned().await) })
+                    });
+                    tokio::select! {
+                        ((i, p), _, _) = futures::future::select_all(waits) => {
+                            (i, p.map_err(|_| RouteError::Cancelled)?)
+                        }
+                        _ = rx.changed() => continue,
+                        _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),
+                    }
+                }
             };
+            let e = &self.engines[idx];
             if !e.up.load(Ordering::SeqCst) {
                 continue;
             }
@@ -788,6 +891,7 @@ impl Router {
                 Ok((value, pt, ct)) => {
                     e.successes.fetch_add(1, Ordering::Relaxed);
                     e.consecutive_failures.store(0, Ordering::Relaxed);
+                    e.grow_back();
                     self.budget.deposit();
                     if e.client.kind() != self.preferred {
                         e.fallbacks.fetch_add(1, Ordering::Relaxed);
@@ -808,7 +912,9 @@ impl Router {
                     e.retries.fetch_add(1, Ordering::Relaxed);
                     match err.class {
                         FailureClass::ChunkCap => return Err(RouteError::Failed(err)),
-                        FailureClass::Unauthorized | FailureClass::ModelNotFound => {
+                        FailureClass::Unauthorized
+                        | FailureClass::ModelNotFound
+                        | FailureClass::Tls => {
                             return Err(RouteError::Fatal(err.message));
                         }
                         FailureClass::ContextLength => {
@@ -851,6 +957,9 @@ impl Router {
                         | FailureClass::Server
                         | FailureClass::RateLimited => {
                             transient += 1;
+                            if err.class == FailureClass::RateLimited {
+                                e.back_pressure();
+                            }
                             // A time-out from a server that answers and has work running
                             // is a queue, not an outage: fewer in flight, no breaker.
                             let busy = if err.class == FailureClass::Timeout {

@@ -3,6 +3,7 @@
 
 mod answers;
 mod cli;
+mod endpoints;
 mod engines;
 mod eval;
 mod export;
