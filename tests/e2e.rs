@@ -43,6 +43,8 @@ fn sh(path: &Path, args: &[&str]) {
 }
 
 async fn served_model(url: &str) -> String {
+    // reqwest is built without a default TLS provider (the tool installs ring's).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let v: serde_json::Value = reqwest::get(format!("{url}/v1/models"))
         .await
         .unwrap()

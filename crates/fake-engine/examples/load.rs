@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(20_000);
     let conc: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(256);
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(conc as usize)

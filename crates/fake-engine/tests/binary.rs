@@ -52,6 +52,8 @@ async fn binary_serves_and_exits_on_sigterm() {
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
 
+    // See the rustls dev-dependency in Cargo.toml.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let c = reqwest::Client::builder().no_proxy().build().unwrap();
     let body = json!({
         "model": "bin-model",

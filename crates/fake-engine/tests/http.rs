@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 const TEXT: &str = "Alice Johnson met Bob at Acme Corp in Paris. Alice said hello to Zoë.";
 
 fn client() -> reqwest::Client {
+    // See the rustls dev-dependency in Cargo.toml.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
@@ -411,6 +413,7 @@ async fn status_and_transport_faults() {
 #[tokio::test]
 async fn hang_holds_until_client_gives_up() {
     let fake = start(FakeConfig::new().fault(FaultRule::first_n(Fault::Hang, 1))).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let c = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_millis(300))
