@@ -258,8 +258,12 @@ impl Producer {
                 WalkItem::Issue(i) => tx.blocking_send(Item::Issue(i)).is_ok(),
                 WalkItem::Doc(entry) => {
                     let rel: Arc<str> = Arc::from(entry.rel.as_str());
-                    // Before reading: a change during the read shows next time.
-                    let stat = crate::filecache::mtime_ns(&entry.path);
+                    // Before reading: a change during the read shows next time. No cache (a
+                    // dry run): no stat.
+                    let stat = cache_in
+                        .is_some()
+                        .then(|| crate::filecache::mtime_ns(&entry.path))
+                        .flatten();
                     let cached = cache_in
                         .as_mut()
                         .and_then(|c| self.cached_items(c, &entry.rel, stat, doc_no));

@@ -86,19 +86,7 @@ async fn real_vllm_end_to_end() {
     //    fits the 2048-token context, every chunk answered with schema-valid JSON.
     let out = tmp.path().join("sample");
     let corpus = sample_corpus();
-    let ran = run_with_limit(
-        &[
-            "run",
-            corpus.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--vllm-url",
-            &url,
-            "--no-ollama",
-        ],
-        Duration::from_secs(900),
-    )
-    .await;
+    let ran = run_vllm(&corpus, &out, &url, &[], Duration::from_secs(900)).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let rep = assert_accounted(&out);
     assert_eq!(rep["engines"]["vllm"]["model"], model.as_str());
@@ -129,19 +117,7 @@ async fn real_vllm_end_to_end() {
         .collect();
     std::fs::write(dense.join("cjk.txt"), cjk).unwrap();
     let out2 = tmp.path().join("dense-out");
-    let ran = run_with_limit(
-        &[
-            "run",
-            dense.to_str().unwrap(),
-            "--out",
-            out2.to_str().unwrap(),
-            "--vllm-url",
-            &url,
-            "--no-ollama",
-        ],
-        Duration::from_secs(900),
-    )
-    .await;
+    let ran = run_vllm(&dense, &out2, &url, &[], Duration::from_secs(900)).await;
     let rep = report(&out2);
     assert!(ran.code == 0 || ran.code == 1, "{}", ran.stderr);
     let fails = &rep["engines"]["vllm"]["failures"];
@@ -154,20 +130,11 @@ async fn real_vllm_end_to_end() {
     // 3. A tiny output budget: answers come back cut off (finish_reason length); the
     //    budget grows to the schema's bound instead of failing.
     let out3 = tmp.path().join("budget");
-    let ran = run_with_limit(
-        &[
-            "run",
-            corpus.to_str().unwrap(),
-            "--out",
-            out3.to_str().unwrap(),
-            "--vllm-url",
-            &url,
-            "--no-ollama",
-            "--max-output-tokens",
-            "24",
-            "--include",
-            "reports/*",
-        ],
+    let ran = run_vllm(
+        &corpus,
+        &out3,
+        &url,
+        &["--max-output-tokens", "24", "--include", "reports/*"],
         Duration::from_secs(900),
     )
     .await;

@@ -45,19 +45,7 @@ async fn real_model_sample_corpus_real_names_grounded_nothing_failed() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let corpus = sample_corpus();
-    let ran = run_with_limit(
-        &[
-            "run",
-            corpus.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--vllm-url",
-            &url,
-            "--no-ollama",
-        ],
-        Duration::from_secs(900),
-    )
-    .await;
+    let ran = run_vllm(&corpus, &out, &url, &[], Duration::from_secs(900)).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let rep = report(&out);
     let chunks = rep["chunks"]["total"].as_u64().unwrap();

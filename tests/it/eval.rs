@@ -612,20 +612,13 @@ async fn eval_real_model_floors() {
     let out = tmp.path().join("out");
     let corpus = gold_dir().join("corpus");
     let gold = gold_dir().join("gold.jsonl");
-    let ran = run_with_limit(
-        &[
-            "run",
-            corpus.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--vllm-url",
-            &url,
-            "--no-ollama",
-            // A CPU serves a few dozen tokens a second to each of 32 sequences: answers
-            // of 800 tokens take minutes.
-            "--request-timeout",
-            "900",
-        ],
+    // A CPU serves a few dozen tokens a second to each of 32 sequences: answers of 800
+    // tokens take minutes.
+    let ran = run_vllm(
+        &corpus,
+        &out,
+        &url,
+        &["--request-timeout", "900"],
         std::time::Duration::from_secs(3600),
     )
     .await;

@@ -203,6 +203,27 @@ pub fn check_outputs(out: &Path) -> (Vec<Value>, Vec<Value>) {
     (entities, relations)
 }
 
+/// `run CORPUS --out OUT --vllm-url URL --no-ollama EXTRA...`, killed after `limit`.
+pub async fn run_vllm(
+    corpus: &Path,
+    out: &Path,
+    url: &str,
+    extra: &[&str],
+    limit: Duration,
+) -> Ran {
+    let mut args = vec![
+        "run",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--vllm-url",
+        url,
+        "--no-ollama",
+    ];
+    args.extend_from_slice(extra);
+    run_with_limit(&args, limit).await
+}
+
 /// Like `run`, with extra environment variables.
 pub async fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Ran {
     run_env_limit(args, env, Duration::from_secs(120)).await
