@@ -41,6 +41,10 @@ pub enum Command {
     /// Join the output folders of shard runs (--shard I/N) into the outputs one run over
     /// the whole corpus writes.
     Merge(MergeArgs),
+    /// Offline extraction through batch files: write the pending chunks as OpenAI batch
+    /// requests (`vllm run-batch`, a batch API, Ray Data), then import the results.
+    #[command(subcommand)]
+    Batch(BatchCommand),
     /// Score a finished run in --out against a gold file; quality gates for CI.
     Eval(EvalArgs),
     /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
@@ -386,4 +390,48 @@ pub struct MergeArgs {
     /// Merge although shards are missing or did not finish (exit code 1).
     #[arg(long)]
     pub allow_partial: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Write the chunks the checkpoint in --out does not hold as OpenAI batch JSONL
+    /// (`custom_id` = the chunk's checkpoint key, `body` = the exact chat request).
+    Export(Box<BatchExportArgs>),
+    /// Validate batch results like live answers and journal them in --out's checkpoint;
+    /// failures go to a retry file in request format. The next `run` sends nothing for
+    /// the imported chunks.
+    Import(BatchImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchExportArgs {
+    /// The request file to write (JSONL; split into FILE-0001, FILE-0002, ... past --max-lines).
+    #[arg(long, value_name = "FILE")]
+    pub batch: PathBuf,
+
+    /// Most requests per file (OpenAI's batch API takes 50,000).
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub max_lines: usize,
+
+    /// The model's context in tokens, when no vLLM is reachable to say it (with
+    /// --vllm-model); the plan fits prompts and output budget to it, as `run` does.
+    #[arg(long, value_name = "TOKENS")]
+    pub context_length: Option<u32>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchImportArgs {
+    /// Result files of the batch (`vllm run-batch -o`, a batch API's output file), in any order.
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Where the requests of failed chunks go, ready to run again [default: --out/batch/retry.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub retry: Option<PathBuf>,
 }

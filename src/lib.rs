@@ -6,6 +6,7 @@
 //! `report`. `pipeline` drives them; `main.rs` only maps the outcome to an exit code.
 
 pub mod atomic;
+pub mod batch;
 pub mod chunk;
 pub mod cli;
 pub mod config;
@@ -78,6 +79,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 args.allow_partial,
                 args.output.quiet,
             )
+        }
+        Command::Batch(crate::cli::BatchCommand::Export(args)) => {
+            init_logging(args.run.output.log_format, args.run.output.quiet);
+            batch::export(*args).await
+        }
+        Command::Batch(crate::cli::BatchCommand::Import(args)) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            tokio::task::spawn_blocking(move || batch::import(&args))
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
         Command::Eval(args) => {
             init_logging(args.output.log_format, args.output.quiet);

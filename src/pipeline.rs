@@ -41,18 +41,18 @@ const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 const MAX_SPLIT_DEPTH: u32 = 4;
 
 /// A chunk to extract.
-struct ChunkJob {
+pub(crate) struct ChunkJob {
     doc: u32,
-    rel: Arc<str>,
-    index: u32,
-    key: ChunkKey,
-    text: String,
-    user: String,
-    section: Option<Arc<str>>,
+    pub(crate) rel: Arc<str>,
+    pub(crate) index: u32,
+    pub(crate) key: ChunkKey,
+    pub(crate) text: String,
+    pub(crate) user: String,
+    pub(crate) section: Option<Arc<str>>,
 }
 
 /// What the producer emits, in corpus order.
-enum Item {
+pub(crate) enum Item {
     Doc {
         rel: Arc<str>,
         chunks: u32,
@@ -461,6 +461,15 @@ fn answer_error(ans: &ChatAnswer, e: AnswerError) -> EngineError {
     err
 }
 
+/// Parses and validates an engine's answer (live, or from a batch result file).
+pub(crate) fn accept_answer(ans: &ChatAnswer, checks: &Checks) -> Result<Extraction, EngineError> {
+    // Reasoning but no content: the model thought instead of answering (a thinking model
+    // that ignored enable_thinking=false). Not a cut JSON: a content failure.
+    let thought_only = ans.reasoning && ans.content.trim().is_empty();
+    let cut_off = ans.finish == Finish::Length && !thought_only;
+    parse_answer(&ans.content, cut_off, checks).map_err(|e| answer_error(ans, e))
+}
+
 /// A piece of a chunk still to extract: the whole chunk, or a half of one whose prompt did
 /// not fit the context.
 struct Piece {
@@ -566,13 +575,7 @@ async fn extract_piece(
             text: Some(&ground),
             grounding: ctx.grounding,
         };
-        let accept = |ans: &ChatAnswer| {
-            // Reasoning but no content: the model thought instead of answering (a thinking
-            // model that ignored enable_thinking=false). Not a cut JSON: a content failure.
-            let thought_only = ans.reasoning && ans.content.trim().is_empty();
-            let cut_off = ans.finish == Finish::Length && !thought_only;
-            parse_answer(&ans.content, cut_off, &checks).map_err(|e| answer_error(ans, e))
-        };
+        let accept = |ans: &ChatAnswer| accept_answer(ans, &checks);
         let req = ChatRequest {
             system: shape.prompts.system.clone(),
             system_json: shape.system_json.clone(),
@@ -976,7 +979,7 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
 
 /// Fits prompts, chunk size and output budget to the preferred engine's context (see
 /// `plan`), measuring the tokenizer with vLLM's `/tokenize` when it answers.
-async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngines) {
+pub(crate) async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngines) {
     use crate::engine::EngineClient;
     use crate::plan::{plan, Ratios, TokenCounter};
     struct Estimate;
@@ -1073,29 +1076,60 @@ pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Done)
 }
 
-/// `aegis-ingest run`.
-pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    let mut s = settings;
-    std::fs::create_dir_all(&s.out)
-        .map_err(|e| RunError::config(format!("cannot create --out {}: {e}", s.out.display())))?;
-    let _lock = crate::lock::OutLock::acquire(&s.out)?;
-    if s.fresh {
-        let gone = discard_previous(&s.out).map_err(|e| {
-            RunError::config(format!("--fresh: cannot clear {}: {e}", s.out.display()))
+/// Creates and locks `--out` (for as long as the lock lives), clears it with `--fresh`,
+/// and opens its checkpoint.
+pub(crate) fn open_out(
+    out: &Path,
+    fresh: bool,
+) -> Result<(crate::lock::OutLock, Journal), RunError> {
+    std::fs::create_dir_all(out).map_err(|e| {
+        RunError::config(format!(
+            "cannot create --out {}: {e}; pass a folder you can write to (permissions, free space)",
+            out.display()
+        ))
+    })?;
+    let lock = crate::lock::OutLock::acquire(out)?;
+    if fresh {
+        let gone = discard_previous(out).map_err(|e| {
+            RunError::config(format!(
+                "--fresh: cannot clear {}: {e}; remove the files yourself or pass another --out",
+                out.display()
+            ))
         })?;
         if !gone.is_empty() {
             eprintln!(
                 "aegis-ingest: --fresh: discarded {} in {}",
                 gone.join(", "),
-                s.out.display()
+                out.display()
             );
         }
     }
-    let journal = Journal::open(&s.out).map_err(|e| RunError::config(e.to_string()))?;
+    let journal = Journal::open(out).map_err(|e| RunError::config(e.to_string()))?;
     if journal.opened.torn_bytes_dropped > 0 {
         tracing::warn!("checkpoint: dropped a torn tail of {} bytes left by an interrupted run; everything before it is kept", journal.opened.torn_bytes_dropped);
     }
+    Ok((lock, journal))
+}
+
+/// The chunks of the corpus the checkpoint does not hold for the probed engines' model,
+/// in corpus order (`Item::Chunk`; the rest is bookkeeping), from a producer thread.
+pub(crate) fn spawn_producer(
+    s: &RunSettings,
+    journal: &Journal,
+    probed: &crate::config::ProbedEngines,
+    stop: CancellationToken,
+) -> Result<(mpsc::Receiver<Item>, tokio::task::JoinHandle<()>), RunError> {
+    let (tx, rx) = mpsc::channel::<Item>(1024);
+    let producer = Producer::new(s, resume_index(journal, probed), stop)?;
+    let handle = tokio::task::spawn_blocking(move || producer.run(tx, Arc::new(Mutex::new(0))));
+    Ok((rx, handle))
+}
+
+/// `aegis-ingest run`.
+pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut s = settings;
+    let (_lock, journal) = open_out(&s.out, s.fresh)?;
     let mut probed = setup_engines(&s.engines).await?;
     apply_plan(&mut s, &mut probed).await;
     let previous: Option<RunState> = std::fs::read(s.out.join(STATE_FILE))

@@ -96,6 +96,30 @@ struct ModelCard {
     max_model_len: Option<u32>,
 }
 
+/// The exact body of a chat request: what is POSTed to `/v1/chat/completions`, and what a
+/// batch file line carries (`aegis-ingest batch export`).
+pub fn chat_body(model: &str, req: &ChatRequest) -> Result<Vec<u8>, EngineError> {
+    let body = Body {
+        model,
+        messages: req.wire_messages(),
+        temperature: 0.0,
+        seed: req.seed & crate::journal::SEED_MASK,
+        max_completion_tokens: req.max_tokens,
+        response_format: ResponseFormat {
+            kind: "json_schema",
+            json_schema: JsonSchema {
+                name: "extraction",
+                schema: &req.schema,
+                strict: true,
+            },
+        },
+        chat_template_kwargs: TemplateKwargs {
+            enable_thinking: false,
+        },
+    };
+    req.encode(&body)
+}
+
 /// Normalizes a user-given base URL: no trailing slash, no trailing `/v1`. A path prefix
 /// before it stays (a gateway's `https://host/openai/v1` becomes `https://host/openai`,
 /// and requests go to `https://host/openai/v1/chat/completions`).
@@ -153,25 +177,7 @@ impl OpenAiClient {
                 "vLLM has not named its model yet (GET /v1/models)",
             ));
         }
-        let body = Body {
-            model: &model,
-            messages: req.wire_messages(),
-            temperature: 0.0,
-            seed: req.seed & crate::journal::SEED_MASK,
-            max_completion_tokens: req.max_tokens,
-            response_format: ResponseFormat {
-                kind: "json_schema",
-                json_schema: JsonSchema {
-                    name: "extraction",
-                    schema: &req.schema,
-                    strict: true,
-                },
-            },
-            chat_template_kwargs: TemplateKwargs {
-                enable_thinking: false,
-            },
-        };
-        let bytes = req.encode(&body)?;
+        let bytes = chat_body(&model, req)?;
         let reply = post_json(
             &self.http,
             &self.chat_url,
@@ -433,7 +439,7 @@ pub fn parse_queue_metrics(text: &str) -> Option<(f64, f64)> {
     seen.then_some((running, waiting))
 }
 
-fn parse_response(text: &str) -> Result<ChatAnswer, EngineError> {
+pub fn parse_response(text: &str) -> Result<ChatAnswer, EngineError> {
     let resp: Response = serde_json::from_str(text).map_err(|e| {
         let mut err = EngineError::new(
             FailureClass::Malformed,

@@ -2,6 +2,7 @@
 //! One binary, a module per area (ripgrep's layout); each test gets fresh temp folders.
 
 mod answers;
+mod batch;
 mod cli;
 mod endpoints;
 mod engines;
