@@ -78,7 +78,7 @@ e2e: vllm-up
 	$(CARGO) build --workspace --tests
 	@$(MAKE) --no-print-directory vllm-wait
 	AEGIS_E2E_VLLM_URL=$(VLLM_BASE_URL) AEGIS_E2E_VLLM_SCRIPTS=$(CURDIR)/scripts/vllm \
-		$(CARGO) test --test e2e -- --ignored --nocapture
+		$(CARGO) test --test e2e -- --ignored --nocapture --test-threads 1
 
 ## e2e-real: end-to-end tests against a real instruct model (SmolLM2-135M-Instruct) on a
 ## CPU vLLM: real names, grounding, the bounded stop, resume

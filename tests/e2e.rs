@@ -278,3 +278,97 @@ async fn real_vllm_end_to_end() {
     assert!(o > 0, "{rep}");
     sh(&up, &[]);
 }
+
+/// Offline extraction through the real `vllm run-batch`: the export's requests run on a
+/// second vLLM engine (the same model loaded by the batch runner), the import journals the
+/// answers, and the run against the server then sends no request for the imported chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real vLLM: AEGIS_E2E_VLLM_URL and AEGIS_E2E_VLLM_SCRIPTS (make e2e)"]
+async fn batch_export_vllm_run_batch_import_then_run_sends_nothing() {
+    let Some(url) = vllm_url() else { return };
+    let run_batch = script("run_batch.sh").expect("set AEGIS_E2E_VLLM_SCRIPTS (make e2e)");
+    sh(&script("wait.sh").unwrap(), &[]);
+    let model = served_model(&url).await;
+    let models: serde_json::Value = reqwest::get(format!("{url}/v1/models"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let context = models["data"][0]["max_model_len"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = sample_corpus();
+    let out = tmp.path().join("out");
+    let requests = tmp.path().join("requests.jsonl");
+    let results = tmp.path().join("results.jsonl");
+    let o = out.to_str().unwrap();
+
+    let ex = run(&[
+        "batch",
+        "export",
+        corpus.to_str().unwrap(),
+        "--out",
+        o,
+        "--batch",
+        requests.to_str().unwrap(),
+        "--vllm-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(ex.code, 0, "{}", ex.stderr);
+    let exported = read_jsonl(&requests).len();
+    assert!(exported >= 5, "{}", ex.stdout);
+
+    let st = std::process::Command::new("bash")
+        .arg(&run_batch)
+        .arg(&requests)
+        .arg(&results)
+        .env("VLLM_MODEL_NAME", &model)
+        .env("VLLM_MAX_MODEL_LEN", &context)
+        .status()
+        .expect("run vllm run-batch");
+    assert!(
+        st.success(),
+        "vllm run-batch failed: see the cache's logs/vllm-run-batch.log"
+    );
+    assert_eq!(
+        read_jsonl(&results).len(),
+        exported,
+        "one result per request"
+    );
+
+    let im = run(&["batch", "import", results.to_str().unwrap(), "--out", o]).await;
+    assert!(im.code == 0 || im.code == 1, "{}\n{}", im.stdout, im.stderr);
+    let retry = out.join("batch/retry.jsonl");
+    let failed = if retry.exists() {
+        read_jsonl(&retry).len()
+    } else {
+        0
+    };
+    assert_eq!(im.code == 1, failed > 0, "{}", im.stdout);
+    assert!(failed < exported, "{}", im.stdout);
+    eprintln!(
+        "e2e batch: {exported} requests through vllm run-batch, {failed} failed; {}",
+        im.stdout.lines().next().unwrap_or("")
+    );
+
+    let ran = run_vllm(&corpus, &out, &url, &[], Duration::from_secs(900)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = assert_accounted(&out);
+    assert_eq!(
+        rep["chunks"]["resumed"].as_u64(),
+        Some((exported - failed) as u64),
+        "every imported chunk resumed: {rep}"
+    );
+    assert_eq!(
+        rep["chunks"]["extracted_now"].as_u64(),
+        Some(failed as u64),
+        "only the failed ones extracted live: {rep}"
+    );
+    if failed == 0 {
+        assert_eq!(rep["engines"]["vllm"]["requests"], 0, "{rep}");
+    }
+}
