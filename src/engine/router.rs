@@ -27,6 +27,10 @@ use super::{ChatAnswer, ChatRequest, EngineClient, EngineError, EngineKind, Fail
 /// clients' own time-out is this much longer; the router enforces the current one.
 pub const BUSY_TIMEOUT_FACTOR: u32 = 4;
 
+/// 429/503 answers a chunk may wait through per transient attempt: a gateway's rate limit
+/// says "later", so it is given more patience than a failing server.
+const RATE_LIMITED_PER_ATTEMPT: u32 = 4;
+
 /// Retry and health policy.
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
@@ -791,6 +795,7 @@ impl Router {
     ) -> Result<Served<T>, RouteError> {
         let mut rx = self.health_tx.subscribe();
         let mut transient = 0u32;
+        let mut rate_limited = 0u32;
         let mut content = 0u32;
         let mut connects = 0u32;
         let mut retries = 0u32;
@@ -956,8 +961,19 @@ impl Router {
                         | FailureClass::Reset
                         | FailureClass::Server
                         | FailureClass::RateLimited => {
-                            transient += 1;
-                            if err.class == FailureClass::RateLimited {
+                            // 429/503 is a gateway (or vLLM's queue limit) saying "later":
+                            // back pressure, not an outage. It shrinks the limit, never trips
+                            // the breaker (the work would go to Ollama while vLLM is alive),
+                            // and a chunk may wait through more of them than of failures.
+                            let limited = err.class == FailureClass::RateLimited;
+                            let attempts = if limited {
+                                rate_limited += 1;
+                                rate_limited.div_ceil(RATE_LIMITED_PER_ATTEMPT)
+                            } else {
+                                transient += 1;
+                                transient
+                            };
+                            if limited {
                                 e.back_pressure();
                             }
                             // A time-out from a server that answers and has work running
@@ -967,13 +983,13 @@ impl Router {
                             } else {
                                 None
                             };
-                            if busy.is_none() {
+                            if busy.is_none() && !limited {
                                 let n = e.consecutive_failures.fetch_add(1, Ordering::SeqCst) + 1;
                                 if n >= self.cfg.breaker_threshold {
                                     self.mark_down(idx, &err);
                                 }
                             }
-                            if transient >= self.cfg.max_transient_attempts {
+                            if attempts >= self.cfg.max_transient_attempts {
                                 return Err(RouteError::Failed(err));
                             }
                             // Another engine up? Go there at once; else wait.
@@ -983,7 +999,7 @@ impl Router {
                                 .enumerate()
                                 .any(|(j, o)| j != idx && o.up.load(Ordering::SeqCst));
                             if !elsewhere || err.class == FailureClass::RateLimited {
-                                let wait = self.backoff(transient, err.retry_after);
+                                let wait = self.backoff(attempts, err.retry_after);
                                 tokio::select! {
                                     _ = tokio::time::sleep(wait) => {}
                                     _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),

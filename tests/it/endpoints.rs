@@ -226,6 +226,49 @@ async fn gateway_429_and_503_cut_the_limit_and_every_chunk_is_still_extracted() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_storm_is_waited_out_on_vllm_not_sent_to_ollama() {
+    // A gateway answers 429 to the first 16 requests: more than the breaker's 5 in a row
+    // and more than one chunk's 6 transient attempts. vLLM is alive: nothing goes to
+    // Ollama, nothing fails, the endpoint never counts as down.
+    let c = case(4, 3);
+    let v = vllm(FakeConfig::new().latency(5, 0.0).fault(FaultRule::first_n(
+        Fault::RateLimited {
+            retry_after_secs: 0,
+        },
+        16,
+    )))
+    .await;
+    let o = vllm(FakeConfig::new().api(fake_engine::Api::Ollama)).await;
+    let (vu, ou) = (v.url(), o.url());
+    let mut args = run_args(
+        &c,
+        &[
+            "--vllm-url",
+            &vu,
+            "--ollama-url",
+            &ou,
+            "--ollama-model",
+            "fake-model",
+            "--concurrency",
+            "2",
+        ],
+    );
+    args.retain(|a| *a != "--no-ollama");
+    let ran = run_with_env(&args, &[("AEGIS_RETRY_BASE_MS", "5")]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_complete(&c);
+    let rep = report(&c.out);
+    let e = &rep["engines"]["vllm"];
+    assert_eq!(e["failures"]["rate_limited"], 16, "{e}");
+    assert_eq!(e["went_down"], 0, "a rate limit is not an outage: {e}");
+    assert_eq!(
+        o.stats().chat_requests,
+        0,
+        "no work to Ollama while vLLM is alive"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_proxy_from_the_environment_carries_requests_to_other_hosts() {
     // The fake engine doubles as the proxy: it answers the absolute-form requests a client
     // sends to a proxy. `.invalid` never resolves (RFC 2606), so only the proxy can reach it.
