@@ -109,15 +109,47 @@ pub struct IndexEntry {
 #[derive(Debug, Default)]
 pub struct BaseIndex {
     entries: Vec<(ChunkKey, IndexEntry)>,
+    /// Where the keys of each 16-bit prefix start in `entries` (keys are uniform hashes,
+    /// so a bucket holds a handful): a lookup touches 2 or 3 cache lines instead of the
+    /// 20 of a binary search over a million keys.
+    buckets: Vec<u32>,
     models: Vec<String>,
 }
 
+const BUCKET_BITS: u32 = 16;
+
+fn bucket_of(key: &ChunkKey) -> usize {
+    usize::from(u16::from_be_bytes([key.0[0], key.0[1]]))
+}
+
 impl BaseIndex {
+    /// The index over `entries` sorted by key.
+    fn new(entries: Vec<(ChunkKey, IndexEntry)>, models: Vec<String>) -> Self {
+        let mut buckets = vec![0u32; (1 << BUCKET_BITS) + 1];
+        for (k, _) in &entries {
+            buckets[bucket_of(k) + 1] += 1;
+        }
+        for i in 1..buckets.len() {
+            buckets[i] += buckets[i - 1];
+        }
+        BaseIndex {
+            entries,
+            buckets,
+            models,
+        }
+    }
+
     pub fn get(&self, key: &ChunkKey) -> Option<&IndexEntry> {
-        self.entries
+        let b = bucket_of(key);
+        let (lo, hi) = match (self.buckets.get(b), self.buckets.get(b + 1)) {
+            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
+            _ => return None,
+        };
+        let slice = self.entries.get(lo..hi)?;
+        slice
             .binary_search_by(|(k, _)| k.cmp(key))
             .ok()
-            .map(|i| &self.entries[i].1)
+            .map(|i| &slice[i].1)
     }
 
     pub fn len(&self) -> usize {
@@ -362,10 +394,7 @@ impl Journal {
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.offset.cmp(&a.1.offset)));
         found.dedup_by_key(|r| r.0);
         found.shrink_to_fit();
-        self.base = Arc::new(BaseIndex {
-            entries: found,
-            models,
-        });
+        self.base = Arc::new(BaseIndex::new(found, models));
         Ok(good_end)
     }
 
@@ -611,6 +640,51 @@ mod tests {
 
     fn key(i: u8) -> ChunkKey {
         ChunkKey([i; 16])
+    }
+
+    #[test]
+    fn the_bucketed_index_finds_every_key_and_no_other() {
+        // Keys at both ends of the prefix range, many in one bucket, none in most.
+        let mut keys: Vec<ChunkKey> = Vec::new();
+        for i in 0..3000u32 {
+            let h = blake3::hash(&i.to_le_bytes());
+            let mut k = [0u8; 16];
+            k.copy_from_slice(&h.as_bytes()[..16]);
+            if i % 7 == 0 {
+                k[0] = 0xff;
+                k[1] = 0xff;
+            }
+            if i % 11 == 0 {
+                k[0] = 0;
+                k[1] = 0;
+            }
+            keys.push(ChunkKey(k));
+        }
+        keys.sort();
+        keys.dedup();
+        let entries: Vec<(ChunkKey, IndexEntry)> = keys
+            .iter()
+            .enumerate()
+            .map(|(n, k)| {
+                (
+                    *k,
+                    IndexEntry {
+                        offset: n as u64,
+                        len: 1,
+                        ok: true,
+                        model: 0,
+                    },
+                )
+            })
+            .collect();
+        let idx = BaseIndex::new(entries, vec!["m".into()]);
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(idx.get(k).map(|e| e.offset), Some(n as u64));
+            let mut other = *k;
+            other.0[15] ^= 0x55;
+            assert!(keys.binary_search(&other).is_ok() || idx.get(&other).is_none());
+        }
+        assert!(BaseIndex::default().get(&keys[0]).is_none());
     }
 
     /// A key's latest record as found at open.

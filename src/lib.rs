@@ -22,6 +22,7 @@ pub mod gates;
 pub mod journal;
 pub mod lock;
 pub mod merge;
+pub mod outputs;
 pub mod parse;
 pub mod pipeline;
 pub mod plan;

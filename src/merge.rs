@@ -178,7 +178,7 @@ struct RelationAcc {
 }
 
 /// What the merge produced, for the report.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct MergeStats {
     pub entities: u64,
     pub relations: u64,
@@ -194,7 +194,7 @@ pub struct MergeStats {
 }
 
 /// Validation counts summed over the chunks merged.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ValidationTotals {
     pub answers: u64,
     pub entities: u64,

@@ -960,6 +960,7 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
     for name in [
         crate::journal::FILE_NAME,
         crate::filecache::FILE_NAME,
+        crate::outputs::FILE_NAME,
         "entities.jsonl",
         "relations.jsonl",
         "report.json",
@@ -1472,8 +1473,19 @@ fn write_outputs(
     // The merge finds results through the manifest; the index of what the checkpoint held
     // at start is not needed any more (32 bytes a key: 32 MB at a million chunks).
     journal.release_index();
-    let merged = crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
-        .map_err(|e| RunError::config(e.to_string()))?;
+    // Nothing new since the last merge (a rerun that resumed everything): the outputs are
+    // already its bytes.
+    let fp = crate::outputs::fingerprint(&manifest, s.resolve);
+    let checkpoint = journal.path().to_path_buf();
+    let merged = match crate::outputs::unchanged(&s.out, &checkpoint, &fp) {
+        Some(stats) => stats,
+        None => {
+            let m = crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
+                .map_err(|e| RunError::config(e.to_string()))?;
+            crate::outputs::record(&s.out, &checkpoint, &fp, &m);
+            m
+        }
+    };
     if s.shard.is_some() {
         crate::shard::write_manifest(&s.out, &manifest).map_err(|e| {
             RunError::config(format!(

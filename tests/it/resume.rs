@@ -387,3 +387,60 @@ async fn unchanged_files_are_not_read_again_on_resume() {
     let names = entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl")));
     assert!(names["part1/doc001.md"].contains("Personedited"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_with_nothing_new_keeps_the_outputs_and_a_change_rewrites_them() {
+    let c = case(5, 3);
+    age_files(&c.corpus);
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ents = c.out.join("entities.jsonl");
+    let rels = c.out.join("relations.jsonl");
+    let (e0, r0) = (std::fs::read(&ents).unwrap(), std::fs::read(&rels).unwrap());
+    let first = report(&c.out);
+    let stamp = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let t0 = stamp(&ents);
+
+    // Nothing new: the outputs are not rewritten, the report says the same.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(stamp(&ents), t0, "outputs kept, not written again");
+    let again = report(&c.out);
+    for k in [
+        "entities",
+        "relations",
+        "relation_types",
+        "entity_types",
+        "validation",
+        "resolution",
+    ] {
+        assert_eq!(again[k], first[k], "{k}");
+    }
+
+    // An output deleted (or edited) by hand: written again, the same bytes.
+    std::fs::remove_file(&rels).unwrap();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(std::fs::read(&rels).unwrap(), r0);
+    std::fs::write(&ents, b"{}\n").unwrap();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(std::fs::read(&ents).unwrap(), e0);
+
+    // Another setting of the merge (--no-resolve): merged again.
+    let ran = run(&c.args(&url, &["--no-resolve"])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(report(&c.out)["resolution"].is_null());
+
+    // A changed document: merged again, with its new entity.
+    let doc = c.corpus.join("part1/doc001.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    std::fs::write(&doc, text.replace("Personx1y0", "Personedited")).unwrap();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let names = entities_by_doc(&read_jsonl(&ents));
+    assert!(names["part1/doc001.md"].contains("Personedited"));
+}
