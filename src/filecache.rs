@@ -43,6 +43,27 @@ pub struct Entry {
     /// Reader notes (a legacy encoding decoded, ...).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// blake3 of the file's bytes: a file whose time changed but not its bytes (a fresh
+    /// checkout, a `touch`, a copy) is recognized without being chunked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+/// How a cached entry compares with the file as it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fresh {
+    /// Same size and modification time, modified well before the cache was written.
+    Stat,
+    /// Something differs (or the time is too close to the cache's writing to trust): the
+    /// content hash decides.
+    Unsure,
+}
+
+/// blake3 of a file's bytes, hex.
+pub fn content_hash(path: &Path) -> Option<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path).ok()?).ok()?;
+    Some(h.finalize().to_hex().to_string())
 }
 
 pub fn mtime_ns(path: &Path) -> Option<(u64, u128)> {
@@ -106,19 +127,25 @@ impl Reader {
         }
     }
 
-    /// The cached entry of `rel` when the file is unchanged (`size`, `mtime`). `rel`s must
-    /// come in walk order.
-    pub fn unchanged(&mut self, rel: &str, size: u64, mtime: u128) -> Option<Entry> {
+    /// The cached entry of `rel`, and whether its size and time say the file is unchanged.
+    /// `rel`s must come in walk order.
+    pub fn lookup(&mut self, rel: &str, size: u64, mtime: u128) -> Option<(Entry, Fresh)> {
         while let Some(e) = &self.next {
             match crate::shard::walk_order(&e.doc, rel) {
                 std::cmp::Ordering::Less => self.advance(),
                 std::cmp::Ordering::Greater => return None,
                 std::cmp::Ordering::Equal => {
-                    let hit =
-                        e.size == size && e.mtime_ns == mtime && mtime < self.trusted_before_ns;
+                    let fresh = if e.size == size
+                        && e.mtime_ns == mtime
+                        && mtime < self.trusted_before_ns
+                    {
+                        Fresh::Stat
+                    } else {
+                        Fresh::Unsure
+                    };
                     let e = self.next.take();
                     self.advance();
-                    return e.filter(|_| hit);
+                    return e.map(|e| (e, fresh));
                 }
             }
         }

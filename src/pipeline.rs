@@ -145,8 +145,9 @@ struct Producer {
     key_fp: String,
     /// Where the file cache is (`--out`); None: no cache (dry run).
     cache_dir: Option<PathBuf>,
-    /// Documents taken from the file cache (unchanged, all chunks done): not read.
-    not_read: Arc<std::sync::atomic::AtomicU64>,
+    /// Documents taken from the file cache (unchanged, all chunks done): by size and time
+    /// (not read), by content hash (read, not chunked).
+    not_read: Arc<[std::sync::atomic::AtomicU64; 2]>,
     shard: Option<crate::shard::Shard>,
     corpus: PathBuf,
     filter: PathFilter,
@@ -202,16 +203,19 @@ impl Producer {
     }
 
     /// An unchanged document whose chunks are all in the checkpoint: its items from the
-    /// file cache, without reading it. None: read it.
+    /// file cache, without chunking it. Unchanged means: the same size and time as
+    /// recorded, or else the same bytes (read and hashed: a fresh checkout gives every file
+    /// a new time). None: read and chunk it.
     fn cached_items(
         &self,
         cache: &mut crate::filecache::Reader,
+        path: &Path,
         rel: &str,
         stat: Option<(u64, u128)>,
         doc: u32,
-    ) -> Option<(crate::filecache::Entry, Vec<Item>)> {
+    ) -> Option<(crate::filecache::Entry, Vec<Item>, crate::filecache::Fresh)> {
         let (size, mtime) = stat?;
-        let e = cache.unchanged(rel, size, mtime)?;
+        let (mut e, fresh) = cache.lookup(rel, size, mtime)?;
         let keys = crate::filecache::keys(&e)?;
         let mut items = Vec::with_capacity(keys.len() + 1);
         items.push(Item::Doc {
@@ -230,7 +234,17 @@ impl Producer {
                 section: section.map(Arc::from),
             });
         }
-        Some((e, items))
+        if fresh == crate::filecache::Fresh::Unsure {
+            if e.size != size || e.hash.is_none() {
+                return None;
+            }
+            let now = crate::filecache::content_hash(path)?;
+            if e.hash.as_deref() != Some(now.as_str()) {
+                return None;
+            }
+            e.mtime_ns = mtime;
+        }
+        Some((e, items, fresh))
     }
 
     fn walk_corpus(
@@ -266,11 +280,11 @@ impl Producer {
                         .flatten();
                     let cached = cache_in
                         .as_mut()
-                        .and_then(|c| self.cached_items(c, &entry.rel, stat, doc_no));
-                    if let Some((e, items)) = cached {
+                        .and_then(|c| self.cached_items(c, &entry.path, &entry.rel, stat, doc_no));
+                    if let Some((e, items, fresh)) = cached {
                         doc_no += 1;
-                        self.not_read
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let by = usize::from(fresh == crate::filecache::Fresh::Unsure);
+                        self.not_read[by].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if let Some(c) = cache_out.as_deref_mut() {
                             c.push(&e);
                         }
@@ -303,6 +317,7 @@ impl Producer {
                                 mtime_ns,
                                 chunks: Vec::with_capacity(chunks.len()),
                                 notes: notes.clone(),
+                                hash: None,
                             });
                             let mut ok = tx
                                 .blocking_send(Item::Doc { rel: rel.clone(), chunks: chunks.len() as u32, notes })
@@ -337,8 +352,14 @@ impl Producer {
                                 ok = tx.blocking_send(item).is_ok();
                             }
                             // Only a document walked to its end is a fact worth keeping.
-                            if let (true, Some(e), Some(c)) = (ok, entry_out, cache_out.as_deref_mut()) {
+                            if let (true, Some(mut e), Some(c)) = (ok, entry_out, cache_out.as_deref_mut()) {
                                 if e.chunks.len() as u32 == expected {
+                                    // From the page cache: the reader has just read it. Kept
+                                    // only if the file still has the size and time taken
+                                    // before the read (else the bytes hashed may not be the
+                                    // ones chunked).
+                                    e.hash = crate::filecache::content_hash(&entry.path)
+                                        .filter(|_| crate::filecache::mtime_ns(&entry.path) == stat);
                                     c.push(&e);
                                 }
                             }
@@ -1204,7 +1225,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let _ = producer_handle.await;
     let mut writer = writer_handle.await?;
     writer.report.documents.unchanged_not_read =
-        not_read.load(std::sync::atomic::Ordering::Relaxed);
+        not_read[0].load(std::sync::atomic::Ordering::Relaxed);
+    writer.report.documents.unchanged_same_bytes =
+        not_read[1].load(std::sync::atomic::Ordering::Relaxed);
     let stale_count = *stale.lock().unwrap_or_else(|p| p.into_inner());
     finish(&s, writer, router, stopping.reason(), stale_count, started)
 }

@@ -52,6 +52,9 @@ pub struct DocumentCounts {
     /// Unchanged since the last run (size and modification time) with every chunk in the
     /// checkpoint: taken from the file cache, not read again.
     pub unchanged_not_read: u64,
+    /// A new modification time but the same bytes (a fresh checkout, a `touch`), every
+    /// chunk in the checkpoint: read and hashed, not chunked again.
+    pub unchanged_same_bytes: u64,
     pub skipped_list: Vec<DocIssue>,
     pub failed_list: Vec<DocIssue>,
     /// Notes worth knowing (e.g. legacy encodings decoded), per document.

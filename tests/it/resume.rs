@@ -444,3 +444,60 @@ async fn a_rerun_with_nothing_new_keeps_the_outputs_and_a_change_rewrites_them()
     let names = entities_by_doc(&read_jsonl(&ents));
     assert!(names["part1/doc001.md"].contains("Personedited"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_checkout_with_new_times_and_the_same_bytes_is_not_chunked_again() {
+    let c = case(4, 3);
+    age_files(&c.corpus);
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let entities = std::fs::read(c.out.join("entities.jsonl")).unwrap();
+
+    // Every file gets another time (what `git clone` or a CI cache restore does), and one
+    // file other bytes of the same size.
+    let doc = c.corpus.join("part1/doc001.md");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let edited = text.replace("Personx1y0", "Personz1y0");
+    assert_eq!(edited.len(), text.len());
+    std::fs::write(&doc, edited).unwrap();
+    let st = std::process::Command::new("find")
+        .arg(&c.corpus)
+        .args([
+            "-type",
+            "f",
+            "-exec",
+            "touch",
+            "-d",
+            "2021-06-01 00:00:00",
+            "{}",
+            "+",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fake.reset_stats();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    assert_eq!(rep["documents"]["unchanged_same_bytes"], 3, "{rep}");
+    assert_eq!(rep["documents"]["unchanged_not_read"], 0, "{rep}");
+    assert_eq!(fake.stats().chat_requests, 1, "only the edited paragraph");
+    let names = entities_by_doc(&read_jsonl(&c.out.join("entities.jsonl")));
+    assert!(names["part1/doc001.md"].contains("Personz1y0"));
+
+    // The cache now holds the new times: the next run reads nothing.
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    assert_eq!(rep["documents"]["unchanged_not_read"], 4, "{rep}");
+    // And back to the first bytes: the outputs of the first run.
+    std::fs::write(&doc, text).unwrap();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        std::fs::read(c.out.join("entities.jsonl")).unwrap(),
+        entities
+    );
+}
