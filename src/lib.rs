@@ -42,7 +42,16 @@ use crate::error::{exit_code_of, ExitCode};
 fn init_logging(format: LogFormat, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if quiet { "warn" } else { "info" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The certificate verifier logs its own ERROR for an untrusted certificate; the engine
+    // probe says the same with what to do (--ca-cert), once. RUST_LOG may still ask for it.
+    let mut directives = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_string());
+    if !directives.contains("rustls_platform_verifier") {
+        directives.push_str(",rustls_platform_verifier=off");
+    }
+    let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(progress::log_writer)

@@ -1412,7 +1412,7 @@ fn finish(
     let (code, err) = exit_status(&mut report, &snapshot, stop.as_ref(), unfinished);
     let io = |e: std::io::Error| {
         RunError::config(format!(
-            "cannot write the report in {}: {e}",
+            "cannot write the report in {}: {e}; every finished chunk is in the checkpoint: make room on the disk (or fix the folder's permissions) and rerun the same command",
             s.out.display()
         ))
     };

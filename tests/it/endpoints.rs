@@ -505,6 +505,11 @@ async fn https_through_nginx_with_the_test_ca_and_a_clear_error_without_it() {
         "{}",
         ran.stderr
     );
+    assert!(
+        !ran.stderr.contains("ERROR"),
+        "one message, ours, not the verifier's log line too: {}",
+        ran.stderr
+    );
     assert_eq!(fake.stats().chat_requests, 0);
 
     // With --ca-cert, and a proxy in the environment that does not exist: loopback is
