@@ -42,7 +42,8 @@ fn sh(path: &Path, args: &[&str]) {
     assert!(st.success(), "{} failed", path.display());
 }
 
-async fn served_model(url: &str) -> String {
+/// The served model's name and context length (`GET /v1/models`).
+async fn served_model_and_context(url: &str) -> (String, u64) {
     // reqwest is built without a default TLS provider (the tool installs ring's).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let v: serde_json::Value = reqwest::get(format!("{url}/v1/models"))
@@ -51,7 +52,15 @@ async fn served_model(url: &str) -> String {
         .json()
         .await
         .unwrap();
-    v["data"][0]["id"].as_str().unwrap().to_string()
+    let m = &v["data"][0];
+    (
+        m["id"].as_str().unwrap().to_string(),
+        m["max_model_len"].as_u64().unwrap_or(0),
+    )
+}
+
+async fn served_model(url: &str) -> String {
+    served_model_and_context(url).await.0
 }
 
 /// Every chunk is accounted for and the outputs keep the contract.
@@ -288,17 +297,8 @@ async fn batch_export_vllm_run_batch_import_then_run_sends_nothing() {
     let Some(url) = vllm_url() else { return };
     let run_batch = script("run_batch.sh").expect("set AEGIS_E2E_VLLM_SCRIPTS (make e2e)");
     sh(&script("wait.sh").unwrap(), &[]);
-    let model = served_model(&url).await;
-    let models: serde_json::Value = reqwest::get(format!("{url}/v1/models"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let context = models["data"][0]["max_model_len"]
-        .as_u64()
-        .unwrap()
-        .to_string();
+    let (model, context) = served_model_and_context(&url).await;
+    let context = context.to_string();
     let tmp = tempfile::tempdir().unwrap();
     let corpus = sample_corpus();
     let out = tmp.path().join("out");

@@ -331,6 +331,18 @@ async fn status_reports_pending_work_and_the_resume_command() {
     );
 }
 
+/// A finished run over `docs` aged documents of `paras` paragraphs: the case, its fake
+/// engine and the engine's URL.
+async fn finished_aged_run(docs: usize, paras: usize) -> (Case, fake_engine::FakeHandle, String) {
+    let c = case(docs, paras);
+    age_files(&c.corpus);
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let ran = run(&c.args(&url, &[])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    (c, fake, url)
+}
+
 /// Sets every file under `dir` to a modification time in the past (as files are that were
 /// not just written).
 fn age_files(dir: &std::path::Path) {
@@ -356,12 +368,7 @@ fn age_files(dir: &std::path::Path) {
 /// read and only its changed chunks are sent; the outputs are the same either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unchanged_files_are_not_read_again_on_resume() {
-    let c = case(6, 3);
-    age_files(&c.corpus);
-    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
-    let url = fake.url();
-    let ran = run(&c.args(&url, &[])).await;
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (c, fake, url) = finished_aged_run(6, 3).await;
     assert_eq!(report(&c.out)["documents"]["unchanged_not_read"], 0);
     let entities = std::fs::read(c.out.join("entities.jsonl")).unwrap();
 
@@ -390,12 +397,7 @@ async fn unchanged_files_are_not_read_again_on_resume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rerun_with_nothing_new_keeps_the_outputs_and_a_change_rewrites_them() {
-    let c = case(5, 3);
-    age_files(&c.corpus);
-    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
-    let url = fake.url();
-    let ran = run(&c.args(&url, &[])).await;
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (c, _fake, url) = finished_aged_run(5, 3).await;
     let ents = c.out.join("entities.jsonl");
     let rels = c.out.join("relations.jsonl");
     let (e0, r0) = (std::fs::read(&ents).unwrap(), std::fs::read(&rels).unwrap());
@@ -447,12 +449,7 @@ async fn a_rerun_with_nothing_new_keeps_the_outputs_and_a_change_rewrites_them()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_checkout_with_new_times_and_the_same_bytes_is_not_chunked_again() {
-    let c = case(4, 3);
-    age_files(&c.corpus);
-    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
-    let url = fake.url();
-    let ran = run(&c.args(&url, &[])).await;
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (c, fake, url) = finished_aged_run(4, 3).await;
     let entities = std::fs::read(c.out.join("entities.jsonl")).unwrap();
 
     // Every file gets another time (what `git clone` or a CI cache restore does), and one
