@@ -201,6 +201,9 @@ struct EngineState {
     tokens_per_kchar: AtomicU32,
     /// The request time-out in force for this engine, in ms (see `RouterConfig`).
     timeout_ms: AtomicU64,
+    /// The last busy verdict after a time-out and when it was reached: the requests that
+    /// time out together get one look at the server and one adjustment, not one each.
+    busy_seen: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
     in_flight: AtomicUsize,
     requests: AtomicU64,
     successes: AtomicU64,
@@ -379,6 +382,7 @@ impl Router {
                     context_len: AtomicU32::new(s.context_len.unwrap_or(0)),
                     tokens_per_kchar: AtomicU32::new(s.tokens_per_kchar.unwrap_or(340)),
                     timeout_ms: AtomicU64::new(cfg.request_timeout.as_millis() as u64),
+                    busy_seen: tokio::sync::Mutex::new(None),
                     in_flight: AtomicUsize::new(0),
                     requests: AtomicU64::new(0),
                     successes: AtomicU64::new(0),
@@ -606,6 +610,23 @@ impl Router {
     /// known), said once, and the time-out is not counted as a failure of the engine.
     async fn busy(&self, idx: usize) -> Option<String> {
         let e = &self.engines[idx];
+        // One look per time-out period: the requests that timed out with this one were
+        // sent under the same verdict; requests sent after an adjustment are judged when
+        // they, in turn, time out.
+        let mut seen = e.busy_seen.lock().await;
+        let window = Duration::from_millis(e.timeout_ms.load(Ordering::Relaxed)) / 2;
+        if let Some((at, verdict)) = seen.as_ref() {
+            if at.elapsed() < window {
+                return verdict.clone();
+            }
+        }
+        let verdict = self.judge_busy(e).await;
+        *seen = Some((Instant::now(), verdict.clone()));
+        verdict
+    }
+
+    /// `busy`'s look at the server and its adjustments.
+    async fn judge_busy(&self, e: &EngineState) -> Option<String> {
         let state = match &e.client {
             EngineClient::OpenAi(c) => match c.queue_metrics().await {
                 Some((running, waiting)) if running + waiting >= 1.0 => Some((
