@@ -269,8 +269,14 @@ async fn fit_to_model(
                 ))
                 .into());
             };
-            if context_flag.is_none() {
-                eprintln!("aegis-ingest: no vLLM answered at {url} and no --context-length: the prompts and output budget are not fitted to the model's context (a later `run` against the served model may plan differently and extract again)");
+            let why = probed
+                .reports
+                .first()
+                .and_then(|(_, p)| p.error.clone())
+                .unwrap_or_else(|| "no answer".into());
+            match context_flag {
+                Some(c) => eprintln!("aegis-ingest: no vLLM answered at {url} ({why}): exporting for --vllm-model {model} with a {c}-token context"),
+                None => eprintln!("aegis-ingest: no vLLM answered at {url} ({why}) and no --context-length: exporting for --vllm-model {model} with prompts and output budget not fitted to its context (a later `run` against the served model may plan differently and extract again)"),
             }
             // The plan reads the context of an engine that is up; this one stands for the
             // model the batch will run on.

@@ -278,6 +278,8 @@ pub struct ProbedEngines {
     pub setups: Vec<EngineSetup>,
     /// Keyed as in the report: `vllm`, `vllm#2`, ..., `ollama`, ...
     pub reports: Vec<(String, ProbeReport)>,
+    /// Endpoints not ready at the probe, and what a run does meanwhile (a run logs them).
+    pub not_ready: Vec<String>,
 }
 
 /// The report key of the `n`-th (0-based) endpoint of a kind.
@@ -308,6 +310,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
     let mut out = ProbedEngines {
         setups: Vec::new(),
         reports: Vec::new(),
+        not_ready: Vec::new(),
     };
     let (vllm_probes, ollama_probes) = futures::future::join(
         futures::future::join_all(s.vllm.iter().zip(&vllm_http).map(|(v, http)| {
@@ -366,7 +369,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
     let vllm_usable = !serving.is_empty();
     for (n, ((v, p), http)) in s.vllm.iter().zip(vllm_probes).zip(&vllm_http).enumerate() {
         if !p.ready {
-            tracing::warn!(
+            out.not_ready.push(format!(
                 "vLLM at {} is not ready ({}); {}",
                 v.url,
                 p.error.as_deref().unwrap_or("no answer"),
@@ -377,7 +380,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
                 } else {
                     "waiting for it (see --engine-wait)"
                 }
-            );
+            ));
         }
         let model = p
             .model

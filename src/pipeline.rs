@@ -1153,6 +1153,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let mut s = settings;
     let (_lock, journal) = open_out(&s.out, s.fresh)?;
     let mut probed = setup_engines(&s.engines).await?;
+    for m in &probed.not_ready {
+        tracing::warn!("{m}");
+    }
     apply_plan(&mut s, &mut probed).await;
     let previous: Option<RunState> = std::fs::read(s.out.join(STATE_FILE))
         .ok()

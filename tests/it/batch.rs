@@ -417,6 +417,16 @@ async fn export_splits_files_and_works_offline_from_flags() {
     )
     .await;
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("exporting for --vllm-model fake-model"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("waiting"),
+        "an export does not wait: {}",
+        r.stderr
+    );
     let reqs = lines(&file2);
     assert_eq!(reqs.len(), 12);
     assert!(reqs.iter().all(|r| r["body"]["model"] == "fake-model"));
