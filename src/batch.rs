@@ -525,6 +525,10 @@ impl ChunkIndex {
         self.at.contains_key(key)
     }
 
+    fn keys(&self) -> impl Iterator<Item = &ChunkKey> {
+        self.at.keys()
+    }
+
     fn read(&mut self, key: &ChunkKey) -> anyhow::Result<ChunkLine> {
         let (offset, len) = self.at[key];
         let mut buf = vec![0u8; len as usize];
@@ -534,10 +538,11 @@ impl ChunkIndex {
     }
 }
 
-/// Reads a result file line by line: (line number, line), empty lines left out.
+/// Reads a result file line by line: (line number, line, whether it ended with a newline),
+/// empty lines left out.
 fn result_lines(
     path: &Path,
-) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(usize, String)>>> {
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(usize, String, bool)>>> {
     let f = File::open(path).map_err(|e| {
         RunError::config(format!(
             "cannot read the result file {}: {e}",
@@ -545,17 +550,42 @@ fn result_lines(
         ))
     })?;
     let name = path.display().to_string();
-    Ok(BufReader::with_capacity(1 << 20, f)
-        .lines()
-        .enumerate()
-        .filter_map(move |(n, l)| match l {
-            Ok(l) if l.trim().is_empty() => None,
-            Ok(l) => Some(Ok((n + 1, l))),
-            Err(e) => Some(Err(anyhow::Error::from(RunError::config(format!(
-                "{name}:{}: {e}",
-                n + 1
-            ))))),
-        }))
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    let mut n = 0usize;
+    Ok(std::iter::from_fn(move || loop {
+        let mut line = String::new();
+        n += 1;
+        match r.read_line(&mut line) {
+            Ok(0) => return None,
+            Ok(_) => {
+                let complete = line.ends_with('\n');
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Some(Ok((n, line, complete)));
+            }
+            Err(e) => {
+                return Some(Err(anyhow::Error::from(RunError::config(format!(
+                    "{name}:{n}: {e}"
+                )))))
+            }
+        }
+    }))
+}
+
+/// A result line; None for a last line cut short (a job still writing, or killed): it is
+/// left out, and its chunk stays pending.
+fn parse_result<'a>(
+    path: &Path,
+    n: usize,
+    line: &'a str,
+    complete: bool,
+) -> anyhow::Result<Option<ResultLine<'a>>> {
+    match parse_line(path, n, line) {
+        Ok(r) => Ok(Some(r)),
+        Err(_) if !complete => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn parse_line<'a>(path: &Path, n: usize, line: &'a str) -> anyhow::Result<ResultLine<'a>> {
@@ -585,8 +615,14 @@ fn check_file(
 ) -> anyhow::Result<u64> {
     let (mut known, mut unknown) = (0u64, 0u64);
     for l in result_lines(path)? {
-        let (n, line) = l?;
-        let r = parse_line(path, n, &line)?;
+        let (n, line, complete) = l?;
+        let Some(r) = parse_result(path, n, &line, complete)? else {
+            tracing::warn!(
+                "{} ends with a partial line ({n}): left out, its chunk stays pending; import the file again when the batch job has finished writing it",
+                path.display()
+            );
+            continue;
+        };
         let id = r.custom_id.as_deref().unwrap_or_default();
         if ChunkKey::from_hex(id).is_some_and(|k| index.contains(&k)) {
             known += 1;
@@ -671,6 +707,8 @@ struct Imported {
     failed: u64,
     already: u64,
     unknown: u64,
+    /// Exported chunks with no result in these files (and none in the checkpoint).
+    pending: u64,
     /// The first failures' reasons, for the summary.
     reasons: Vec<String>,
 }
@@ -772,8 +810,10 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     let mut seen: HashSet<ChunkKey> = HashSet::new();
     for f in &a.results {
         for l in result_lines(f)? {
-            let (n, line) = l?;
-            let r = parse_line(f, n, &line)?;
+            let (n, line, complete) = l?;
+            let Some(r) = parse_result(f, n, &line, complete)? else {
+                continue;
+            };
             let Some(key) = r
                 .custom_id
                 .as_deref()
@@ -814,6 +854,10 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     journal.sync()?;
+    res.pending = index
+        .keys()
+        .filter(|k| before.done(k).is_none() && !seen.contains(k))
+        .count() as u64;
     let retry_file = retry.finish(a.retry.is_none())?;
     if !a.output.quiet {
         print_import_summary(&res, retry_file.as_deref(), out);
@@ -838,6 +882,12 @@ fn print_import_summary(res: &Imported, retry: Option<&Path>, out: &Path) {
     );
     for r in &res.reasons {
         println!("  failed: {r}");
+    }
+    if res.pending > 0 {
+        println!(
+            "pending: {} exported chunks have no result in these files yet (import more results, or `aegis-ingest run` extracts them live)",
+            res.pending
+        );
     }
     if let Some(p) = retry {
         println!(

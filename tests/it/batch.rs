@@ -431,3 +431,42 @@ async fn export_splits_files_and_works_offline_from_flags() {
     assert_eq!(reqs.len(), 12);
     assert!(reqs.iter().all(|r| r["body"]["model"] == "fake-model"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_results_file_still_being_written_imports_its_complete_lines() {
+    let c = case(3, 3);
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let file = c.tmp.path().join("requests.jsonl");
+    assert_eq!(export(&c, &url, &c.out, &file, &[]).await.code, 0);
+    let results = c.tmp.path().join("results.jsonl");
+    let n = run_batch(std::slice::from_ref(&file), &url, &results).await;
+    let full = std::fs::read_to_string(&results).unwrap();
+    // The job has written 3 lines and half of the 4th.
+    let cut: usize = full.lines().take(3).map(|l| l.len() + 1).sum::<usize>()
+        + full.lines().nth(3).unwrap().len() / 2;
+    let partial = c.tmp.path().join("partial.jsonl");
+    std::fs::write(&partial, &full[..cut]).unwrap();
+    let r = run(&import_args(&[s(&partial)], s(&c.out), &[])).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("3 chunks journaled"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("pending: {} exported chunks", n - 3)),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("partial line (4)"), "{}", r.stderr);
+    // Later, the whole file: the rest.
+    let r = run(&import_args(&[s(&results)], s(&c.out), &[])).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("{} chunks journaled", n - 3)),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("pending"), "{}", r.stdout);
+    fake.reset_stats();
+    assert_eq!(run(&c.args(&url, &[])).await.code, 0);
+    assert_eq!(fake.stats().chat_requests, 0);
+}
