@@ -278,13 +278,11 @@ async fn fit_to_model(
                 Some(c) => eprintln!("aegis-ingest: no vLLM answered at {url} ({why}): exporting for --vllm-model {model} with a {c}-token context"),
                 None => eprintln!("aegis-ingest: no vLLM answered at {url} ({why}) and no --context-length: exporting for --vllm-model {model} with prompts and output budget not fitted to its context (a later `run` against the served model may plan differently and extract again)"),
             }
-            // The plan reads the context of an engine that is up; this one stands for the
-            // model the batch will run on.
-            for e in probed.setups.iter_mut() {
-                e.context_len = context_flag;
-                e.up = context_flag.is_some();
+            if let Some(c) = context_flag {
+                // No tokenizer to ask: the plan estimates.
+                pipeline::fit_plan(s, c, None).await;
             }
-            (model, context_flag)
+            return Ok((model, context_flag, probed));
         }
     };
     pipeline::apply_plan(s, &mut probed).await;
@@ -830,8 +828,8 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
             journal.begin_batch();
             match evaluate(&r, &chunk, &info) {
                 Ok((x, pt, ct)) => {
-                    let model = r.model().unwrap_or_else(|| info.model.clone());
-                    journal.record_done(key, EngineKind::Vllm, &model, pt, ct, &x)?;
+                    // The check refused any other model: every answer is the export's.
+                    journal.record_done(key, EngineKind::Vllm, &info.model, pt, ct, &x)?;
                     res.done += 1;
                     res.partial += u64::from(x.partial);
                 }

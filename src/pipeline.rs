@@ -148,6 +148,8 @@ struct Producer {
     /// Documents taken from the file cache (unchanged, all chunks done): by size and time
     /// (not read), by content hash (read, not chunked).
     not_read: Arc<[std::sync::atomic::AtomicU64; 2]>,
+    /// Chunks whose earlier result is another model's: extracted again.
+    stale: Arc<Mutex<u64>>,
     shard: Option<crate::shard::Shard>,
     corpus: PathBuf,
     filter: PathFilter,
@@ -168,6 +170,7 @@ impl Producer {
             key_fp: key_fingerprint(&s.prompts.fingerprint, s.gleaning).into_owned(),
             cache_dir: (!s.dry_run).then(|| s.out.clone()),
             not_read: Arc::default(),
+            stale: Arc::default(),
             shard: s.shard,
             corpus: s.corpus.clone(),
             filter: s.filter.clone(),
@@ -181,7 +184,14 @@ impl Producer {
 
     /// Runs on a blocking thread; ends when the walk ends, the run stops, or the receiver
     /// goes away.
-    fn run(self, tx: mpsc::Sender<Item>, stale: Arc<Mutex<u64>>) {
+    /// Starts the walk on a blocking thread; its items arrive in corpus order, at most
+    /// `buffer` waiting.
+    fn spawn(self, buffer: usize) -> (mpsc::Receiver<Item>, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<Item>(buffer);
+        (rx, tokio::task::spawn_blocking(move || self.run(tx)))
+    }
+
+    fn run(self, tx: mpsc::Sender<Item>) {
         let cache_fp = format!(
             "{}/{}/{}/{}",
             self.key_fp,
@@ -196,7 +206,7 @@ impl Producer {
             ),
             None => (None, None),
         };
-        self.walk_corpus(&tx, &stale, &mut cache_in, cache_out.as_mut());
+        self.walk_corpus(&tx, &mut cache_in, cache_out.as_mut());
         if let Some(c) = cache_out {
             c.finish();
         }
@@ -250,7 +260,6 @@ impl Producer {
     fn walk_corpus(
         &self,
         tx: &mpsc::Sender<Item>,
-        stale: &Arc<Mutex<u64>>,
         cache_in: &mut Option<crate::filecache::Reader>,
         mut cache_out: Option<&mut crate::filecache::Writer>,
     ) {
@@ -336,7 +345,7 @@ impl Producer {
                                     Some((record, true)) => Item::Resumed { doc, index: ch.index, record, section },
                                     other => {
                                         if other.is_some() {
-                                            *stale.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                                            *self.stale.lock().unwrap_or_else(|p| p.into_inner()) += 1;
                                         }
                                         Item::Chunk(ChunkJob {
                                             doc,
@@ -1003,6 +1012,35 @@ fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
 /// `plan`), measuring the tokenizer with vLLM's `/tokenize` when it answers.
 pub(crate) async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::ProbedEngines) {
     use crate::engine::EngineClient;
+    let Some(setup) = probed
+        .setups
+        .iter()
+        .find(|e| e.up && e.context_len.is_some())
+    else {
+        return;
+    };
+    let counter = match &setup.client {
+        EngineClient::OpenAi(c) => Some(c),
+        EngineClient::Ollama(_) => None,
+    };
+    let per_k = fit_plan(s, setup.context_len.unwrap_or(0), counter).await;
+    if let Some(per_k) = per_k {
+        for e in probed.setups.iter_mut() {
+            if matches!(e.client, EngineClient::OpenAi(_)) {
+                e.tokens_per_kchar = Some(per_k);
+            }
+        }
+    }
+}
+
+/// Fits prompts, chunk size and output budget to a `context`-token model, counting tokens
+/// with `counter`'s tokenizer when it answers (else estimated). Returns the measured prompt
+/// tokens per 1000 characters.
+pub(crate) async fn fit_plan(
+    s: &mut RunSettings,
+    context: u32,
+    counter: Option<&crate::engine::openai::OpenAiClient>,
+) -> Option<u32> {
     use crate::plan::{plan, Ratios, TokenCounter};
     struct Estimate;
     impl TokenCounter for Estimate {
@@ -1010,35 +1048,19 @@ pub(crate) async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::
             None
         }
     }
-    let Some(setup) = probed
-        .setups
-        .iter_mut()
-        .find(|e| e.up && e.context_len.is_some())
-    else {
-        return;
-    };
-    let context = setup.context_len.unwrap_or(0);
     let sample = s.prompts.system.to_string();
-    let measured = match &setup.client {
-        EngineClient::OpenAi(c) => c.count_tokens(&sample).await,
-        EngineClient::Ollama(_) => None,
+    let measured = match counter {
+        Some(c) => c.count_tokens(&sample).await,
+        None => None,
     };
     // The schema's largest answer, counted by the served tokenizer: the output budget must
     // cover it (a tokenizer may need twice the tokens per character on JSON as on prose).
     let answer = s.prompts.largest_answer();
-    let answer_measured = match (&setup.client, measured) {
-        (EngineClient::OpenAi(c), Some(_)) => c.count_tokens(&answer).await,
+    let answer_measured = match (counter, measured) {
+        (Some(c), Some(_)) => c.count_tokens(&answer).await,
         _ => None,
     };
     let ratios = Ratios::from_count(&sample, measured).with_answer_count(&answer, answer_measured);
-    if measured.is_some() {
-        let per_k = (ratios.tokens_per_char * 1000.0).round() as u32;
-        for e in probed.setups.iter_mut() {
-            if matches!(e.client, EngineClient::OpenAi(_)) {
-                e.tokens_per_kchar = Some(per_k);
-            }
-        }
-    }
     let p = plan(
         &s.prompts,
         s.chunk,
@@ -1053,20 +1075,19 @@ pub(crate) async fn apply_plan(s: &mut RunSettings, probed: &mut crate::config::
     s.prompts = std::sync::Arc::new(p.prompts);
     s.chunk = p.chunk;
     s.max_output_tokens = p.max_output_tokens;
+    measured.map(|_| (ratios.tokens_per_char * 1000.0).round() as u32)
 }
 
 /// `aegis-ingest run --dry-run`: the front end alone (walk, read, chunk, keys), with the
 /// counts a run would start from. Nothing is contacted or written.
 pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (tx, mut rx) = mpsc::channel::<Item>(1024);
     let nothing_done = ResumeIndex {
         done: Arc::default(),
         accepted: Vec::new(),
         any_model: false,
     };
-    let producer = Producer::new(&s, nothing_done, CancellationToken::new())?;
-    let handle = tokio::task::spawn_blocking(move || producer.run(tx, Arc::new(Mutex::new(0))));
+    let (mut rx, handle) = Producer::new(&s, nothing_done, CancellationToken::new())?.spawn(1024);
     let (mut docs, mut chunks, mut bytes) = (0u64, 0u64, 0u64);
     let mut issues: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
     while let Some(item) = rx.recv().await {
@@ -1141,10 +1162,7 @@ pub(crate) fn spawn_producer(
     probed: &crate::config::ProbedEngines,
     stop: CancellationToken,
 ) -> Result<(mpsc::Receiver<Item>, tokio::task::JoinHandle<()>), RunError> {
-    let (tx, rx) = mpsc::channel::<Item>(1024);
-    let producer = Producer::new(s, resume_index(journal, probed), stop)?;
-    let handle = tokio::task::spawn_blocking(move || producer.run(tx, Arc::new(Mutex::new(0))));
-    Ok((rx, handle))
+    Ok(Producer::new(s, resume_index(journal, probed), stop)?.spawn(1024))
 }
 
 /// `aegis-ingest run`.
@@ -1188,12 +1206,9 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     );
 
     let capacity = router.total_capacity();
-    let (item_tx, item_rx) = mpsc::channel::<Item>(capacity.clamp(16, 1024) * 2);
-    let stale = Arc::new(Mutex::new(0u64));
     let producer = Producer::new(&s, resume, stopping.stop.clone())?;
-    let not_read = producer.not_read.clone();
-    let stale2 = stale.clone();
-    let producer_handle = tokio::task::spawn_blocking(move || producer.run(item_tx, stale2));
+    let (not_read, stale) = (producer.not_read.clone(), producer.stale.clone());
+    let (item_rx, producer_handle) = producer.spawn(capacity.clamp(16, 1024) * 2);
 
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(capacity.clamp(16, 4096) * 2);
     let mut writer = Writer {

@@ -61,18 +61,9 @@ fn fake_answers(corpus: &Path) -> FakeAnswers {
     out
 }
 
+/// `run` against the fake engine (no Ollama).
 async fn run_fake(corpus: &Path, out: &Path, url: &str, extra: &[&str]) -> Ran {
-    let mut args = vec![
-        "run",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--vllm-url",
-        url,
-        "--no-ollama",
-    ];
-    args.extend_from_slice(extra);
-    run(&args).await
+    run_vllm(corpus, out, url, extra, std::time::Duration::from_secs(120)).await
 }
 
 async fn eval(out: &Path, gold: &Path, extra: &[&str]) -> Ran {

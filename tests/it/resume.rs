@@ -346,18 +346,14 @@ async fn finished_aged_run(docs: usize, paras: usize) -> (Case, fake_engine::Fak
 /// Sets every file under `dir` to a modification time in the past (as files are that were
 /// not just written).
 fn age_files(dir: &std::path::Path) {
+    touch_all(dir, "2020-01-01 00:00:00");
+}
+
+/// Gives every file under `dir` the modification time `when` (`touch -d`).
+fn touch_all(dir: &std::path::Path, when: &str) {
     let st = std::process::Command::new("find")
         .arg(dir)
-        .args([
-            "-type",
-            "f",
-            "-exec",
-            "touch",
-            "-d",
-            "2020-01-01 00:00:00",
-            "{}",
-            "+",
-        ])
+        .args(["-type", "f", "-exec", "touch", "-d", when, "{}", "+"])
         .status()
         .unwrap();
     assert!(st.success());
@@ -459,21 +455,7 @@ async fn a_fresh_checkout_with_new_times_and_the_same_bytes_is_not_chunked_again
     let edited = text.replace("Personx1y0", "Personz1y0");
     assert_eq!(edited.len(), text.len());
     std::fs::write(&doc, edited).unwrap();
-    let st = std::process::Command::new("find")
-        .arg(&c.corpus)
-        .args([
-            "-type",
-            "f",
-            "-exec",
-            "touch",
-            "-d",
-            "2021-06-01 00:00:00",
-            "{}",
-            "+",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    touch_all(&c.corpus, "2021-06-01 00:00:00");
     fake.reset_stats();
     let ran = run(&c.args(&url, &[])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);

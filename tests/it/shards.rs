@@ -93,27 +93,14 @@ async fn four_shards_run_in_parallel_merge_into_the_single_runs_outputs() {
     // A missing shard is named; --allow-partial merges the rest (exit 1).
     let partial = c.tmp.path().join("partial");
     let p = partial.to_str().unwrap();
-    let ran = run(&[
-        "merge",
-        outs[0].to_str().unwrap(),
-        outs[2].to_str().unwrap(),
-        outs[3].to_str().unwrap(),
-        "--out",
-        p,
-    ])
-    .await;
+    let mut args = vec!["merge"];
+    args.extend([0, 2, 3].map(|i| outs[i].to_str().unwrap()));
+    args.extend(["--out", p]);
+    let ran = run(&args).await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("shard 1/4 missing"), "{}", ran.stderr);
-    let ran = run(&[
-        "merge",
-        outs[0].to_str().unwrap(),
-        outs[2].to_str().unwrap(),
-        outs[3].to_str().unwrap(),
-        "--out",
-        p,
-        "--allow-partial",
-    ])
-    .await;
+    args.push("--allow-partial");
+    let ran = run(&args).await;
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     // A folder that is not a shard's.
     let ran = run(&["merge", c.out.to_str().unwrap(), "--out", p]).await;
