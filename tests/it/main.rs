@@ -8,6 +8,7 @@ mod endpoints;
 mod engines;
 mod eval;
 mod export;
+mod golden;
 mod resume;
 mod run;
 mod shards;

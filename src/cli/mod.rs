@@ -1,0 +1,488 @@
+//! The command line as typed: raw flags, parsed by clap, with their environment variables
+//! and defaults. Validation and derived values live in `run::settings`, so that this file
+//! reads as the command-line contract (ARCHITECTURE.md) and nothing else. The folder also
+//! holds the settings file (`config_file`), the version, completions and man pages.
+
+pub mod completions;
+pub mod config_file;
+pub mod version;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aegis-ingest",
+    version,
+    about = "Turn a corpus into typed entities and relations through vLLM (Ollama as fallback); rerun to resume.",
+    long_about = None,
+    after_help = "Exit codes: 0 all extracted; 1 finished with failed documents or chunks (rerun retries them); \
+2 usage or configuration error; 3 no engine available within --engine-wait (progress kept); \
+130 interrupted (progress kept)."
+)]
+pub struct Cli {
+    /// Settings file with `run` flags as keys [default: ./aegis.toml when present].
+    #[arg(long, global = true, env = "AEGIS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Shown by `aegis-ingest run --help`: the examples of README's Usage (a test keeps the
+/// two the same).
+pub const RUN_EXAMPLES: &str = include_str!("run_examples.txt");
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract entities and relations from every document under CORPUS (rerun = resume).
+    #[command(after_long_help = RUN_EXAMPLES)]
+    Run(Box<RunArgs>),
+    /// Show what the checkpoint in --out holds against the corpus it was run on.
+    Status(StatusArgs),
+    /// Probe the engines and say what is usable.
+    Doctor(DoctorArgs),
+    /// Join the output folders of shard runs (--shard I/N) into the outputs one run over
+    /// the whole corpus writes.
+    Merge(MergeArgs),
+    /// Offline extraction through batch files: write the pending chunks as OpenAI batch
+    /// requests (`vllm run-batch`, a batch API, Ray Data), then import the results.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Score a finished run in --out against a gold file; quality gates for CI.
+    Eval(EvalArgs),
+    /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
+    /// servers, PostgreSQL) or GraphML.
+    Export(ExportArgs),
+    /// Print the effective `run` settings and where each comes from (flag, env, file, default).
+    Config(ConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one page per subcommand with --dir).
+    Man(ManArgs),
+}
+
+/// `--format` of the commands that can answer a script as well as a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    /// One JSON object with `"schema_version"` (README: "Machine-readable output").
+    Json,
+}
+
+/// `--concurrency`: fixed, or adapted to the server's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    Fixed(usize),
+    Auto,
+}
+
+fn parse_concurrency(s: &str) -> Result<Concurrency, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Concurrency::Auto);
+    }
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (or `auto`)".into()),
+        Ok(n) => Ok(Concurrency::Fixed(n)),
+        Err(_) => Err(format!("{s:?} is not a number or `auto`")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Flags shared by every subcommand that talks to the engines.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Base URL of a vLLM server or OpenAI-compatible gateway (http or https; a path prefix
+    /// such as /openai/v1 is kept). Repeat it (or give a comma list) for several endpoints
+    /// serving the same model: each request goes to the least loaded one.
+    #[arg(
+        long,
+        env = "AEGIS_VLLM_URL",
+        value_delimiter = ',',
+        default_value = "http://localhost:8001"
+    )]
+    pub vllm_url: Vec<String>,
+
+    /// Model name to request from vLLM [default: the model that /v1/models serves].
+    #[arg(long, env = "AEGIS_VLLM_MODEL")]
+    pub vllm_model: Option<String>,
+
+    /// Bearer token for vLLM (when the server runs with --api-key): once for every
+    /// endpoint, or once per --vllm-url in the same order.
+    #[arg(long, env = "VLLM_API_KEY", hide_env_values = true)]
+    pub vllm_api_key: Vec<String>,
+
+    /// Ollama server (repeatable); OLLAMA_HOST is read by Ollama's own rules [default: http://127.0.0.1:11434].
+    #[arg(long, env = "OLLAMA_HOST")]
+    pub ollama_url: Vec<String>,
+
+    /// A PEM file of CA certificates trusted for https engines, on top of the system's
+    /// (SSL_CERT_FILE replaces the system's).
+    #[arg(long, value_name = "FILE", env = "AEGIS_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Model name to request from Ollama (`name` means `name:latest`).
+    #[arg(long, env = "AEGIS_OLLAMA_MODEL", default_value = "nemotron-3-nano")]
+    pub ollama_model: String,
+
+    /// Do not use vLLM.
+    #[arg(long)]
+    pub no_vllm: bool,
+
+    /// Do not fall back to Ollama.
+    #[arg(long)]
+    pub no_ollama: bool,
+
+    /// Seconds for one request, covering server-side queueing plus generation.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub request_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Folder for the checkpoint and the outputs.
+    #[arg(long, env = "AEGIS_OUT", default_value = "./aegis-out")]
+    pub out: PathBuf,
+
+    /// Log records as text or JSON lines (on stderr; filter with RUST_LOG).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// No progress display and no summary; warnings and errors only.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Folder (or single file) to ingest.
+    #[arg(value_name = "CORPUS")]
+    pub corpus: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub engines: EngineArgs,
+
+    /// Requests in flight at once to vLLM: a number, or `auto` (reads vLLM's /metrics and
+    /// keeps just enough requests queued at the server that no slot idles).
+    #[arg(long, env = "AEGIS_CONCURRENCY", default_value = "auto", value_parser = parse_concurrency)]
+    pub concurrency: Concurrency,
+
+    /// Requests in flight at once to Ollama.
+    #[arg(long, env = "AEGIS_OLLAMA_CONCURRENCY", default_value_t = 4)]
+    pub ollama_concurrency: usize,
+
+    /// Target chunk size in tokens (cl100k, the same count for every model).
+    #[arg(long, default_value_t = 1200)]
+    pub chunk_tokens: usize,
+
+    /// Tokens shared by neighbouring chunks.
+    #[arg(long, default_value_t = 100)]
+    pub chunk_overlap: usize,
+
+    /// Domain taxonomy and templates from the prompts folder.
+    #[arg(long, default_value = "general", conflicts_with = "prompts")]
+    pub domain: String,
+
+    /// A folder with taxonomy.toml, system.j2 and user.j2 (instead of --domain).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+
+    /// Output budget per request in tokens [default: sized from the schema's bounds, capped by the context].
+    #[arg(long, value_name = "TOKENS")]
+    pub max_output_tokens: Option<u32>,
+
+    /// Seconds to wait while NO engine is available before stopping with exit code 3.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub engine_wait: u64,
+
+    /// An entity whose name does not occur in its chunk's text (a prompt delimiter, an
+    /// invention): drop it with its relations, keep it flagged `"ungrounded": true`, or do
+    /// not check.
+    #[arg(long, value_enum, default_value_t = crate::parse::Grounding::Drop)]
+    pub grounding: crate::parse::Grounding,
+
+    /// Run only shard I of N (from 0): the documents whose path hashes to I. Also from
+    /// AEGIS_SHARD, Kubernetes' JOB_COMPLETION_INDEX with AEGIS_SHARD_COUNT, or a Slurm
+    /// array (SLURM_ARRAY_TASK_ID, plain ranges). Join the shards with `aegis-ingest merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// Follow-up rounds per chunk: after a complete answer, ask again (the answer in the
+    /// conversation) for what it missed; stops early when a round adds nothing. Changes the
+    /// chunk keys (a run with another value extracts again).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub gleaning: u32,
+
+    /// Most answers one chunk may receive (retries, smaller answer bounds and halves
+    /// included) before it is recorded as failed, or partial when records were kept.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_requests_per_chunk: u32,
+
+    /// Most tokens the engines may generate for one chunk, all its requests together
+    /// [default: 4 times the output budget, or the schema's largest answer if larger].
+    #[arg(long, value_name = "TOKENS")]
+    pub max_tokens_per_chunk: Option<u64>,
+
+    /// Seconds in-flight requests get to finish after the first Ctrl-C or SIGTERM; then
+    /// they are abandoned (the engine frees their slots), what was answered is kept, the
+    /// outputs are written and the run exits 130.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "AEGIS_STOP_GRACE",
+        default_value_t = 10
+    )]
+    pub stop_grace: u64,
+
+    /// Only files whose path (relative to CORPUS) matches one of these globs.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files whose path (relative to CORPUS) matches one of these globs.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Skip files larger than this many bytes (recorded as skipped).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_file_size: u64,
+
+    /// Discard the checkpoint in --out and start over.
+    #[arg(long)]
+    pub fresh: bool,
+
+    /// Walk, read and chunk only: print what would be extracted; no engine is contacted
+    /// and nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Keep every extracted (name, type) as its own entity: no entity resolution (case,
+    /// punctuation, possessives, articles, legal suffixes, acronyms, one type per name).
+    #[arg(long)]
+    pub no_resolve: bool,
+
+    /// Quality gate: exit 1 when more than this share of the relations are RELATES_TO.
+    #[arg(long, value_name = "F")]
+    pub max_generic_share: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of entity mentions are found in
+    /// their chunk's text.
+    #[arg(long, value_name = "F")]
+    pub min_grounded: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Gold file: JSONL, one line per document:
+    /// {"doc", "entities": [{"name", "type", "aliases"?}], "relations": [{"source", "type", "target"}]}.
+    #[arg(long, value_name = "GOLD")]
+    pub gold: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// A table on stdout, or the whole eval.json.
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+
+    /// Examples shown per kind of error (missed, false positive, wrong type).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub examples: usize,
+
+    /// Quality gate: exit 1 when entity F1 (exact, typed) is below F.
+    #[arg(long, value_name = "F")]
+    pub min_entity_f1: Option<f64>,
+
+    /// Quality gate: exit 1 when relation F1 (labeled) is below F.
+    #[arg(long, value_name = "F")]
+    pub min_relation_f1: Option<f64>,
+
+    /// Quality gate: exit 1 when more than this share of the relations are RELATES_TO.
+    #[arg(long, value_name = "F")]
+    pub max_generic_share: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of entity mentions are found in
+    /// their chunk's text.
+    #[arg(long, value_name = "F")]
+    pub min_grounded: Option<f64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub engines: EngineArgs,
+
+    /// Log records as text or JSON lines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// `export --to`: the target format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// CSV files for `neo4j-admin database import full` (a new database).
+    Neo4jAdmin,
+    /// A script for `cypher-shell -f` (MERGE: idempotent, with cleanup).
+    Cypher,
+    /// A psql script (schema + upsert + cleanup), or a direct load with --dest postgres://...
+    Postgres,
+    /// GraphML for Gephi, yEd and NetworkX.
+    Graphml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Target format.
+    #[arg(long = "to", value_enum, value_name = "FORMAT")]
+    pub to: ExportFormat,
+
+    /// A folder (neo4j-admin), a file, `-` for standard output, or a postgres:// URL (loads
+    /// through psql) [default: neo4j-admin/, graph.cypher, graph.sql or graph.graphml in --out].
+    #[arg(long, value_name = "PATH|URL")]
+    pub dest: Option<String>,
+
+    /// Name stored with every node, relationship and row; loads under other names are left
+    /// alone [default: the corpus folder's name].
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// Export the outputs of a run that stopped before the end (interrupted, or no engine):
+    /// they hold part of the corpus, and loading them removes the rest of this namespace.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' --out folders, in any order.
+    #[arg(value_name = "SHARD_DIR", required = true)]
+    pub shards: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Merge although shards are missing or did not finish (exit code 1).
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Write the chunks the checkpoint in --out does not hold as OpenAI batch JSONL
+    /// (`custom_id` = the chunk's checkpoint key, `body` = the exact chat request).
+    Export(Box<BatchExportArgs>),
+    /// Validate batch results like live answers and journal them in --out's checkpoint;
+    /// failures go to a retry file in request format. The next `run` sends nothing for
+    /// the imported chunks.
+    Import(BatchImportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchExportArgs {
+    /// The request file to write (JSONL; split into FILE-0001, FILE-0002, ... past --max-lines).
+    #[arg(long, value_name = "FILE")]
+    pub batch: PathBuf,
+
+    /// Most requests per file (OpenAI's batch API takes 50,000).
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub max_lines: usize,
+
+    /// The model's context in tokens, when no vLLM is reachable to say it (with
+    /// --vllm-model); the plan fits prompts and output budget to it, as `run` does.
+    #[arg(long, value_name = "TOKENS")]
+    pub context_length: Option<u32>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchImportArgs {
+    /// Result files of the batch (`vllm run-batch -o`, a batch API's output file), in any order.
+    #[arg(value_name = "RESULTS", required = true)]
+    pub results: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Where the requests of failed chunks go, ready to run again [default: --out/batch/retry.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub retry: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for. Install e.g. with
+    /// `aegis-ingest completions bash > ~/.local/share/bash-completion/completions/aegis-ingest`
+    /// (or `make install-extras`).
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ManArgs {
+    /// Write aegis-ingest.1 and one page per subcommand (aegis-ingest-run.1, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The clap command with the version filled in at run time.
+pub fn command(with_long_version: bool) -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command().version(version::short_version());
+    if with_long_version {
+        cmd.long_version(version::long_version())
+    } else {
+        cmd
+    }
+}
+
+/// `aegis-ingest config`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Arguments of `run` whose effect to show (CORPUS may be left out), after this
+    /// command's own flags: `aegis-ingest config --format json --concurrency 8`.
+    #[arg(
+        value_name = "RUN_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 0..
+    )]
+    pub run_args: Vec<OsString>,
+}

@@ -1,0 +1,194 @@
+//! `aegis-ingest doctor`: probes both engines and says, per engine, whether it is usable
+//! and what to do if not. Exit 0 when at least one engine can serve, 3 otherwise.
+//! `--format json` prints the same as one object ([`DoctorReport`], README:
+//! "Machine-readable output").
+
+use serde::Serialize;
+
+use crate::cli::{DoctorArgs, OutputFormat};
+use crate::engine::ollama::OllamaClient;
+use crate::engine::openai::OpenAiClient;
+use crate::engine::{http_client, ProbeReport};
+use crate::error::ExitCode;
+
+/// Shape of `doctor --format json`; raised when a field changes meaning or goes away
+/// (new fields may be added without raising it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One engine as `doctor --format json` shows it. A disabled engine has `enabled: false`
+/// and nulls (empty `models`) for what was not probed.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineStatus {
+    pub engine: String,
+    pub enabled: bool,
+    pub usable: bool,
+    pub url: Option<String>,
+    pub reachable: bool,
+    pub ready: bool,
+    pub version: Option<String>,
+    pub models: Vec<String>,
+    /// The model a run would request (configured, or detected), and whether it is served.
+    pub model: Option<String>,
+    pub model_available: bool,
+    pub context_length: Option<u32>,
+    pub error: Option<String>,
+    /// What to do when the engine is not usable.
+    pub advice: Option<String>,
+}
+
+impl EngineStatus {
+    fn probed(engine: String, p: &ProbeReport) -> Self {
+        EngineStatus {
+            engine,
+            enabled: true,
+            usable: p.ready && p.model_available,
+            url: Some(p.url.clone()),
+            reachable: p.reachable,
+            ready: p.ready,
+            version: p.version.clone(),
+            models: p.models.clone(),
+            model: p.model.clone(),
+            model_available: p.model_available,
+            context_length: p.context_length,
+            error: p.error.clone(),
+            advice: p.advice.clone(),
+        }
+    }
+
+    fn disabled(engine: String) -> Self {
+        EngineStatus {
+            engine,
+            enabled: false,
+            usable: false,
+            url: None,
+            reachable: false,
+            ready: false,
+            version: None,
+            models: Vec::new(),
+            model: None,
+            model_available: false,
+            context_length: None,
+            error: None,
+            advice: None,
+        }
+    }
+}
+
+/// `doctor --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    pub schema_version: u32,
+    /// At least one engine can serve (exit code 0; 3 otherwise).
+    pub usable: bool,
+    /// vLLM first, then Ollama.
+    pub engines: Vec<EngineStatus>,
+}
+
+fn print_report(name: &str, p: &ProbeReport) {
+    let usable = p.ready && p.model_available;
+    println!("{name} at {}", p.url);
+    println!(
+        "  reachable:      {}",
+        if p.reachable { "yes" } else { "no" }
+    );
+    if let Some(v) = &p.version {
+        println!("  version:        {v}");
+    }
+    if p.reachable {
+        println!("  ready:          {}", if p.ready { "yes" } else { "no" });
+        println!(
+            "  models:         {}",
+            if p.models.is_empty() {
+                "(none)".to_string()
+            } else {
+                p.models.join(", ")
+            }
+        );
+        if let Some(m) = &p.model {
+            println!(
+                "  model to use:   {m} ({})",
+                if p.model_available {
+                    "available"
+                } else {
+                    "NOT available"
+                }
+            );
+        }
+        if let Some(c) = p.context_length {
+            println!("  context length: {c} tokens");
+        }
+    }
+    if let Some(e) = &p.error {
+        println!("  error:          {e}");
+    }
+    if let Some(a) = &p.advice {
+        println!("  to fix:         {a}");
+    }
+    println!("  usable:         {}", if usable { "yes" } else { "no" });
+}
+
+/// `vllm`, `vllm#2`, ... as in the run's report.
+fn endpoint_label(kind: &str, n: usize) -> String {
+    match n {
+        0 => kind.to_string(),
+        n => format!("{kind}#{}", n + 1),
+    }
+}
+
+pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
+    let s = crate::engine::setup::EngineSettings::from_args(
+        &args.engines,
+        crate::cli::Concurrency::Fixed(1),
+        1,
+    )?;
+    let http = http_client(2, &s.http).map_err(crate::error::RunError::config)?;
+    let text = args.format == OutputFormat::Text;
+    let mut engines = Vec::new();
+    for (kind, flag, n) in [
+        ("vllm", "--no-vllm", s.vllm.len()),
+        ("ollama", "--no-ollama", s.ollama.len()),
+    ] {
+        if n == 0 {
+            if text {
+                println!("{kind}: disabled ({flag})");
+            }
+            engines.push(EngineStatus::disabled(kind.to_string()));
+        }
+    }
+    for (n, v) in s.vllm.iter().enumerate() {
+        let p = OpenAiClient::probe(&http, &v.url, v.model.as_deref(), v.api_key.as_deref()).await;
+        let label = endpoint_label("vllm", n);
+        if text {
+            print_report(&label, &p);
+        }
+        engines.push(EngineStatus::probed(label, &p));
+    }
+    for (n, o) in s.ollama.iter().enumerate() {
+        let p = OllamaClient::probe(&http, &o.url, &o.model).await;
+        let label = endpoint_label("ollama", n);
+        if text {
+            print_report(&label, &p);
+        }
+        engines.push(EngineStatus::probed(label, &p));
+    }
+    // vLLM endpoints first, then Ollama's, as the router prefers them.
+    engines.sort_by_key(|e| !e.engine.starts_with("vllm"));
+    let any = engines.iter().any(|e| e.usable);
+    if !text {
+        let report = DoctorReport {
+            schema_version: SCHEMA_VERSION,
+            usable: any,
+            engines,
+        };
+        crate::progress::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
+    } else if any {
+        println!("ready: `aegis-ingest run <CORPUS>` can extract");
+    } else {
+        println!("no engine is usable: fix one of the above, then rerun `aegis-ingest doctor`");
+    }
+    Ok(if any {
+        ExitCode::Done
+    } else {
+        ExitCode::NoEngine
+    })
+}

@@ -1,0 +1,591 @@
+//! `aegis-ingest export`: a finished run's `entities.jsonl` and `relations.jsonl`, written for
+//! a graph database: CSV files for `neo4j-admin database import full`, a Cypher script for
+//! `cypher-shell` (and openCypher servers), a psql script for PostgreSQL (or a direct load
+//! through psql), or GraphML for Gephi, yEd and NetworkX. One module per format.
+//!
+//! It reads the outputs of the last finished run (never the checkpoint mid-run), one line at
+//! a time: memory does not grow with the number of records. Every load is keyed by a
+//! namespace (the corpus name by default) so two corpora share a database without touching
+//! each other, and the Cypher and PostgreSQL loads are idempotent: loading the same export
+//! twice changes nothing, and loading the export of a resumed run removes what the outputs
+//! no longer hold (a deleted document's entities).
+
+mod cypher;
+mod graphml;
+mod neo4j;
+mod postgres;
+pub mod records;
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::error::{ExitCode, RunError};
+use records::{Entity, JsonlReader, Relation};
+
+pub const ENTITIES_FILE: &str = "entities.jsonl";
+pub const RELATIONS_FILE: &str = "relations.jsonl";
+
+/// What every format needs to know about the load.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Stored with every node, relationship and row; cleanup never leaves it.
+    pub namespace: String,
+    /// A hash of the namespace and the two output files: the same outputs give the same
+    /// stamp, so loading them again sets every property to the value it already has.
+    pub stamp: String,
+    /// The corpus folder the run read.
+    pub corpus: String,
+}
+
+/// Counts of what was exported, for the summary.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub entities: u64,
+    pub relations: u64,
+    pub entity_types: BTreeMap<String, u64>,
+    pub relation_types: BTreeMap<String, u64>,
+}
+
+/// The run's outputs, read record by record, with progress.
+pub struct Input {
+    dir: PathBuf,
+    bar: ProgressBar,
+    pub stats: Stats,
+}
+
+impl Input {
+    fn new(dir: &Path, quiet: bool) -> Self {
+        let total = [ENTITIES_FILE, RELATIONS_FILE]
+            .iter()
+            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+            .map(|m| m.len())
+            .sum();
+        let bar = if quiet || !io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{msg:>10} [{bar:30}] {binary_bytes}/{binary_total_bytes} {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b
+        };
+        Self {
+            dir: dir.to_path_buf(),
+            bar,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Calls `f` on every entity, in file order.
+    pub fn entities(&mut self, mut f: impl FnMut(&Entity) -> io::Result<()>) -> io::Result<()> {
+        self.bar.set_message("entities");
+        let mut r = JsonlReader::open(&self.dir.join(ENTITIES_FILE))?;
+        while let Some((e, n)) = r.read::<Entity>()? {
+            self.stats.entities += 1;
+            bump(&mut self.stats.entity_types, &e.kind);
+            f(&e)?;
+            self.bar.inc(n);
+        }
+        Ok(())
+    }
+
+    /// Calls `f` on every relation, in file order.
+    pub fn relations(&mut self, mut f: impl FnMut(&Relation) -> io::Result<()>) -> io::Result<()> {
+        self.bar.set_message("relations");
+        let mut r = JsonlReader::open(&self.dir.join(RELATIONS_FILE))?;
+        while let Some((rel, n)) = r.read::<Relation>()? {
+            self.stats.relations += 1;
+            bump(&mut self.stats.relation_types, &rel.kind);
+            f(&rel)?;
+            self.bar.inc(n);
+        }
+        Ok(())
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// A relationship type for a graph database: letters, digits and `_` kept, anything else
+/// (spaces, backticks, quotes, punctuation) replaced by `_`, so the name is the same in
+/// every database (FalkorDB, for one, does not accept escaped backticks in names). The
+/// type exactly as extracted stays in the `type` property.
+pub fn graph_type(kind: &str) -> String {
+    let s: String = kind
+        .trim()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    if s.chars().all(|c| c == '_') {
+        "UNTYPED".to_string()
+    } else {
+        s
+    }
+}
+
+/// A node label for an entity type: `PERSON` -> `Person`, `DATA_CENTER` -> `DataCenter`
+/// (labels are CamelCase by convention); other spellings as in `graph_type`.
+pub fn node_label(kind: &str) -> String {
+    let t = graph_type(kind);
+    let upper_snake = t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && t.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !upper_snake {
+        return t;
+    }
+    let mut out = String::with_capacity(t.len());
+    for word in t.split('_').filter(|w| !w.is_empty()) {
+        let mut cs = word.chars();
+        if let Some(first) = cs.next() {
+            out.push(first);
+            out.extend(cs.map(|c| c.to_ascii_lowercase()));
+        }
+    }
+    out
+}
+
+/// Where the export goes.
+#[derive(Debug)]
+enum Dest {
+    File(PathBuf),
+    Dir(PathBuf),
+    Stdout,
+    /// A connection URL for psql (never printed: it may hold a password).
+    Postgres(String),
+}
+
+fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+fn dest_of(args: &ExportArgs) -> Result<Dest, RunError> {
+    let out = &args.output.out;
+    let given = args.dest.as_deref();
+    Ok(match (args.to, given) {
+        (ExportFormat::Neo4jAdmin, None) => Dest::Dir(out.join("neo4j-admin")),
+        (ExportFormat::Neo4jAdmin, Some("-")) => {
+            return Err(RunError::config(
+                "--to neo4j-admin writes two files: --dest must be a folder, not `-`",
+            ))
+        }
+        (ExportFormat::Neo4jAdmin, Some(d)) if is_postgres_url(d) => {
+            return Err(RunError::config(
+                "--dest postgres://... is for --to postgres; --to neo4j-admin needs a folder",
+            ))
+        }
+        (ExportFormat::Neo4jAdmin, Some(d)) => Dest::Dir(PathBuf::from(d)),
+        (ExportFormat::Postgres, Some(d)) if is_postgres_url(d) => Dest::Postgres(d.to_string()),
+        (_, Some(d)) if is_postgres_url(d) => {
+            return Err(RunError::config(
+                "--dest postgres://... loads into PostgreSQL: use it with --to postgres",
+            ))
+        }
+        (_, Some("-")) => Dest::Stdout,
+        (_, Some(d)) => Dest::File(PathBuf::from(d)),
+        (ExportFormat::Cypher, None) => Dest::File(out.join("graph.cypher")),
+        (ExportFormat::Postgres, None) => Dest::File(out.join("graph.sql")),
+        (ExportFormat::Graphml, None) => Dest::File(out.join("graph.graphml")),
+    })
+}
+
+/// The last run's state, as far as export cares.
+struct FinishedRun {
+    corpus: String,
+    status: String,
+    exit_code: i64,
+    failed_docs: u64,
+    failed_chunks: u64,
+}
+
+fn read_finished_run(out: &Path) -> Result<FinishedRun, RunError> {
+    if !out.is_dir() {
+        return Err(RunError::config(format!(
+            "{} is not a folder: pass the --out folder of a finished `aegis-ingest run`",
+            out.display()
+        )));
+    }
+    let missing: Vec<&str> = [
+        crate::outdir::STATE_FILE,
+        "report.json",
+        ENTITIES_FILE,
+        RELATIONS_FILE,
+    ]
+    .into_iter()
+    .filter(|f| !out.join(f).is_file())
+    .collect();
+    if !missing.is_empty() {
+        return Err(RunError::config(format!(
+            "{} holds no finished run ({} missing): run `aegis-ingest run <CORPUS> --out {}` to the end first, then export",
+            out.display(),
+            missing.join(", "),
+            out.display()
+        )));
+    }
+    let read_json = |name: &str| -> Result<serde_json::Value, RunError> {
+        let p = out.join(name);
+        std::fs::read(&p)
+            .map_err(|e| RunError::config(format!("cannot read {}: {e}", p.display())))
+            .and_then(|b| {
+                serde_json::from_slice(&b).map_err(|e| {
+                    RunError::config(format!(
+                        "{} is not valid JSON ({e}): rerun `aegis-ingest run` to rewrite it",
+                        p.display()
+                    ))
+                })
+            })
+    };
+    let state = read_json(crate::outdir::STATE_FILE)?;
+    let report = read_json("report.json")?;
+    let corpus = state["corpus"]
+        .as_str()
+        .or_else(|| report["corpus"].as_str())
+        .unwrap_or("")
+        .to_string();
+    Ok(FinishedRun {
+        corpus,
+        status: report["status"].as_str().unwrap_or("unknown").to_string(),
+        exit_code: report["exit_code"]
+            .as_i64()
+            .or_else(|| state["exit_code"].as_i64())
+            .unwrap_or(0),
+        failed_docs: report["documents"]["failed"].as_u64().unwrap_or(0),
+        failed_chunks: report["chunks"]["failed"].as_u64().unwrap_or(0),
+    })
+}
+
+/// The export must not replace the run's own files (it reads two of them as it writes).
+fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
+    let targets: Vec<PathBuf> = match dest {
+        Dest::File(p) => vec![p.clone()],
+        Dest::Dir(d) => vec![d.join(neo4j::NODES_FILE), d.join(neo4j::RELATIONSHIPS_FILE)],
+        _ => return Ok(()),
+    };
+    let canon = |p: &Path| -> Option<PathBuf> {
+        let parent = p.parent().filter(|p| !p.as_os_str().is_empty())?;
+        Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+    };
+    let run_files = [
+        ENTITIES_FILE,
+        RELATIONS_FILE,
+        "report.json",
+        "skipped.csv",
+        crate::outdir::STATE_FILE,
+        crate::outdir::journal::FILE_NAME,
+    ];
+    for t in &targets {
+        let Some(t) = canon(t) else { continue };
+        if run_files
+            .iter()
+            .any(|f| canon(&out.join(f)).as_ref() == Some(&t))
+        {
+            return Err(RunError::config(format!(
+                "--dest {} would replace one of the run's own files: choose another name",
+                t.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A shared lock on the run's lock file (`lock.rs` takes it exclusively): a run cannot start
+/// replacing the outputs while they are read, and a running run is refused. Shared, and
+/// opened read-only, so several exports may read at once and a read-only folder exports.
+fn shared_lock(out: &Path) -> Result<Option<std::fs::File>, RunError> {
+    let path = out.join(".lock");
+    let Ok(file) = std::fs::File::open(&path) else {
+        return Ok(None);
+    };
+    match file.try_lock_shared() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let owner = std::fs::read_to_string(&path).unwrap_or_default();
+            let owner = owner.trim();
+            Err(RunError::config(format!(
+                "a run{} is writing to {}: export when it has finished",
+                if owner.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {owner})")
+                },
+                out.display()
+            )))
+        }
+        // A file system without locks: nothing to coordinate with.
+        Err(std::fs::TryLockError::Error(_)) => Ok(None),
+    }
+}
+
+/// The namespace: `--namespace`, else the corpus folder's name.
+fn namespace_of(given: Option<&str>, corpus: &str) -> Result<String, RunError> {
+    let ns = match given {
+        Some(n) => n.to_string(),
+        None => Path::new(corpus)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".to_string()),
+    };
+    if ns.trim().is_empty() || ns.chars().any(char::is_control) || ns.chars().count() > 200 {
+        return Err(RunError::config(format!(
+            "--namespace {ns:?}: give a name of 1 to 200 characters without control characters"
+        )));
+    }
+    Ok(ns)
+}
+
+/// Hash of the namespace and both output files (read once more, in blocks).
+fn stamp_of(out: &Path, namespace: &str) -> io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update(namespace.as_bytes());
+    for f in [ENTITIES_FILE, RELATIONS_FILE] {
+        h.update(&[0x1f]);
+        let mut file = std::fs::File::open(out.join(f))?;
+        io::copy(&mut file, &mut h)?;
+    }
+    Ok(h.finalize().to_hex()[..16].to_string())
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+/// Turns an error from a format writer into the user's sentence: bad input is a
+/// configuration error (exit 2) with its own message; anything else is a write failure.
+fn io_to_run(e: io::Error, writing: &str) -> RunError {
+    if e.kind() == io::ErrorKind::InvalidData {
+        RunError::config(e.to_string())
+    } else {
+        RunError::config(format!("cannot write {writing}: {e}"))
+    }
+}
+
+/// Writes a one-stream format to a file (atomically), stdout, or psql's stdin. Returns
+/// false when standard output was closed before the end (`| head`).
+fn write_stream(
+    dest: &Dest,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<bool, RunError> {
+    match dest {
+        Dest::File(p) => {
+            if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    RunError::config(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+            crate::outdir::atomic::write_atomic(p, fill)
+                .and_then(|_| readable(p))
+                .map(|_| true)
+                .map_err(|e| io_to_run(e, &p.display().to_string()))
+        }
+        Dest::Stdout => {
+            let stdout = io::stdout();
+            let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            let r = fill(&mut w).and_then(|_| w.flush());
+            match r {
+                // A closed pipe (`| head`) is the reader's choice, not a failure.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+                r => r.map(|_| true).map_err(|e| io_to_run(e, "standard output")),
+            }
+        }
+        Dest::Postgres(url) => postgres::load_with_psql(url, fill).map(|_| true),
+        Dest::Dir(_) => unreachable!("folders are for neo4j-admin"),
+    }
+}
+
+/// Export files are for a database server to read (neo4j-admin often runs as its own user):
+/// mode 0644 instead of the temp file's 0600.
+pub fn readable(p: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = p;
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MB", n as f64 / (1u64 << 20) as f64)
+    } else if n >= 1 << 10 {
+        format!("{:.1} KB", n as f64 / 1024.0)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn size_of(p: &Path) -> String {
+    std::fs::metadata(p)
+        .map(|m| human_bytes(m.len()))
+        .unwrap_or_default()
+}
+
+/// `aegis-ingest export`.
+pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let out = &args.output.out;
+    let run = read_finished_run(out)?;
+    let dest = dest_of(args)?;
+    refuse_run_files(out, &dest)?;
+    let _lock = shared_lock(out)?;
+    if run.exit_code == ExitCode::NoEngine as i64 || run.exit_code == ExitCode::Interrupted as i64 {
+        if !args.allow_partial {
+            return Err(RunError::config(format!(
+                "the last run in {} stopped before the end ({}): its outputs hold only part of the corpus, \
+                 and loading them would remove the rest of this corpus from the database. Rerun the same \
+                 `aegis-ingest run` command to finish it, or pass --allow-partial to export what there is",
+                out.display(),
+                run.status
+            ))
+            .into());
+        }
+        tracing::warn!(
+            "exporting the outputs of a run that stopped before the end ({})",
+            run.status
+        );
+    } else if run.failed_docs > 0 || run.failed_chunks > 0 {
+        tracing::warn!(
+            "the last run finished with failures ({} documents, {} chunks): what they hold is not in the outputs; rerun `aegis-ingest run` to retry them, then export again",
+            run.failed_docs,
+            run.failed_chunks
+        );
+    }
+    let namespace = namespace_of(args.namespace.as_deref(), &run.corpus)?;
+    let stamp = match args.to {
+        ExportFormat::Cypher => stamp_of(out, &namespace)
+            .map_err(|e| RunError::config(format!("cannot read the outputs: {e}")))?,
+        _ => String::new(),
+    };
+    let ctx = Ctx {
+        namespace,
+        stamp,
+        corpus: run.corpus.clone(),
+    };
+    let mut input = Input::new(out, args.output.quiet);
+
+    let written: String;
+    let load_command: Option<String>;
+    match (&dest, args.to) {
+        (Dest::Dir(dir), ExportFormat::Neo4jAdmin) => {
+            let files = neo4j::write(&ctx, &mut input, dir)
+                .map_err(|e| io_to_run(e, &dir.display().to_string()))?;
+            written = format!(
+                "{} ({}) and {} ({})",
+                files.nodes.display(),
+                size_of(&files.nodes),
+                files.relationships.display(),
+                size_of(&files.relationships)
+            );
+            load_command = Some(neo4j::import_command(&files));
+        }
+        (_, ExportFormat::Neo4jAdmin) => unreachable!("neo4j-admin always writes a folder"),
+        (dest, format) => {
+            let complete = write_stream(dest, |w| match format {
+                ExportFormat::Cypher => cypher::write(&ctx, &mut input, w),
+                ExportFormat::Postgres => postgres::write(&ctx, &mut input, w),
+                ExportFormat::Graphml => graphml::write(&ctx, &mut input, w),
+                ExportFormat::Neo4jAdmin => unreachable!(),
+            })?;
+            if !complete {
+                // The reader stopped reading (`| head`): its choice, not a failure.
+                input.bar.finish_and_clear();
+                return Ok(ExitCode::Done);
+            }
+            match dest {
+                Dest::File(p) => {
+                    written = format!("{} ({})", p.display(), size_of(p));
+                    let q = shell_quote(&p.display().to_string());
+                    load_command = Some(match format {
+                        ExportFormat::Cypher => format!("cypher-shell -f {q}"),
+                        ExportFormat::Postgres => {
+                            format!("psql -X -v ON_ERROR_STOP=1 -d \"$DATABASE_URL\" -f {q}")
+                        }
+                        _ => format!(
+                            "python3 -c {}  # or open it in Gephi or yEd",
+                            shell_quote(&format!(
+                                "import networkx as nx; print(nx.read_graphml({:?}))",
+                                p.display().to_string()
+                            ))
+                        ),
+                    });
+                }
+                Dest::Postgres(_) => {
+                    written = "the PostgreSQL database at --dest (one transaction)".to_string();
+                    load_command = None;
+                }
+                _ => {
+                    written = "standard output".to_string();
+                    load_command = None;
+                }
+            }
+        }
+    }
+    input.bar.finish_and_clear();
+    let s = &input.stats;
+    if !args.output.quiet {
+        eprintln!(
+            "exported namespace {:?}: {} entities ({} types), {} relations ({} types) to {} in {:.2} s",
+            ctx.namespace,
+            s.entities,
+            s.entity_types.len(),
+            s.relations,
+            s.relation_types.len(),
+            written,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if let Some(cmd) = load_command {
+        if !args.output.quiet {
+            eprintln!("load it with:");
+        }
+        println!("{cmd}");
+    }
+    Ok(ExitCode::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_types_are_safe_names() {
+        assert_eq!(node_label("PERSON"), "Person");
+        assert_eq!(node_label("DATA_CENTER"), "DataCenter");
+        assert_eq!(node_label("Wei`rd type"), "Wei_rd_type");
+        assert_eq!(graph_type("WORKS`FOR"), "WORKS_FOR");
+        assert_eq!(graph_type("été 2"), "été_2");
+        assert_eq!(graph_type("``"), "UNTYPED");
+    }
+
+    #[test]
+    fn namespace_defaults_to_the_corpus_folder_name() {
+        assert_eq!(namespace_of(None, "/data/docs").unwrap(), "docs");
+        assert_eq!(namespace_of(Some("a b"), "/x").unwrap(), "a b");
+        assert!(namespace_of(Some("a\nb"), "/x").is_err());
+        assert!(namespace_of(Some(" "), "/x").is_err());
+    }
+}

@@ -1,0 +1,358 @@
+//! `aegis-ingest status`: what the checkpoint in `--out` holds against the corpus as it is
+//! now (documents and chunks done, failed, pending), the engines used, the last activity,
+//! the time left at the last run's rate, and the exact command that resumes. It reads; it
+//! never changes the checkpoint. `--format json` prints the same as one object
+//! ([`StatusReport`], README: "Machine-readable output").
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::chunk::{ChunkSettings, Chunker};
+use crate::cli::{OutputFormat, StatusArgs};
+use crate::error::{ExitCode, RunError};
+use crate::outdir::journal::Journal;
+use crate::outdir::{RunState, STATE_FILE};
+use crate::prompt::PromptSet;
+use crate::read::walk::{walk, PathFilter, WalkItem};
+use crate::run::producer::chunk_key;
+
+/// Shape of `status --format json`; raised when a field changes meaning or goes away
+/// (new fields may be added without raising it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn shell_quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointInfo {
+    pub path: String,
+    /// Chunk records in the journal.
+    pub records: usize,
+    pub bytes: u64,
+    /// Unix time of the newest record, and how long ago that was.
+    pub last_activity_unix: Option<u64>,
+    pub last_activity_secs_ago: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentStatus {
+    pub total: u64,
+    pub done: u64,
+    pub skipped_or_unreadable: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkStatus {
+    pub total: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub pending: u64,
+}
+
+/// The last finished run, from `run.json` and `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    pub finished_at_unix: u64,
+    pub exit_code: i32,
+    /// Chunks the run extracted (not resumed from the checkpoint) and its wall time.
+    pub chunks_extracted: Option<u64>,
+    pub wall_seconds: Option<f64>,
+    /// `chunks_extracted / wall_seconds`; null when the run extracted nothing.
+    pub chunks_per_second: Option<f64>,
+}
+
+/// `status --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub schema_version: u32,
+    pub out: String,
+    pub checkpoint: CheckpointInfo,
+    /// Chunks done per model.
+    pub models: BTreeMap<String, u64>,
+    /// Null until a run has finished (run.json).
+    pub corpus: Option<String>,
+    pub documents: Option<DocumentStatus>,
+    pub chunks: Option<ChunkStatus>,
+    /// Every chunk of the corpus as it is now is extracted.
+    pub complete: bool,
+    pub last_run: Option<LastRun>,
+    /// Seconds to extract what is pending or failed at the last run's rate; null when
+    /// nothing is left or the rate is unknown.
+    pub eta_seconds: Option<f64>,
+    /// The command that resumes (shell-quoted); null when complete.
+    pub resume_command: Option<String>,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The rate of the last run, from its report (read loosely: only two fields matter here).
+fn last_run(out: &std::path::Path, state: &RunState) -> Option<LastRun> {
+    if state.finished_at == 0 {
+        return None;
+    }
+    let report: Option<serde_json::Value> = std::fs::read(out.join("report.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let extracted = report
+        .as_ref()
+        .and_then(|r| r["chunks"]["extracted_now"].as_u64());
+    let wall = report.as_ref().and_then(|r| r["wall_seconds"].as_f64());
+    let rate = match (extracted, wall) {
+        (Some(n), Some(w)) if n > 0 && w > 0.0 => Some((n as f64 / w * 1000.0).round() / 1000.0),
+        _ => None,
+    };
+    Some(LastRun {
+        finished_at_unix: state.finished_at,
+        exit_code: state.exit_code,
+        chunks_extracted: extracted,
+        wall_seconds: wall,
+        chunks_per_second: rate,
+    })
+}
+
+/// Reads the checkpoint and walks the corpus; the answer of `status`.
+pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
+    let out = &args.output.out;
+    let state_path = out.join(STATE_FILE);
+    let state: RunState = match std::fs::read(&state_path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+            RunError::config(format!(
+                "{} is unreadable: {e}; rerun `aegis-ingest run` on the same --out to rewrite it",
+                state_path.display()
+            ))
+        })?,
+        Err(_) if !out.join(crate::outdir::journal::FILE_NAME).exists() => {
+            return Err(RunError::config(format!(
+                "no checkpoint in {}: start one with `aegis-ingest run <CORPUS> --out {}`",
+                out.display(),
+                out.display()
+            )));
+        }
+        Err(_) => RunState::default(),
+    };
+    // Opening recovers a torn tail, as a run would; status takes no lock, so it only reads
+    // when no run holds the folder.
+    let journal = Journal::open(out).map_err(|e| {
+        RunError::config(format!(
+            "{e}; see README \"Resume and the checkpoint\" (or start over with `aegis-ingest run <CORPUS> --out {} --fresh`)",
+            out.display()
+        ))
+    })?;
+    let last = journal.opened.last_activity;
+    let at_open = journal.at_open();
+    let mut report = StatusReport {
+        schema_version: SCHEMA_VERSION,
+        out: out.display().to_string(),
+        checkpoint: CheckpointInfo {
+            path: journal.path().display().to_string(),
+            records: journal.len(),
+            bytes: std::fs::metadata(journal.path())
+                .map(|m| m.len())
+                .unwrap_or(0),
+            last_activity_unix: (last > 0).then_some(last),
+            last_activity_secs_ago: (last > 0).then(|| now_unix().saturating_sub(last)),
+        },
+        models: at_open.done_by_model(),
+        corpus: None,
+        documents: None,
+        chunks: None,
+        complete: false,
+        last_run: last_run(out, &state),
+        eta_seconds: None,
+        resume_command: None,
+    };
+    if state.corpus.is_empty() {
+        return Ok(report);
+    }
+    let corpus = PathBuf::from(&state.corpus);
+    report.corpus = Some(corpus.display().to_string());
+    let prompts_error = |e: crate::prompt::PromptError| {
+        RunError::config(format!(
+            "{e}; the run in {} used the prompts in {}: restore them, or start over with --fresh",
+            out.display(),
+            state.prompts_dir
+        ))
+    };
+    let loaded =
+        PromptSet::load_dir(std::path::Path::new(&state.prompts_dir)).map_err(prompts_error)?;
+    // The run's plan may have used other bounds or the compact template (small contexts).
+    let prompts = match state.limits {
+        Some(l) => loaded.variant(l, state.compact).map_err(prompts_error)?,
+        None => loaded,
+    };
+    let settings = ChunkSettings {
+        tokens: state.chunk_tokens,
+        overlap: state.chunk_overlap,
+    };
+    let chunker = Chunker::new(settings).map_err(RunError::config)?;
+    let (mut docs, mut docs_done, mut skipped) = (0u64, 0u64, 0u64);
+    let (mut chunks, mut chunks_done, mut chunks_failed) = (0u64, 0u64, 0u64);
+    let mut seen = HashSet::new();
+    let filter = PathFilter::new(&state.include, &state.exclude).map_err(|e| {
+        RunError::config(format!(
+            "{e}; fix --include/--exclude in {} (or start over with --fresh)",
+            state_path.display()
+        ))
+    })?;
+    for item in walk(&corpus, filter) {
+        let WalkItem::Doc(entry) = item else {
+            skipped += 1;
+            continue;
+        };
+        let Ok(doc) = crate::read::read_document(&entry, state.max_file_size.unwrap_or(u64::MAX))
+        else {
+            skipped += 1;
+            continue;
+        };
+        docs += 1;
+        let mut all = true;
+        for ch in chunker.chunk(&doc) {
+            chunks += 1;
+            let user = prompts.user_message(&ch.text, &entry.rel, ch.section.as_deref());
+            let key = chunk_key(
+                &crate::run::producer::key_fingerprint(&prompts.fingerprint, state.gleaning),
+                settings,
+                &user,
+            );
+            seen.insert(key);
+            match at_open.get(&key) {
+                Some(e) if e.ok => chunks_done += 1,
+                Some(_) => {
+                    chunks_failed += 1;
+                    all = false;
+                }
+                None => all = false,
+            }
+        }
+        if all {
+            docs_done += 1;
+        }
+    }
+    let pending = chunks - chunks_done - chunks_failed;
+    report.documents = Some(DocumentStatus {
+        total: docs,
+        done: docs_done,
+        skipped_or_unreadable: skipped,
+    });
+    report.chunks = Some(ChunkStatus {
+        total: chunks,
+        done: chunks_done,
+        failed: chunks_failed,
+        pending,
+    });
+    report.complete = pending + chunks_failed == 0;
+    let left = pending + chunks_failed;
+    if left > 0 {
+        report.eta_seconds = report
+            .last_run
+            .as_ref()
+            .and_then(|r| r.chunks_per_second)
+            .map(|rate| (left as f64 / rate * 100.0).round() / 100.0);
+    }
+    if state.exit_code != 0 || !report.complete {
+        let cmd: Vec<String> = state.command.iter().map(|a| shell_quote(a)).collect();
+        report.resume_command = Some(cmd.join(" "));
+    }
+    Ok(report)
+}
+
+/// `1h 02m`, `3m 20s`, `45s`.
+fn human_secs(s: f64) -> String {
+    if s < 0.5 {
+        return "less than a second".into();
+    }
+    let s = s.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn render_text(r: &StatusReport) -> String {
+    let mut s = format!("checkpoint: {}\n", r.checkpoint.path);
+    s += &format!(
+        "  records:        {} chunks ({} bytes)\n",
+        r.checkpoint.records, r.checkpoint.bytes
+    );
+    if let Some(ago) = r.checkpoint.last_activity_secs_ago {
+        s += &format!("  last activity:  {ago} s ago\n");
+    }
+    for (model, n) in &r.models {
+        s += &format!("  model {model}: {n} chunks\n");
+    }
+    let (Some(corpus), Some(d), Some(c)) = (&r.corpus, &r.documents, &r.chunks) else {
+        s += "no finished run recorded yet (run.json missing): the corpus is unknown\n";
+        return s;
+    };
+    s += &format!("corpus: {corpus}\n");
+    s += &format!(
+        "  documents:      {}/{} done, {} skipped or unreadable\n",
+        d.done, d.total, d.skipped_or_unreadable
+    );
+    s += &format!(
+        "  chunks:         {}/{} done, {} failed, {} pending\n",
+        c.done, c.total, c.failed, c.pending
+    );
+    if let Some(rate) = r.last_run.as_ref().and_then(|l| l.chunks_per_second) {
+        s += &format!("  last run rate:  {rate:.1} chunks/s\n");
+    }
+    if !r.complete {
+        match r.eta_seconds {
+            Some(eta) => {
+                s += &format!(
+                    "  time left:      about {} at the last run's rate\n",
+                    human_secs(eta)
+                )
+            }
+            None => s += "  time left:      unknown (the last run extracted nothing to time)\n",
+        }
+    }
+    match &r.resume_command {
+        Some(cmd) => s += &format!("resume with:      {cmd}\n"),
+        None => s += &format!("complete: outputs in {} match the corpus\n", r.out),
+    }
+    s
+}
+
+pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let report = collect(args)?;
+    let text = match args.format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        OutputFormat::Text => render_text(&report),
+    };
+    crate::progress::print_stdout(text)?;
+    Ok(if report.complete {
+        ExitCode::Done
+    } else {
+        ExitCode::SomeFailed
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_secs;
+
+    #[test]
+    fn time_left_reads_naturally() {
+        assert_eq!(human_secs(0.07), "less than a second");
+        assert_eq!(human_secs(44.6), "45s");
+        assert_eq!(human_secs(200.0), "3m 20s");
+        assert_eq!(human_secs(3720.0), "1h 02m");
+    }
+}
