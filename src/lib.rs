@@ -5,36 +5,19 @@
 //! `engine` (clients + `router`) -> `parse` -> `journal` (one writer) -> `merge` ->
 //! `report`. `pipeline` drives them; `main.rs` only maps the outcome to an exit code.
 
-pub mod atomic;
-pub mod batch;
 pub mod chunk;
 pub mod cli;
-pub mod config;
-pub mod config_file;
-pub mod doctor;
+pub mod commands;
 pub mod engine;
 pub mod error;
-pub mod eval;
-pub mod export;
-pub mod extras;
-pub mod filecache;
-pub mod gates;
-pub mod journal;
-pub mod lock;
 pub mod merge;
-pub mod outputs;
+pub mod outdir;
 pub mod parse;
-pub mod pipeline;
-pub mod plan;
 pub mod progress;
 pub mod prompt;
+pub mod quality;
 pub mod read;
-pub mod report;
-pub mod resolve;
-pub mod shard;
-pub mod status;
-pub mod tokens;
-pub mod walk;
+pub mod run;
 
 use crate::cli::{Cli, Command, LogFormat};
 use crate::error::{exit_code_of, ExitCode};
@@ -63,27 +46,27 @@ fn init_logging(format: LogFormat, quiet: bool) {
 }
 
 /// Runs a parsed command line; returns the exit code.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             init_logging(args.output.log_format, args.output.quiet);
-            let settings = config::RunSettings::from_args(*args)?;
+            let settings = run::settings::RunSettings::from_args(*args)?;
             if settings.dry_run {
-                return pipeline::dry_run(settings).await;
+                return run::dry_run(settings).await;
             }
-            pipeline::run(settings).await
+            run::run(settings).await
         }
         Command::Status(args) => {
             init_logging(args.output.log_format, args.output.quiet);
-            status::status(&args).await
+            commands::status::status(&args).await
         }
         Command::Doctor(args) => {
             init_logging(args.log_format, false);
-            doctor::doctor(&args).await
+            commands::doctor::doctor(&args).await
         }
         Command::Merge(args) => {
             init_logging(args.output.log_format, args.output.quiet);
-            shard::merge(
+            commands::merge::merge(
                 &args.shards,
                 &args.output.out,
                 args.allow_partial,
@@ -92,34 +75,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Batch(crate::cli::BatchCommand::Export(args)) => {
             init_logging(args.run.output.log_format, args.run.output.quiet);
-            batch::export(*args).await
+            commands::batch::export(*args).await
         }
         Command::Batch(crate::cli::BatchCommand::Import(args)) => {
             init_logging(args.output.log_format, args.output.quiet);
-            tokio::task::spawn_blocking(move || batch::import(&args))
+            tokio::task::spawn_blocking(move || commands::batch::import(&args))
                 .await
                 .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
         Command::Eval(args) => {
             init_logging(args.output.log_format, args.output.quiet);
-            eval::eval(&args)
+            commands::eval::eval(&args)
         }
         Command::Export(args) => {
             init_logging(args.output.log_format, args.output.quiet);
-            tokio::task::spawn_blocking(move || export::export(&args))
+            tokio::task::spawn_blocking(move || commands::export::export(&args))
                 .await
                 .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}")))
         }
-        Command::Config(args) => config_file::show(cli.config, &args),
-        Command::Completions(args) => extras::completions(&args),
-        Command::Man(args) => extras::man(&args),
+        Command::Config(args) => cli::config_file::show(cli.config, &args),
+        Command::Completions(args) => cli::completions::completions(&args),
+        Command::Man(args) => cli::completions::man(&args),
     }
 }
 
 /// The whole program: parse, run, report the error in one sentence, map to an exit code.
 pub fn main_entry() -> i32 {
     // The command line over the settings file (aegis.toml): flag > env > file > default.
-    let cli = match config_file::parse_command_line(std::env::args_os().collect()) {
+    let cli = match cli::config_file::parse_command_line(std::env::args_os().collect()) {
         Ok(parsed) => {
             if let (Some(f), Command::Run(a)) = (&parsed.file, &parsed.cli.command) {
                 if !a.output.quiet {
@@ -147,7 +130,7 @@ pub fn main_entry() -> i32 {
     // then spawns its per-chunk tasks into its own worker's queue instead of waking a
     // worker from outside for each (measured: ~2 futex calls a chunk).
     let result = runtime.block_on(async move {
-        tokio::spawn(run(cli))
+        tokio::spawn(execute(cli))
             .await
             .unwrap_or_else(|e| Err(anyhow::anyhow!("internal error: {e}; this is a bug: please report it with the command line (a rerun resumes from the checkpoint)")))
     });

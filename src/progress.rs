@@ -195,6 +195,15 @@ impl Drop for Progress {
     }
 }
 
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes.as_ref()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+/// The domain `run` uses without `--domain`/`--prompts`.
+pub const DEFAULT_DOMAIN: &str = "general";
+
 /// The relation type that is allowed only as a last resort.
 pub const GENERIC_RELATION: &str = "RELATES_TO";
 

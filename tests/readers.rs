@@ -12,10 +12,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use aegis_ingest::read::issue::{DocIssue, IssueKind};
 use aegis_ingest::read::pdf::{self, Worker};
+use aegis_ingest::read::walk::{walk, DocEntry, PathFilter, WalkItem};
 use aegis_ingest::read::{self, Document, Format, ZipLimits};
-use aegis_ingest::report::{DocIssue, IssueKind};
-use aegis_ingest::walk::{walk, DocEntry, PathFilter, WalkItem};
 
 fn nasty_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nasty")

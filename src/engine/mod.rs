@@ -7,6 +7,10 @@
 pub mod ollama;
 pub mod openai;
 pub mod router;
+pub mod setup;
+
+/// Seeds must fit a signed 64-bit integer (vLLM rejects larger ones with a 400).
+pub const SEED_MASK: u64 = i64::MAX as u64;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -178,7 +178,7 @@ impl OllamaClient {
                 num_ctx: self.num_ctx,
                 num_predict: req.max_tokens,
                 temperature: 0.0,
-                seed: req.seed & crate::journal::SEED_MASK,
+                seed: req.seed & crate::engine::SEED_MASK,
             },
         };
         let bytes = req.encode(&body)?;

@@ -103,7 +103,7 @@ pub fn chat_body(model: &str, req: &ChatRequest) -> Result<Vec<u8>, EngineError>
         model,
         messages: req.wire_messages(),
         temperature: 0.0,
-        seed: req.seed & crate::journal::SEED_MASK,
+        seed: req.seed & crate::engine::SEED_MASK,
         max_completion_tokens: req.max_tokens,
         response_format: ResponseFormat {
             kind: "json_schema",

@@ -15,7 +15,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::{text, Document, Format, Section};
-use crate::report::{DocIssue, IssueKind};
+use crate::read::issue::{DocIssue, IssueKind};
 
 /// Limits applied to the zip container.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,7 @@
 use encoding_rs::Encoding;
 
 use super::{text, Document, Format};
-use crate::report::{DocIssue, IssueKind};
+use crate::read::issue::{DocIssue, IssueKind};
 
 /// Lines are wrapped at this width; wide enough that paragraphs stay (nearly) whole.
 const WRAP_WIDTH: usize = 400;

@@ -30,9 +30,12 @@
 
 mod docx;
 mod html;
+pub mod issue;
 pub mod pdf;
 mod rst;
+pub mod shard;
 mod text;
+pub mod walk;
 
 pub use docx::{read_docx_with, ZipLimits};
 pub use rst::rst_sections;
@@ -40,8 +43,8 @@ pub use text::markdown_sections;
 
 use std::path::Path;
 
-use crate::report::{DocIssue, IssueKind};
-use crate::walk::DocEntry;
+use crate::read::issue::{DocIssue, IssueKind};
+use crate::read::walk::DocEntry;
 
 /// Formats known to the reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{Document, Format, Section};
-use crate::report::{DocIssue, IssueKind};
+use crate::read::issue::{DocIssue, IssueKind};
 
 /// Set (to "1") in the environment of a PDF worker process.
 pub const WORKER_ENV: &str = "AEGIS_INTERNAL_PDF_WORKER";

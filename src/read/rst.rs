@@ -4,7 +4,7 @@
 //! which the style first appears.
 
 use super::{text, Document, Format, Section};
-use crate::report::DocIssue;
+use crate::read::issue::DocIssue;
 
 pub fn read_rst(rel: &str, bytes: &[u8]) -> Result<Document, DocIssue> {
     let (text, notes) = text::decode(rel, bytes, None)?;

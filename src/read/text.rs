@@ -6,7 +6,7 @@
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
 use super::{Document, Format, Section};
-use crate::report::{DocIssue, IssueKind};
+use crate::read::issue::{DocIssue, IssueKind};
 
 /// Share of control bytes above which a file without a known extension is not text.
 const MAX_CONTROL_SHARE: f64 = 0.02;

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use aegis_ingest::chunk::{ChunkSettings, Chunker};
+use aegis_ingest::merge::resolve::resolved_key;
 use aegis_ingest::prompt::{default_prompts_root, PromptSet};
-use aegis_ingest::resolve::resolved_key;
 use fake_engine::{FakeConfig, FakeEngine};
 use serde_json::Value;
 
@@ -32,9 +32,9 @@ fn fake_answers(corpus: &Path) -> FakeAnswers {
     .unwrap();
     let mut out = FakeAnswers::new();
     let schema: Value = serde_json::from_str(&prompts.schema).unwrap();
-    let filter = aegis_ingest::walk::PathFilter::new(&[], &[]).unwrap();
-    for item in aegis_ingest::walk::walk(corpus, filter) {
-        let aegis_ingest::walk::WalkItem::Doc(entry) = item else {
+    let filter = aegis_ingest::read::walk::PathFilter::new(&[], &[]).unwrap();
+    for item in aegis_ingest::read::walk::walk(corpus, filter) {
+        let aegis_ingest::read::walk::WalkItem::Doc(entry) = item else {
             continue;
         };
         let Ok(doc) = aegis_ingest::read::read_document(&entry, u64::MAX) else {

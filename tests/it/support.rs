@@ -141,10 +141,10 @@ pub fn expected_entities(
     })
     .unwrap();
     let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let filter = aegis_ingest::walk::PathFilter::new(&[], &[]).unwrap();
+    let filter = aegis_ingest::read::walk::PathFilter::new(&[], &[]).unwrap();
     let schema: Value = serde_json::from_str(&prompts.schema).unwrap();
-    for item in aegis_ingest::walk::walk(corpus, filter) {
-        let aegis_ingest::walk::WalkItem::Doc(entry) = item else {
+    for item in aegis_ingest::read::walk::walk(corpus, filter) {
+        let aegis_ingest::read::walk::WalkItem::Doc(entry) = item else {
             continue;
         };
         let Ok(doc) = aegis_ingest::read::read_document(&entry, u64::MAX) else {

@@ -1,4 +1,4 @@
-// aegis-ingest export of '/work/main/fixtures/gold/corpus' as namespace 'golden': run with `cypher-shell -f FILE`.
+// aegis-ingest export of '<repo>/fixtures/gold/corpus' as namespace 'golden': run with `cypher-shell -f FILE`.
 // Loading it again changes nothing; nodes and relationships of this namespace that
 // the outputs no longer hold are deleted at the end; other namespaces are untouched.
 CREATE CONSTRAINT aegis_entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.corpus, n.id) IS UNIQUE;

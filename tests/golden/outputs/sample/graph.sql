@@ -1,4 +1,4 @@
--- aegis-ingest export of '/work/main/fixtures/sample' as corpus 'golden': run with
+-- aegis-ingest export of '<repo>/fixtures/sample' as corpus 'golden': run with
 --   psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f FILE
 -- One transaction: the tables are created if missing, the records upserted, and the
 -- rows of this corpus that the outputs no longer hold deleted; other corpora untouched.

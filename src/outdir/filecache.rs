@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::ChunkKey;
+use crate::outdir::journal::ChunkKey;
 
 pub const FILE_NAME: &str = "files.jsonl";
 
@@ -131,7 +131,7 @@ impl Reader {
     /// `rel`s must come in walk order.
     pub fn lookup(&mut self, rel: &str, size: u64, mtime: u128) -> Option<(Entry, Fresh)> {
         while let Some(e) = &self.next {
-            match crate::shard::walk_order(&e.doc, rel) {
+            match crate::read::walk::walk_order(&e.doc, rel) {
                 std::cmp::Ordering::Less => self.advance(),
                 std::cmp::Ordering::Greater => return None,
                 std::cmp::Ordering::Equal => {

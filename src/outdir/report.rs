@@ -3,44 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::router::EngineStats;
+use crate::read::issue::DocIssue;
 
-/// Whether a document not extracted counts as done (skipped for a stated reason) or as a
-/// failure (exit code 1; a rerun retries it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IssueKind {
-    Skipped,
-    Failed,
-}
-
-/// A document that was not (fully) extracted, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DocIssue {
-    pub doc: String,
-    #[serde(skip)]
-    pub kind: IssueKind,
-    /// Stable reason code (`binary`, `empty`, `unsupported_type`, `too_large`, ...).
-    pub reason: &'static str,
-    pub detail: String,
-}
-
-impl DocIssue {
-    pub fn new(
-        doc: impl Into<String>,
-        kind: IssueKind,
-        reason: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self {
-            doc: doc.into(),
-            kind,
-            reason,
-            detail: detail.into(),
-        }
-    }
+/// Validation counts summed over the chunks merged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ValidationTotals {
+    pub answers: u64,
+    pub entities: u64,
+    pub relations: u64,
+    /// Entities kept although not found in their chunk (`--grounding flag`).
+    pub flagged_ungrounded: u64,
+    pub partial: u64,
+    pub drops: crate::parse::Drops,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -98,7 +75,7 @@ pub struct ValidationCounts {
 
 impl ValidationCounts {
     /// The merge's totals, and the share they make.
-    pub fn fill(&mut self, t: &crate::merge::ValidationTotals) {
+    pub fn fill(&mut self, t: &ValidationTotals) {
         self.answers = t.answers;
         self.entities_kept = t.entities;
         self.relations_kept = t.relations;

@@ -220,7 +220,7 @@ fn read_finished_run(out: &Path) -> Result<FinishedRun, RunError> {
         )));
     }
     let missing: Vec<&str> = [
-        crate::pipeline::STATE_FILE,
+        crate::outdir::STATE_FILE,
         "report.json",
         ENTITIES_FILE,
         RELATIONS_FILE,
@@ -249,7 +249,7 @@ fn read_finished_run(out: &Path) -> Result<FinishedRun, RunError> {
                 })
             })
     };
-    let state = read_json(crate::pipeline::STATE_FILE)?;
+    let state = read_json(crate::outdir::STATE_FILE)?;
     let report = read_json("report.json")?;
     let corpus = state["corpus"]
         .as_str()
@@ -284,8 +284,8 @@ fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
         RELATIONS_FILE,
         "report.json",
         "skipped.csv",
-        crate::pipeline::STATE_FILE,
-        crate::journal::FILE_NAME,
+        crate::outdir::STATE_FILE,
+        crate::outdir::journal::FILE_NAME,
     ];
     for t in &targets {
         let Some(t) = canon(t) else { continue };
@@ -395,7 +395,7 @@ fn write_stream(
                     RunError::config(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
-            crate::atomic::write_atomic(p, fill)
+            crate::outdir::atomic::write_atomic(p, fill)
                 .and_then(|_| readable(p))
                 .map(|_| true)
                 .map_err(|e| io_to_run(e, &p.display().to_string()))

@@ -28,14 +28,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::{ChunkSettings, Chunker};
 use crate::cli::{EvalArgs, EvalFormat};
 use crate::error::{ExitCode, RunError};
-use crate::gates::{Figures, Limits};
-use crate::pipeline::{RunState, STATE_FILE};
+use crate::merge::resolve::resolved_key;
+use crate::outdir::finished::{read_records, read_run_meta, EntityRec, RelationRec};
+use crate::outdir::RunState;
 use crate::prompt::{default_prompts_root, PromptSet, Taxonomy, GENERIC_RELATION};
-use crate::resolve::{fold_case, punctuation, resolved_key};
-use crate::walk::DocEntry;
+use crate::quality::grounding::{measure_grounding, Grounding};
+use crate::quality::{Figures, Limits};
 
 /// The output file, beside the run's outputs.
 pub const EVAL_FILE: &str = "eval.json";
@@ -172,36 +172,6 @@ pub fn read_gold(path: &Path, taxonomy: &Taxonomy) -> Result<Vec<GoldDoc>, Strin
 // ---------------------------------------------------------------------------------------
 // The run's outputs
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct SourceRec {
-    pub doc: String,
-    pub chunk: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct EntityRec {
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub mentions: u64,
-    #[serde(default)]
-    pub sources: Vec<SourceRec>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RelationRec {
-    pub source: String,
-    pub target: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub mentions: u64,
-    #[serde(default)]
-    pub sources: Vec<SourceRec>,
-}
-
 /// A finished run, as its outputs describe it.
 pub struct FinishedRun {
     pub out: PathBuf,
@@ -209,67 +179,6 @@ pub struct FinishedRun {
     pub report: serde_json::Value,
     pub entities: Vec<EntityRec>,
     pub relations: Vec<RelationRec>,
-}
-
-/// Reads the JSONL records of one output file; an unreadable line names file and line.
-fn read_records<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(serde_json::from_str(&line).map_err(|e| {
-            format!(
-                "{}:{}: not an output record ({e}); rerun `aegis-ingest run` to rewrite it",
-                path.display(),
-                i + 1
-            )
-        })?);
-    }
-    Ok(out)
-}
-
-/// The run's state file and report; says what is missing when the run did not finish.
-pub fn read_run_meta(out: &Path) -> Result<(RunState, serde_json::Value), String> {
-    let needed = [
-        STATE_FILE,
-        "report.json",
-        "entities.jsonl",
-        "relations.jsonl",
-    ];
-    let missing: Vec<&str> = needed
-        .iter()
-        .copied()
-        .filter(|f| !out.join(f).is_file())
-        .collect();
-    if !missing.is_empty() {
-        let started = out.join(crate::journal::FILE_NAME).exists();
-        return Err(format!(
-            "no finished run in {}: {} missing{}; run `aegis-ingest run <CORPUS> --out {}` to the end first",
-            out.display(),
-            missing.join(", "),
-            if started {
-                " (a checkpoint is there: a run was started but has not finished)"
-            } else {
-                ""
-            },
-            out.display()
-        ));
-    }
-    let state: RunState = serde_json::from_slice(
-        &std::fs::read(out.join(STATE_FILE))
-            .map_err(|e| format!("cannot read {}: {e}", out.join(STATE_FILE).display()))?,
-    )
-    .map_err(|e| format!("{} is unreadable: {e}", out.join(STATE_FILE).display()))?;
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join("report.json"))
-            .map_err(|e| format!("cannot read {}: {e}", out.join("report.json").display()))?,
-    )
-    .map_err(|e| format!("{} is unreadable: {e}", out.join("report.json").display()))?;
-    Ok((state, report))
 }
 
 impl FinishedRun {
@@ -302,156 +211,6 @@ impl FinishedRun {
             }
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Grounding: names found in their chunk's text
-
-/// How many (entity, chunk) mentions name something the chunk's text contains.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Grounding {
-    pub checked: u64,
-    pub grounded: u64,
-    /// Mentions whose document could not be read again (changed or gone since the run).
-    pub unverifiable: u64,
-    pub share: Option<f64>,
-    #[serde(skip)]
-    pub per_doc: BTreeMap<String, (u64, u64)>,
-}
-
-/// Text normalized for name search: case-folded, quotes, dashes and whitespace unified.
-fn search_form(s: &str) -> String {
-    punctuation(&fold_case(s))
-}
-
-/// Whether `needle` occurs in `hay` as whole words (no letter or digit right before or
-/// after it).
-fn contains_words(hay: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return false;
-    }
-    let mut from = 0;
-    while let Some(pos) = hay[from..].find(needle) {
-        let start = from + pos;
-        let end = start + needle.len();
-        let before = hay[..start].chars().next_back();
-        let after = hay[end..].chars().next();
-        let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-        if edge(before) && edge(after) {
-            return true;
-        }
-        from = start + hay[start..].chars().next().map_or(1, char::len_utf8);
-    }
-    false
-}
-
-/// A predicted name is grounded in a text when the text contains it (after case folding
-/// and punctuation normalization), or its resolved form (possessive, article, legal suffix
-/// dropped), as whole words.
-pub fn grounded_in(name: &str, text_form: &str) -> bool {
-    contains_words(text_form, &search_form(name)) || contains_words(text_form, &resolved_key(name))
-}
-
-/// The grounded share of the entities in `out`'s `entities.jsonl`, re-reading the corpus
-/// with the run's reader and chunk settings (from `run.json`). Each document is read once;
-/// only names and chunk numbers are held per document.
-pub fn measure_grounding(out: &Path, state: &RunState) -> Result<Grounding, String> {
-    let path = out.join("entities.jsonl");
-    let file =
-        std::fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    // doc -> (chunk, name index)
-    let mut by_doc: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
-    let mut names: Vec<String> = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let e: EntityRec = serde_json::from_str(&line)
-            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
-        let n = names.len() as u32;
-        names.push(e.name);
-        for s in e.sources {
-            by_doc.entry(s.doc).or_default().push((s.chunk, n));
-        }
-    }
-    grounding_of(&by_doc, &names, state)
-}
-
-fn grounding_of(
-    by_doc: &BTreeMap<String, Vec<(u32, u32)>>,
-    names: &[String],
-    state: &RunState,
-) -> Result<Grounding, String> {
-    let corpus = PathBuf::from(&state.corpus);
-    let base = if corpus.is_file() {
-        corpus.parent().map(Path::to_path_buf).unwrap_or_default()
-    } else {
-        corpus.clone()
-    };
-    let chunker = Chunker::new(ChunkSettings {
-        tokens: state.chunk_tokens,
-        overlap: state.chunk_overlap,
-    })
-    .map_err(|e| format!("run.json's chunk settings: {e}"))?;
-    let max_size = state.max_file_size.unwrap_or(u64::MAX);
-    let mut g = Grounding::default();
-    for (doc, mentions) in by_doc {
-        let path = base.join(doc);
-        let entry = DocEntry {
-            rel: doc.clone(),
-            size: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
-            path,
-        };
-        let Ok(read) = crate::read::read_document(&entry, max_size) else {
-            g.unverifiable += mentions.len() as u64;
-            continue;
-        };
-        let chunks: Vec<String> = chunker
-            .chunk(&read)
-            .into_iter()
-            .map(|c| search_form(&c.text))
-            .collect();
-        let whole = search_form(&read.text);
-        let d = g.per_doc.entry(doc.clone()).or_default();
-        for &(chunk, n) in mentions {
-            // A chunk number the chunker does not give again (settings changed since):
-            // the whole document.
-            let text = chunks.get(chunk as usize).unwrap_or(&whole);
-            let ok = grounded_in(&names[n as usize], text);
-            d.0 += 1;
-            d.1 += u64::from(ok);
-            g.checked += 1;
-            g.grounded += u64::from(ok);
-        }
-    }
-    g.share = (g.checked > 0).then(|| g.grounded as f64 / g.checked as f64);
-    Ok(g)
-}
-
-/// The run's grounded share for its gate: `report.json`'s `grounding` when the run
-/// recorded one, else measured from the outputs and the corpus.
-pub fn run_grounded_share(out: &Path) -> Result<Option<f64>, String> {
-    if let Ok(bytes) = std::fs::read(out.join("report.json")) {
-        if let Ok(report) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            // The run's own count, made at validation (this run's answers).
-            if let Some(share) = report["validation"]["grounded_share"].as_f64() {
-                return Ok(Some(share));
-            }
-            let g = &report["grounding"];
-            if let Some(share) = g["share"].as_f64() {
-                return Ok(Some(share));
-            }
-            if let (Some(ok), Some(all)) = (
-                g["grounded"].as_u64(),
-                g["checked"].as_u64().or(g["total"].as_u64()),
-            ) {
-                return Ok((all > 0).then(|| ok as f64 / all as f64));
-            }
-        }
-    }
-    let (state, _) = read_run_meta(out)?;
-    Ok(measure_grounding(out, &state)?.share)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1166,8 +925,8 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             .map(|(n, ok)| round(*ok as f64 / *n as f64));
     }
     rep.run.grounding.share = rep.run.grounding.share.map(round);
-    rep.gates_failed = crate::gates::check(&rep.figures(), &limits);
-    crate::atomic::write_atomic(&out.join(EVAL_FILE), |w| {
+    rep.gates_failed = crate::quality::check(&rep.figures(), &limits);
+    crate::outdir::atomic::write_atomic(&out.join(EVAL_FILE), |w| {
         serde_json::to_writer_pretty(&mut *w, &rep).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
     })
@@ -1212,38 +971,6 @@ mod tests {
         let mut nothing_found = Score::default();
         nothing_found.add(0, 0, 3);
         assert_eq!(nothing_found.finish().f1, Some(0.0));
-    }
-
-    #[test]
-    fn whole_word_search() {
-        assert!(contains_words("the ada language", "ada"));
-        assert!(!contains_words("canada", "ada"));
-        assert!(contains_words("acme's plant", "acme"));
-        assert!(grounded_in(
-            "Acme Inc.",
-            &search_form("ACME opened a plant")
-        ));
-        assert!(grounded_in("O’Neil", &search_form("O'Neil said")));
-        assert!(!grounded_in("Zurich", &search_form("Geneva")));
-    }
-
-    #[test]
-    fn run_gate_prefers_the_reports_grounding_counters() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |v: serde_json::Value| {
-            std::fs::write(dir.path().join("report.json"), v.to_string()).unwrap()
-        };
-        write(serde_json::json!({"grounding": {"share": 0.42}}));
-        assert_eq!(run_grounded_share(dir.path()), Ok(Some(0.42)));
-        write(serde_json::json!({"grounding": {"grounded": 1, "checked": 4}}));
-        assert_eq!(run_grounded_share(dir.path()), Ok(Some(0.25)));
-        // Without counters it is measured, which needs a finished run.
-        write(serde_json::json!({"status": "done"}));
-        let err = run_grounded_share(dir.path()).unwrap_err();
-        assert!(
-            err.contains("no finished run") && err.contains("run.json"),
-            "{err}"
-        );
     }
 
     #[test]

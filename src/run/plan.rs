@@ -9,6 +9,7 @@
 
 use crate::chunk::ChunkSettings;
 use crate::prompt::PromptSet;
+use crate::run::settings::RunSettings;
 
 /// What a run will send.
 #[derive(Debug, Clone)]
@@ -183,6 +184,79 @@ fn finish(
         max_output_tokens: budget,
         note: Some(note),
     }
+}
+
+/// Fits prompts, chunk size and output budget to the preferred engine's context (see
+/// `plan`), measuring the tokenizer with vLLM's `/tokenize` when it answers.
+pub(crate) async fn apply_plan(
+    s: &mut RunSettings,
+    probed: &mut crate::engine::setup::ProbedEngines,
+) {
+    use crate::engine::EngineClient;
+    let Some(setup) = probed
+        .setups
+        .iter()
+        .find(|e| e.up && e.context_len.is_some())
+    else {
+        return;
+    };
+    let counter = match &setup.client {
+        EngineClient::OpenAi(c) => Some(c),
+        EngineClient::Ollama(_) => None,
+    };
+    let per_k = fit_plan(s, setup.context_len.unwrap_or(0), counter).await;
+    if let Some(per_k) = per_k {
+        for e in probed.setups.iter_mut() {
+            if matches!(e.client, EngineClient::OpenAi(_)) {
+                e.tokens_per_kchar = Some(per_k);
+            }
+        }
+    }
+}
+
+/// Fits prompts, chunk size and output budget to a `context`-token model, counting tokens
+/// with `counter`'s tokenizer when it answers (else estimated). Returns the measured prompt
+/// tokens per 1000 characters.
+pub(crate) async fn fit_plan(
+    s: &mut RunSettings,
+    context: u32,
+    counter: Option<&crate::engine::openai::OpenAiClient>,
+) -> Option<u32> {
+    use crate::run::plan::{plan, Ratios, TokenCounter};
+    struct Estimate;
+    impl TokenCounter for Estimate {
+        fn count(&self, _: &str) -> Option<u32> {
+            None
+        }
+    }
+    let sample = s.prompts.system.to_string();
+    let measured = match counter {
+        Some(c) => c.count_tokens(&sample).await,
+        None => None,
+    };
+    // The schema's largest answer, counted by the served tokenizer: the output budget must
+    // cover it (a tokenizer may need twice the tokens per character on JSON as on prose).
+    let answer = s.prompts.largest_answer();
+    let answer_measured = match (counter, measured) {
+        (Some(c), Some(_)) => c.count_tokens(&answer).await,
+        _ => None,
+    };
+    let ratios = Ratios::from_count(&sample, measured).with_answer_count(&answer, answer_measured);
+    let p = plan(
+        &s.prompts,
+        s.chunk,
+        context,
+        ratios,
+        &Estimate,
+        s.max_output_explicit,
+    );
+    if let Some(note) = &p.note {
+        eprintln!("aegis-ingest: {note}");
+    }
+    s.prompts = std::sync::Arc::new(p.prompts);
+    s.chunk = p.chunk;
+    s.max_output_tokens = p.max_output_tokens;
+    measured.map(|_| (ratios.tokens_per_char * 1000.0).round() as u32)
 }
 
 #[cfg(test)]

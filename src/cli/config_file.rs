@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 use toml::de::{DeTable, DeValue};
 
-use crate::cli::{Cli, OutputFormat};
+use crate::cli::{Cli, ConfigArgs, OutputFormat};
 use crate::error::ExitCode;
 
 /// Looked for in the current folder when neither `--config` nor `AEGIS_CONFIG` names a file.
@@ -32,24 +32,6 @@ pub const ENV_VAR: &str = "AEGIS_CONFIG";
 const KEYS_FROM: &str = "run";
 /// Shape of `config --format json`; raised when a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// `aegis-ingest config`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ConfigArgs {
-    /// Text for people, or one JSON object for scripts.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
-
-    /// Arguments of `run` whose effect to show (CORPUS may be left out), after this
-    /// command's own flags: `aegis-ingest config --format json --concurrency 8`.
-    #[arg(
-        value_name = "RUN_ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        num_args = 0..
-    )]
-    pub run_args: Vec<OsString>,
-}
 
 /// One key of the file, its values as command-line strings, and where it is.
 #[derive(Debug, Clone)]
@@ -427,7 +409,7 @@ fn parse_layered(
 /// The whole command line: locate and check the settings file, parse with it, build `Cli`.
 pub fn parse_command_line(argv: Vec<OsString>) -> Result<Parsed, i32> {
     let wants_long_version = argv.iter().skip(1).any(|a| a == "--version");
-    let base = crate::extras::command(wants_long_version);
+    let base = crate::cli::command(wants_long_version);
     let (matches, _, file) = parse_layered(&base, &argv, explicit_path(&argv))?;
     match Cli::from_arg_matches(&matches) {
         Ok(cli) => Ok(Parsed { cli, file }),
@@ -480,7 +462,7 @@ pub struct EffectiveSettings {
 /// The effective settings of `run` with `run_args`, and the layer each came from.
 pub fn effective(config: Option<PathBuf>, run_args: &[OsString]) -> Result<EffectiveSettings, i32> {
     // CORPUS is not a setting: leave it optional here.
-    let base = crate::extras::command(false).mut_subcommand(KEYS_FROM, |sc| {
+    let base = crate::cli::command(false).mut_subcommand(KEYS_FROM, |sc| {
         sc.mut_args(|a| {
             if a.is_positional() {
                 a.required(false)
@@ -570,7 +552,7 @@ pub fn show(config: Option<PathBuf>, args: &ConfigArgs) -> anyhow::Result<ExitCo
             s
         }
     };
-    crate::extras::print_stdout(&text)?;
+    crate::progress::print_stdout(&text)?;
     Ok(ExitCode::Done)
 }
 
@@ -579,7 +561,7 @@ mod tests {
     use super::*;
 
     fn run_cmd() -> Command {
-        let b = built(&crate::extras::command(false));
+        let b = built(&crate::cli::command(false));
         b.find_subcommand(KEYS_FROM).unwrap().clone()
     }
 

@@ -28,14 +28,18 @@ use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{BatchExportArgs, BatchImportArgs};
-use crate::config::{setup_engines, RunSettings};
 use crate::engine::openai::{chat_body, parse_response};
+use crate::engine::setup::setup_engines;
 use crate::engine::{ChatRequest, EngineError, EngineKind, FailureClass};
 use crate::error::{ExitCode, RunError};
-use crate::journal::ChunkKey;
+use crate::outdir::journal::ChunkKey;
+use crate::outdir::open_out;
 use crate::parse::{Checks, Extraction, GroundText, Grounding};
-use crate::pipeline::{self, Item};
 use crate::prompt::Taxonomy;
+use crate::run::extract::accept_answer;
+use crate::run::plan::{apply_plan, fit_plan};
+use crate::run::producer::{spawn_producer, ChunkJob, Item};
+use crate::run::settings::RunSettings;
 
 /// The folder in `--out` that holds what an export leaves for its import.
 pub const DIR_NAME: &str = "batch";
@@ -245,7 +249,7 @@ fn now_secs() -> u64 {
 async fn fit_to_model(
     s: &mut RunSettings,
     context_flag: Option<u32>,
-) -> anyhow::Result<(String, Option<u32>, crate::config::ProbedEngines)> {
+) -> anyhow::Result<(String, Option<u32>, crate::engine::setup::ProbedEngines)> {
     let mut probed = setup_engines(&s.engines).await?;
     let served = probed
         .setups
@@ -280,12 +284,12 @@ async fn fit_to_model(
             }
             if let Some(c) = context_flag {
                 // No tokenizer to ask: the plan estimates.
-                pipeline::fit_plan(s, c, None).await;
+                fit_plan(s, c, None).await;
             }
             return Ok((model, context_flag, probed));
         }
     };
-    pipeline::apply_plan(s, &mut probed).await;
+    apply_plan(s, &mut probed).await;
     Ok((model, context, probed))
 }
 
@@ -296,7 +300,7 @@ struct Sidecar {
 }
 
 impl Sidecar {
-    fn push(&mut self, key: ChunkKey, job: &pipeline::ChunkJob) -> anyhow::Result<()> {
+    fn push(&mut self, key: ChunkKey, job: &ChunkJob) -> anyhow::Result<()> {
         let text = match job.user.find(job.text.as_str()) {
             Some(at) if !job.text.is_empty() => TextAt::Range([at, at + job.text.len()]),
             _ => TextAt::Own(job.text.clone()),
@@ -348,7 +352,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let (_lock, journal) = pipeline::open_out(&s.out, s.fresh)?;
+    let (_lock, journal) = open_out(&s.out, s.fresh)?;
     let (model, context, probed) = fit_to_model(&mut s, context_length).await?;
     let shape = Shape::new(&s.prompts.system, &s.prompts.schema, s.max_output_tokens)?;
 
@@ -364,8 +368,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let mut parts = Parts::new(batch, max_lines);
-    let (mut rx, producer) =
-        pipeline::spawn_producer(&s, &journal, &probed, CancellationToken::new())?;
+    let (mut rx, producer) = spawn_producer(&s, &journal, &probed, CancellationToken::new())?;
     let (mut requests, mut done, mut docs, mut skipped) = (0u64, 0u64, 0u64, 0u64);
     while let Some(item) = rx.recv().await {
         match item {
@@ -402,7 +405,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         already_done: done,
         created_at: now_secs(),
     };
-    crate::atomic::write_atomic(&dir.join(EXPORT_FILE), |w| {
+    crate::outdir::atomic::write_atomic(&dir.join(EXPORT_FILE), |w| {
         serde_json::to_writer_pretty(&mut *w, &info).map_err(std::io::Error::other)
     })?;
     if !quiet {
@@ -693,7 +696,7 @@ fn evaluate(
         text: Some(&ground),
         grounding: info.grounding,
     };
-    let x = pipeline::accept_answer(&ans, &checks)?;
+    let x = accept_answer(&ans, &checks)?;
     Ok((x, ans.prompt_tokens, ans.completion_tokens))
 }
 
@@ -798,7 +801,7 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     for f in &a.results {
         res.unknown += check_file(f, &info, &index, out)?;
     }
-    let (_lock, mut journal) = pipeline::open_out(out, false)?;
+    let (_lock, mut journal) = open_out(out, false)?;
     let before = journal.at_open();
     let shape = Shape::new(&info.system, info.schema.get(), info.max_output_tokens)?;
     let mut retry = Retry {

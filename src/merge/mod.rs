@@ -14,73 +14,22 @@
 //! Ids are stable across runs: with resolution, a hash of the resolved name; without, a
 //! hash of normalized name + type.
 
+pub mod outputs;
+pub mod resolve;
+
+use crate::outdir::report::ValidationTotals;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Journal, JournalError, RecordRef};
+use crate::outdir::journal::{Journal, JournalError, RecordRef};
+use crate::outdir::manifest::{Manifest, SectionId};
 use crate::parse::name_key;
-use crate::resolve;
-
-/// The chunks of one document, as this run saw them.
-#[derive(Debug, Clone)]
-pub struct DocManifest {
-    pub rel: Arc<str>,
-    pub chunks: Vec<ChunkRef>,
-}
-
-/// 24 bytes a chunk: the manifest is the one structure that grows with the corpus.
-#[derive(Debug, Clone, Copy)]
-pub struct ChunkRef {
-    pub index: u32,
-    /// Into `Manifest::sections`.
-    pub section: SectionId,
-    /// The chunk's result in the checkpoint.
-    pub record: RecordRef,
-}
-
-/// An interned section label; 0 is "none".
-pub type SectionId = u32;
-
-/// Section labels, each stored once.
-#[derive(Debug, Default)]
-pub struct Sections {
-    list: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, SectionId>,
-}
-
-impl Sections {
-    pub fn intern(&mut self, section: Option<&str>) -> SectionId {
-        let Some(label) = section else { return 0 };
-        if let Some(&id) = self.index.get(label) {
-            return id;
-        }
-        let label: Arc<str> = Arc::from(label);
-        self.list.push(label.clone());
-        let id = self.list.len() as SectionId;
-        self.index.insert(label, id);
-        id
-    }
-
-    pub fn get(&self, id: SectionId) -> Option<&str> {
-        id.checked_sub(1)
-            .and_then(|i| self.list.get(i as usize))
-            .map(|s| &**s)
-    }
-}
-
-/// Every document's chunks in corpus order, and the section labels they point to.
-#[derive(Debug, Default)]
-pub struct Manifest {
-    pub docs: Vec<DocManifest>,
-    pub sections: Sections,
-}
 
 /// Provenance of a mention: 12 bytes (document and section by number), written out as
 /// `{"doc", "chunk", "section"}`.
@@ -193,18 +142,6 @@ pub struct MergeStats {
     pub resolution: Option<BTreeMap<String, u64>>,
 }
 
-/// Validation counts summed over the chunks merged.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ValidationTotals {
-    pub answers: u64,
-    pub entities: u64,
-    pub relations: u64,
-    /// Entities kept although not found in their chunk (`--grounding flag`).
-    pub flagged_ungrounded: u64,
-    pub partial: u64,
-    pub drops: crate::parse::Drops,
-}
-
 fn short_hash(parts: &[&str]) -> String {
     let mut h = blake3::Hasher::new();
     for p in parts {
@@ -301,7 +238,7 @@ pub fn merge_and_write(
 }
 
 /// Where the merge reads results: one run's checkpoint, or the checkpoints of several
-/// shards (`crate::shard`).
+/// shards (`crate::commands::merge`).
 pub trait Records {
     fn read_record<R>(
         &self,
@@ -438,7 +375,7 @@ pub fn merge_and_write_with(
         path: out.to_path_buf(),
         source,
     };
-    crate::atomic::write_atomic(&out.join("entities.jsonl"), |w| {
+    crate::outdir::atomic::write_atomic(&out.join("entities.jsonl"), |w| {
         for e in &entities {
             write_line(
                 w,
@@ -459,7 +396,7 @@ pub fn merge_and_write_with(
         Ok(())
     })
     .map_err(io)?;
-    crate::atomic::write_atomic(&out.join("relations.jsonl"), |w| {
+    crate::outdir::atomic::write_atomic(&out.join("relations.jsonl"), |w| {
         for r in &relations {
             let source = &entities[r.source as usize].id;
             let target = &entities[r.target as usize].id;
@@ -710,7 +647,8 @@ pub enum MergeError {
 mod tests {
     use super::*;
     use crate::engine::EngineKind;
-    use crate::journal::ChunkKey;
+    use crate::outdir::journal::ChunkKey;
+    use crate::outdir::manifest::{ChunkRef, DocManifest, Sections};
     use crate::parse::{Entity, Extraction, Relation};
 
     fn ent(n: &str, k: &str) -> Entity {

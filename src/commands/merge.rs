@@ -13,183 +13,12 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{ExitCode, RunError};
-use crate::journal::{Journal, JournalError, RecordRef};
-use crate::merge::{ChunkRef, DocManifest, Manifest, Records, Sections};
-
-/// `--shard I/N`: this run is shard `I` (from 0) of `N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl Shard {
-    fn new(index: i64, count: i64, what: &str) -> Result<Shard, String> {
-        if !(1..=65_536).contains(&count) {
-            return Err(format!(
-                "{what}: the shard count must be 1 to 65536, not {count}"
-            ));
-        }
-        if index < 0 || index >= count {
-            return Err(format!(
-                "{what}: shard {index} of {count} does not exist (shards are numbered 0 to {})",
-                count - 1
-            ));
-        }
-        Ok(Shard {
-            index: index as u32,
-            count: count as u32,
-        })
-    }
-
-    /// `I/N`, shards numbered from 0.
-    pub fn parse(s: &str, what: &str) -> Result<Shard, String> {
-        let (i, n) = s.split_once('/').ok_or_else(|| {
-            format!("{what} {s:?}: write it I/N, e.g. 0/4 (shards numbered from 0)")
-        })?;
-        let num = |t: &str| {
-            t.trim()
-                .parse::<i64>()
-                .map_err(|_| format!("{what} {s:?}: {t:?} is not a number; write it I/N, e.g. 0/4"))
-        };
-        Shard::new(num(i)?, num(n)?, &format!("{what} {s}"))
-    }
-
-    /// The shard from the flag, else from the environment: `AEGIS_SHARD` (`I/N`);
-    /// Kubernetes' `JOB_COMPLETION_INDEX` with `AEGIS_SHARD_COUNT` (Kubernetes does not
-    /// give the count); Slurm's `SLURM_ARRAY_TASK_ID` with `_MIN`, `_MAX`, `_STEP`, `_COUNT`
-    /// (plain ranges only). None: no sharding.
-    pub fn resolve(
-        flag: Option<&str>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Shard>, String> {
-        if let Some(f) = flag {
-            return Shard::parse(f, "--shard").map(Some);
-        }
-        if let Some(v) = env("AEGIS_SHARD").filter(|v| !v.is_empty()) {
-            return Shard::parse(&v, "AEGIS_SHARD").map(Some);
-        }
-        let int = |name: &str| -> Result<Option<i64>, String> {
-            match env(name).filter(|v| !v.is_empty()) {
-                None => Ok(None),
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| format!("{name}={v:?} is not a number")),
-            }
-        };
-        if let Some(i) = int("JOB_COMPLETION_INDEX")? {
-            let n = int("AEGIS_SHARD_COUNT")?.ok_or(
-                "JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but AEGIS_SHARD_COUNT is not: set it to the Job's completions, or pass --shard I/N",
-            )?;
-            return Shard::new(i, n, "JOB_COMPLETION_INDEX/AEGIS_SHARD_COUNT").map(Some);
-        }
-        if let Some(task) = int("SLURM_ARRAY_TASK_ID")? {
-            let min = int("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-            let max = int("SLURM_ARRAY_TASK_MAX")?
-                .ok_or("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MAX is not")?;
-            let step = int("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1);
-            let count = int("SLURM_ARRAY_TASK_COUNT")?.unwrap_or(max - min + 1);
-            if step != 1 || count != max - min + 1 {
-                return Err(format!(
-                    "the Slurm array is not a plain range (tasks {min}-{max}, step {step}, {count} tasks): shards must be numbered without gaps, so submit it as --array={min}-{max} (a throttle such as %4 is fine), or pass --shard I/N"
-                ));
-            }
-            return Shard::new(task - min, count, "SLURM_ARRAY_TASK_ID").map(Some);
-        }
-        Ok(None)
-    }
-
-    /// Whether the document at `rel` (relative to CORPUS) belongs to this shard.
-    pub fn holds(&self, rel: &str) -> bool {
-        let h = blake3::hash(rel.as_bytes());
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&h.as_bytes()[..8]);
-        u64::from_le_bytes(b) % u64::from(self.count) == u64::from(self.index)
-    }
-}
-
-pub const SHARD_FILE: &str = "shard.json";
-pub const MANIFEST_FILE: &str = "manifest.jsonl";
-
-/// `shard.json`: which shard a folder holds and with which settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ShardInfo {
-    pub version: u32,
-    pub shard: Shard,
-    /// Everything that must agree between shards for their results to be joined: the
-    /// chunk keys' fingerprint, the chunking, the merge's resolution setting, the model.
-    pub fingerprint: String,
-    pub resolve: bool,
-    pub documents: u64,
-    pub chunks: u64,
-    pub exit_code: i32,
-}
-
-/// The settings fingerprint of a run (see `ShardInfo::fingerprint`).
-pub fn settings_fingerprint(
-    key_fp: &str,
-    tokens: usize,
-    overlap: usize,
-    resolve: bool,
-    models: &str,
-) -> String {
-    let h = blake3::hash(format!("{key_fp}\0{tokens}\0{overlap}\0{resolve}\0{models}").as_bytes());
-    h.to_hex()[..32].to_string()
-}
-
-/// A chunk's result in a shard's manifest: `[index, section, offset, length]`.
-type ChunkPlace = (u32, Option<String>, u64, u32);
-
-/// One document of a shard's manifest.
-#[derive(Serialize, Deserialize)]
-struct ManifestLine {
-    doc: String,
-    chunks: Vec<ChunkPlace>,
-}
-
-/// Writes `manifest.jsonl` for a shard's run.
-pub fn write_manifest(out: &Path, manifest: &Manifest) -> std::io::Result<()> {
-    crate::atomic::write_atomic(&out.join(MANIFEST_FILE), |w| {
-        for d in &manifest.docs {
-            let line = ManifestLine {
-                doc: d.rel.to_string(),
-                chunks: d
-                    .chunks
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.index,
-                            manifest.sections.get(c.section).map(str::to_string),
-                            c.record.offset,
-                            c.record.len,
-                        )
-                    })
-                    .collect(),
-            };
-            serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")?;
-        }
-        Ok(())
-    })
-}
-
-/// Writes `shard.json` for a shard's run (last: a folder with it is a finished shard).
-pub fn write_info(out: &Path, info: &ShardInfo) -> std::io::Result<()> {
-    crate::atomic::write_atomic(&out.join(SHARD_FILE), |w| {
-        serde_json::to_writer_pretty(&mut *w, info).map_err(std::io::Error::other)
-    })
-}
+use crate::merge::Records;
+use crate::outdir::journal::{Journal, JournalError, RecordRef};
+use crate::outdir::manifest::{ChunkRef, DocManifest, Manifest, Sections};
+use crate::outdir::shard::{ChunkPlace, ManifestLine, ShardInfo, MANIFEST_FILE, SHARD_FILE};
+use crate::read::walk::walk_order;
 
 /// The checkpoints of all shards: a record's offset carries its shard in the top 8 bits.
 struct ShardJournals(Vec<Journal>);
@@ -214,11 +43,6 @@ impl Records for ShardJournals {
             None => Ok(None),
         }
     }
-}
-
-/// The order the walk lists documents in: sorted by name at every level.
-pub fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
-    a.split('/').cmp(b.split('/'))
 }
 
 /// `aegis-ingest merge SHARD_DIR... --out DIR`.
@@ -360,21 +184,21 @@ pub fn merge(
     };
     std::fs::create_dir_all(out)
         .map_err(|e| RunError::config(format!("cannot create --out {}: {e}", out.display())))?;
-    let _lock = crate::lock::OutLock::acquire(out)?;
+    let _lock = crate::outdir::lock::OutLock::acquire(out)?;
     let merged =
         crate::merge::merge_and_write_with(&manifest, &ShardJournals(journals), out, first.resolve)
             .map_err(|e| RunError::config(e.to_string()))?;
     let report = merged_report(&infos, &merged)?;
     let io =
         |e: std::io::Error| RunError::config(format!("cannot write in {}: {e}", out.display()));
-    crate::atomic::write_atomic(&out.join("report.json"), |w| {
+    crate::outdir::atomic::write_atomic(&out.join("report.json"), |w| {
         serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
     })
     .map_err(io)?;
     // `run.json` of the first shard, so that eval and export read the merged folder as a run.
-    if let Ok(state) = std::fs::read(infos[0].0.join(crate::pipeline::STATE_FILE)) {
-        crate::atomic::write_atomic(&out.join(crate::pipeline::STATE_FILE), |w| {
+    if let Ok(state) = std::fs::read(infos[0].0.join(crate::outdir::STATE_FILE)) {
+        crate::outdir::atomic::write_atomic(&out.join(crate::outdir::STATE_FILE), |w| {
             w.write_all(&state)
         })
         .map_err(io)?;
@@ -483,89 +307,4 @@ fn merged_report(
     sums["dropped_items"] = json!(merged.dropped);
     sums["resolution"] = json!(merged.resolution);
     Ok(sums)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shard_specs_and_their_errors() {
-        assert_eq!(
-            Shard::parse("2/4", "--shard"),
-            Ok(Shard { index: 2, count: 4 })
-        );
-        for bad in ["3/2", "0/0", "4/4", "-1/4", "x/4", "4"] {
-            let e = Shard::parse(bad, "--shard").unwrap_err();
-            assert!(e.contains("--shard"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    fn shards_from_kubernetes_and_slurm_environments() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(Shard::resolve(None, env(&[])), Ok(None));
-        assert_eq!(
-            Shard::resolve(Some("1/3"), env(&[("AEGIS_SHARD", "0/2")])),
-            Ok(Some(Shard { index: 1, count: 3 }))
-        );
-        assert_eq!(
-            Shard::resolve(None, env(&[("AEGIS_SHARD", "0/2")])),
-            Ok(Some(Shard { index: 0, count: 2 }))
-        );
-        assert_eq!(
-            Shard::resolve(
-                None,
-                env(&[("JOB_COMPLETION_INDEX", "3"), ("AEGIS_SHARD_COUNT", "5")])
-            ),
-            Ok(Some(Shard { index: 3, count: 5 }))
-        );
-        let e = Shard::resolve(None, env(&[("JOB_COMPLETION_INDEX", "3")])).unwrap_err();
-        assert!(e.contains("AEGIS_SHARD_COUNT"), "{e}");
-        let slurm = env(&[
-            ("SLURM_ARRAY_TASK_ID", "12"),
-            ("SLURM_ARRAY_TASK_MIN", "10"),
-            ("SLURM_ARRAY_TASK_MAX", "13"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-        ]);
-        assert_eq!(
-            Shard::resolve(None, slurm),
-            Ok(Some(Shard { index: 2, count: 4 }))
-        );
-        let sparse = env(&[
-            ("SLURM_ARRAY_TASK_ID", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
-            ("SLURM_ARRAY_TASK_MAX", "7"),
-            ("SLURM_ARRAY_TASK_STEP", "2"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-        ]);
-        let e = Shard::resolve(None, sparse).unwrap_err();
-        assert!(e.contains("not a plain range"), "{e}");
-    }
-
-    #[test]
-    fn every_document_is_in_exactly_one_shard_and_the_walk_order_is_by_name() {
-        for rel in ["a.md", "b/c.txt", "notes/2026/x.pdf", "ü.md"] {
-            let n = (0..4)
-                .filter(|i| {
-                    Shard {
-                        index: *i,
-                        count: 4,
-                    }
-                    .holds(rel)
-                })
-                .count();
-            assert_eq!(n, 1, "{rel}");
-        }
-        let mut v = vec!["a.txt", "a/b.md", "B.md", "a/a.md"];
-        v.sort_by(|a, b| walk_order(a, b));
-        assert_eq!(v, ["B.md", "a/a.md", "a/b.md", "a.txt"]);
-    }
 }

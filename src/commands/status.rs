@@ -12,10 +12,11 @@ use serde::Serialize;
 use crate::chunk::{ChunkSettings, Chunker};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::error::{ExitCode, RunError};
-use crate::journal::Journal;
-use crate::pipeline::{chunk_key, RunState, STATE_FILE};
+use crate::outdir::journal::Journal;
+use crate::outdir::{RunState, STATE_FILE};
 use crate::prompt::PromptSet;
-use crate::walk::{walk, PathFilter, WalkItem};
+use crate::read::walk::{walk, PathFilter, WalkItem};
+use crate::run::producer::chunk_key;
 
 /// Shape of `status --format json`; raised when a field changes meaning or goes away
 /// (new fields may be added without raising it).
@@ -135,7 +136,7 @@ pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
                 state_path.display()
             ))
         })?,
-        Err(_) if !out.join(crate::journal::FILE_NAME).exists() => {
+        Err(_) if !out.join(crate::outdir::journal::FILE_NAME).exists() => {
             return Err(RunError::config(format!(
                 "no checkpoint in {}: start one with `aegis-ingest run <CORPUS> --out {}`",
                 out.display(),
@@ -224,7 +225,7 @@ pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
             chunks += 1;
             let user = prompts.user_message(&ch.text, &entry.rel, ch.section.as_deref());
             let key = chunk_key(
-                &crate::pipeline::key_fingerprint(&prompts.fingerprint, state.gleaning),
+                &crate::run::producer::key_fingerprint(&prompts.fingerprint, state.gleaning),
                 settings,
                 &user,
             );
@@ -335,7 +336,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         OutputFormat::Text => render_text(&report),
     };
-    crate::extras::print_stdout(text)?;
+    crate::progress::print_stdout(text)?;
     Ok(if report.complete {
         ExitCode::Done
     } else {

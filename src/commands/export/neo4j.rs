@@ -101,7 +101,7 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         relationships: dir.join(RELATIONSHIPS_FILE),
     };
     let corpus = flat(&ctx.namespace).into_owned();
-    crate::atomic::write_atomic(&files.nodes, |w| {
+    crate::outdir::atomic::write_atomic(&files.nodes, |w| {
         let mut csv = writer(w);
         csv.write_record(NODE_HEADER).map_err(csv_err)?;
         input.entities(|e| {
@@ -125,7 +125,7 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         csv.flush()
     })?;
     super::readable(&files.nodes)?;
-    crate::atomic::write_atomic(&files.relationships, |w| {
+    crate::outdir::atomic::write_atomic(&files.relationships, |w| {
         let mut csv = writer(w);
         csv.write_record(RELATIONSHIP_HEADER).map_err(csv_err)?;
         input.relations(|r| {

@@ -22,9 +22,6 @@ use crate::parse::Extraction;
 pub const FILE_NAME: &str = "checkpoint.jsonl";
 const HEADER: &str = "{\"aegis_checkpoint\":1}";
 
-/// Seeds must fit a signed 64-bit integer (vLLM rejects larger ones with a 400).
-pub const SEED_MASK: u64 = i64::MAX as u64;
-
 /// Content address of a chunk's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChunkKey(pub [u8; 16]);
@@ -48,7 +45,7 @@ impl ChunkKey {
     /// First 8 bytes: a per-chunk seed, so reruns sample the same way.
     /// Kept within i64 range: servers validate `seed` as a signed 64-bit integer.
     pub fn seed(&self) -> u64 {
-        u64::from_le_bytes(self.0[..8].try_into().unwrap_or([0; 8])) & SEED_MASK
+        u64::from_le_bytes(self.0[..8].try_into().unwrap_or([0; 8])) & crate::engine::SEED_MASK
     }
 }
 
@@ -295,7 +292,7 @@ impl Journal {
             file.write_all(format!("{HEADER}\n").as_bytes())
                 .map_err(io)?;
             file.sync_all().map_err(io)?;
-            crate::atomic::sync_dir(dir).map_err(io)?;
+            crate::outdir::atomic::sync_dir(dir).map_err(io)?;
             j.len = HEADER.len() as u64 + 1;
             return Ok(j);
         }

@@ -1,7 +1,13 @@
 //! The command line as typed: raw flags, parsed by clap, with their environment variables
-//! and defaults. Validation and derived values live in `config`, so that this file reads as
-//! the contract of DESIGN.md and nothing else.
+//! and defaults. Validation and derived values live in `run::settings`, so that this file
+//! reads as the command-line contract (ARCHITECTURE.md) and nothing else. The folder also
+//! holds the settings file (`config_file`), the version, completions and man pages.
 
+pub mod completions;
+pub mod config_file;
+pub mod version;
+
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -51,11 +57,11 @@ pub enum Command {
     /// servers, PostgreSQL) or GraphML.
     Export(ExportArgs),
     /// Print the effective `run` settings and where each comes from (flag, env, file, default).
-    Config(crate::config_file::ConfigArgs),
+    Config(ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
-    Completions(crate::extras::CompletionsArgs),
+    Completions(CompletionsArgs),
     /// Print the man page (or write one page per subcommand with --dir).
-    Man(crate::extras::ManArgs),
+    Man(ManArgs),
 }
 
 /// `--format` of the commands that can answer a script as well as a person.
@@ -434,4 +440,49 @@ pub struct BatchImportArgs {
     /// Where the requests of failed chunks go, ready to run again [default: --out/batch/retry.jsonl].
     #[arg(long, value_name = "FILE")]
     pub retry: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for. Install e.g. with
+    /// `aegis-ingest completions bash > ~/.local/share/bash-completion/completions/aegis-ingest`
+    /// (or `make install-extras`).
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ManArgs {
+    /// Write aegis-ingest.1 and one page per subcommand (aegis-ingest-run.1, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The clap command with the version filled in at run time.
+pub fn command(with_long_version: bool) -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command().version(version::short_version());
+    if with_long_version {
+        cmd.long_version(version::long_version())
+    } else {
+        cmd
+    }
+}
+
+/// `aegis-ingest config`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Text for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Arguments of `run` whose effect to show (CORPUS may be left out), after this
+    /// command's own flags: `aegis-ingest config --format json --concurrency 8`.
+    #[arg(
+        value_name = "RUN_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 0..
+    )]
+    pub run_args: Vec<OsString>,
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::report::{DocIssue, IssueKind};
+use crate::read::issue::{DocIssue, IssueKind};
 
 /// A file to read, addressed by its path relative to the corpus root ('/' separators).
 #[derive(Debug, Clone)]
@@ -168,6 +168,11 @@ fn walk_error_issue(rel: String, err: &walkdir::Error) -> DocIssue {
         }
         _ => DocIssue::new(rel, IssueKind::Failed, "unreadable", err.to_string()),
     }
+}
+
+/// The order the walk lists documents in: sorted by name at every level.
+pub fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
 }
 
 #[cfg(test)]

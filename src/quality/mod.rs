@@ -2,6 +2,8 @@
 //! misses its limit makes one sentence with the figure and the limit; the command writes
 //! its outputs anyway and exits 1.
 
+pub mod grounding;
+
 /// The limits set on the command line (`None`: no gate).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Limits {
@@ -98,7 +100,7 @@ pub fn check(figures: &Figures, limits: &Limits) -> Vec<String> {
 /// (only when `--min-grounded` asks for it).
 pub fn check_run(
     out: &std::path::Path,
-    report: &crate::report::Report,
+    report: &crate::outdir::report::Report,
     limits: &Limits,
 ) -> Vec<String> {
     let mut figures = Figures {
@@ -107,7 +109,7 @@ pub fn check_run(
     };
     let mut failed = Vec::new();
     if limits.min_grounded.is_some() {
-        match crate::eval::run_grounded_share(out) {
+        match grounding::run_grounded_share(out) {
             Ok(share) => figures.grounded = share,
             Err(e) => failed.push(format!(
                 "quality gate failed: the grounded share could not be measured ({e})"

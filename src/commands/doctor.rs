@@ -136,7 +136,7 @@ fn endpoint_label(kind: &str, n: usize) -> String {
 }
 
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
-    let s = crate::config::EngineSettings::from_args(
+    let s = crate::engine::setup::EngineSettings::from_args(
         &args.engines,
         crate::cli::Concurrency::Fixed(1),
         1,
@@ -180,7 +180,7 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
             usable: any,
             engines,
         };
-        crate::extras::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
+        crate::progress::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
     } else if any {
         println!("ready: `aegis-ingest run <CORPUS>` can extract");
     } else {

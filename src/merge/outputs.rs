@@ -16,9 +16,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::merge::{Manifest, MergeStats};
+use crate::merge::MergeStats;
+use crate::outdir::manifest::Manifest;
 
-pub const FILE_NAME: &str = "outputs.json";
+use crate::outdir::OUTPUTS_FILE as FILE_NAME;
 const VERSION: u32 = 1;
 const TAIL: u64 = 4096;
 
@@ -52,7 +53,7 @@ pub fn fingerprint(manifest: &Manifest, resolve: bool) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"aegis-outputs-v1\0");
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(crate::extras::GIT_COMMIT.unwrap_or("").as_bytes());
+    h.update(crate::cli::version::GIT_COMMIT.unwrap_or("").as_bytes());
     h.update(&[u8::from(resolve)]);
     for d in &manifest.docs {
         h.update(b"\0d");
@@ -77,7 +78,7 @@ pub fn fingerprint(manifest: &Manifest, resolve: bool) -> String {
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    crate::filecache::mtime_ns(path).map(|(size, mtime_ns)| Stamp { size, mtime_ns })
+    crate::outdir::filecache::mtime_ns(path).map(|(size, mtime_ns)| Stamp { size, mtime_ns })
 }
 
 /// The checkpoint as it is now, taking `len` as its length (None: it is shorter).
@@ -128,7 +129,7 @@ pub fn record(out: &Path, checkpoint: &Path, fp: &str, stats: &MergeStats) {
     })();
     let path = out.join(FILE_NAME);
     let written = state.is_some_and(|st| {
-        crate::atomic::write_atomic(&path, |w| {
+        crate::outdir::atomic::write_atomic(&path, |w| {
             serde_json::to_writer(&mut *w, &st).map_err(std::io::Error::other)
         })
         .is_ok()

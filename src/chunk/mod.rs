@@ -4,13 +4,15 @@
 //! is a model-independent yardstick; the request planner fits it to the served model's
 //! context separately.
 
+pub mod tokens;
+
 use std::ops::Range;
 
 use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 use tiktoken_rs::CoreBPE;
 
 use crate::read::Document;
-use crate::tokens::{self, Counter};
+use tokens::Counter;
 
 /// A piece of a document, sent as one extraction request.
 #[derive(Debug, Clone)]

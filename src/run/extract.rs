@@ -1,0 +1,358 @@
+//! One chunk through the router: the answer bounds' ladder (shrunk after a cut-off answer),
+//! halving a chunk whose prompt does not fit, gleaning, and accepting an answer.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
+use crate::chunk::Chunker;
+use crate::engine::router::{ChunkSpend, RouteError, Router};
+use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
+use crate::parse::{parse_answer, AnswerError, Checks, Extraction, GroundText, Grounding};
+use crate::prompt::PromptSet;
+use crate::run::settings::RunSettings;
+
+use super::producer::*;
+use super::stop::*;
+
+/// Times a chunk may be halved when it does not fit.
+pub(crate) const MAX_SPLIT_DEPTH: u32 = 4;
+
+/// One set of answer bounds, sent together: the system prompt that states them, the schema
+/// that enforces them, and an output budget that covers the largest answer they allow.
+pub(crate) struct AnswerShape {
+    pub(crate) prompts: Arc<PromptSet>,
+    pub(crate) system_json: Arc<RawValue>,
+    pub(crate) schema: Arc<RawValue>,
+    pub(crate) max_tokens: u32,
+}
+
+impl AnswerShape {
+    pub(crate) fn new(prompts: Arc<PromptSet>, max_tokens: u32) -> anyhow::Result<Self> {
+        Ok(AnswerShape {
+            system_json: serde_json::value::to_raw_value(&*prompts.system)
+                .map_err(|e| anyhow::anyhow!("system prompt serialization: {e}"))?
+                .into(),
+            schema: RawValue::from_string(prompts.schema.to_string())
+                .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
+                .into(),
+            prompts,
+            max_tokens,
+        })
+    }
+
+    /// The plan's bounds, then halved and quartered: an answer cut off at its budget is
+    /// asked again with smaller bounds (a smaller chunk would be cut off as well when the
+    /// schema, not the text, decides the answer's length). The budget shrinks with the
+    /// largest answer the bounds allow, unless the user set it.
+    pub(crate) fn ladder(s: &RunSettings) -> anyhow::Result<Vec<AnswerShape>> {
+        let base = s.prompts.clone();
+        let chars = f64::from(base.max_answer_chars().max(1));
+        let mut shapes = vec![AnswerShape::new(base.clone(), s.max_output_tokens)?];
+        for f in [0.5, 0.25] {
+            let limits = base.taxonomy.limits.scaled(f);
+            let last = &shapes[shapes.len() - 1].prompts.taxonomy.limits;
+            if limits.max_entities + limits.max_relations >= last.max_entities + last.max_relations
+            {
+                break;
+            }
+            let p = Arc::new(base.variant(limits, base.compact)?);
+            let budget = match s.max_output_explicit {
+                Some(b) => b,
+                None => ((f64::from(s.max_output_tokens) * f64::from(p.max_answer_chars()) / chars)
+                    .ceil() as u32)
+                    .max(64),
+            };
+            shapes.push(AnswerShape::new(p, budget)?);
+        }
+        Ok(shapes)
+    }
+}
+
+/// Shared by the chunk tasks.
+pub(crate) struct TaskCtx {
+    pub(crate) router: Arc<Router>,
+    pub(crate) shapes: Vec<AnswerShape>,
+    pub(crate) grounding: Grounding,
+    pub(crate) max_answers_per_chunk: u32,
+    pub(crate) max_tokens_per_chunk: u64,
+    /// Follow-up rounds after a complete answer (`--gleaning`).
+    pub(crate) gleaning: u32,
+}
+
+/// What gleaning asks after an answer.
+pub(crate) const GLEAN_ASK: &str = "Some entities and relations in the text may have been missed. Answer with the missed ones only, in the same JSON format (include the entities that new relations connect); answer with empty lists if nothing was missed.";
+
+pub(crate) enum Outcome {
+    Done {
+        extraction: Extraction,
+        engine: EngineKind,
+        model: String,
+        pt: u64,
+        ct: u64,
+        splits: u32,
+        /// Times the answer bounds were shrunk after a cut-off answer.
+        shrunk: u32,
+        /// Gleaning: follow-up requests answered, records they added.
+        gleaned: (u32, u32),
+    },
+    Failed {
+        class: String,
+        reason: String,
+        raw: Option<String>,
+    },
+    Stop(Stop),
+    Cancelled,
+}
+
+pub(crate) fn answer_error(ans: &ChatAnswer, e: AnswerError) -> EngineError {
+    let raw = Some(crate::engine::snippet(&ans.content));
+    let mut err = match e {
+        AnswerError::Empty if ans.reasoning => EngineError::new(
+            FailureClass::EmptyContent,
+            "empty content: the model spent its output budget reasoning (thinking could not be switched off)",
+        ),
+        AnswerError::Empty => EngineError::new(FailureClass::EmptyContent, "empty content"),
+        AnswerError::Truncated => EngineError::new(FailureClass::Truncated, "answer cut off at the output budget before one record was complete"),
+        AnswerError::Malformed(m) => EngineError::new(FailureClass::Malformed, m),
+        AnswerError::Invalid(m) => EngineError::new(FailureClass::Invalid, m),
+    };
+    err.raw = raw;
+    err
+}
+
+/// Parses and validates an engine's answer (live, or from a batch result file).
+pub(crate) fn accept_answer(ans: &ChatAnswer, checks: &Checks) -> Result<Extraction, EngineError> {
+    // Reasoning but no content: the model thought instead of answering (a thinking model
+    // that ignored enable_thinking=false). Not a cut JSON: a content failure.
+    let thought_only = ans.reasoning && ans.content.trim().is_empty();
+    let cut_off = ans.finish == Finish::Length && !thought_only;
+    parse_answer(&ans.content, cut_off, checks).map_err(|e| answer_error(ans, e))
+}
+
+/// A piece of a chunk still to extract: the whole chunk, or a half of one whose prompt did
+/// not fit the context.
+pub(crate) struct Piece {
+    pub(crate) text: String,
+    /// The rendered user message (the whole chunk's is made by the producer).
+    pub(crate) user: Option<String>,
+    pub(crate) depth: u32,
+}
+
+/// What the requests for one chunk produced so far.
+#[derive(Default)]
+pub(crate) struct ChunkResult {
+    pub(crate) total: Extraction,
+    pub(crate) pt: u64,
+    pub(crate) ct: u64,
+    pub(crate) splits: u32,
+    pub(crate) shrunk: u32,
+    pub(crate) gleaned: (u32, u32),
+    pub(crate) served_by: Option<(EngineKind, String)>,
+}
+
+impl ChunkResult {
+    pub(crate) fn failed(err: EngineError, note: &str) -> Outcome {
+        Outcome::Failed {
+            class: err.class.name().into(),
+            reason: format!("{}{note}", err.message),
+            raw: err.raw,
+        }
+    }
+}
+
+pub(crate) async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
+    let spend = ChunkSpend::new(ctx.max_answers_per_chunk, ctx.max_tokens_per_chunk);
+    let mut pending = vec![Piece {
+        text: job.text.clone(),
+        user: Some(job.user.clone()),
+        depth: 0,
+    }];
+    let mut acc = ChunkResult::default();
+    while let Some(piece) = pending.pop() {
+        match extract_piece(ctx, job, &piece, &spend, &mut acc).await {
+            Ok(None) => {}
+            Ok(Some(err)) => {
+                // The prompt does not fit the context: halve the text. Pop order: first
+                // half first.
+                match (piece.depth < MAX_SPLIT_DEPTH)
+                    .then(|| Chunker::split_in_two(&piece.text))
+                    .flatten()
+                {
+                    Some((a, b)) => {
+                        acc.splits += 1;
+                        let depth = piece.depth + 1;
+                        pending.push(Piece {
+                            text: b,
+                            user: None,
+                            depth,
+                        });
+                        pending.push(Piece {
+                            text: a,
+                            user: None,
+                            depth,
+                        });
+                    }
+                    None => {
+                        return ChunkResult::failed(err, " (and the chunk cannot be split further)")
+                    }
+                }
+            }
+            Err(outcome) => return outcome,
+        }
+    }
+    let (engine, model) = acc.served_by.unwrap_or((EngineKind::Vllm, String::new()));
+    Outcome::Done {
+        extraction: acc.total,
+        engine,
+        model,
+        pt: acc.pt,
+        ct: acc.ct,
+        splits: acc.splits,
+        shrunk: acc.shrunk,
+        gleaned: acc.gleaned,
+    }
+}
+
+/// Extracts one piece into `acc`, shrinking the answer bounds while answers come back cut
+/// off. `Ok(Some(err))`: the prompt does not fit, split the piece. `Err`: the chunk's
+/// outcome (failed, stopped).
+pub(crate) async fn extract_piece(
+    ctx: &TaskCtx,
+    job: &ChunkJob,
+    piece: &Piece,
+    spend: &ChunkSpend,
+    acc: &mut ChunkResult,
+) -> Result<Option<EngineError>, Outcome> {
+    let ground = GroundText::new(&piece.text);
+    // Complete records of cut-off answers, kept while smaller bounds are tried.
+    let mut partial: Option<Extraction> = None;
+    let mut level = 0usize;
+    loop {
+        let shape = &ctx.shapes[level];
+        let checks = Checks {
+            taxonomy: &shape.prompts.taxonomy,
+            text: Some(&ground),
+            grounding: ctx.grounding,
+        };
+        let accept = |ans: &ChatAnswer| accept_answer(ans, &checks);
+        let req = ChatRequest {
+            system: shape.prompts.system.clone(),
+            system_json: shape.system_json.clone(),
+            user: piece.user.clone().unwrap_or_else(|| {
+                shape
+                    .prompts
+                    .user_message(&piece.text, &job.rel, job.section.as_deref())
+            }),
+            schema: shape.schema.clone(),
+            max_tokens: shape.max_tokens,
+            // An answer cut off before one record was complete may get more budget, up to
+            // what the bounds' largest answer needs (a --max-output-tokens set too small).
+            max_tokens_ceiling: shape.max_tokens.max(shape.prompts.max_answer_tokens()),
+            seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
+            request_id: job.key.hex(),
+            followup: None,
+        };
+        let smaller = level + 1 < ctx.shapes.len();
+        match ctx.router.call(&req, spend, &accept).await {
+            Ok(served) => {
+                acc.pt += served.prompt_tokens;
+                acc.ct += served.completion_tokens;
+                acc.served_by = Some((served.engine, served.model));
+                let cut = served.value.partial;
+                let mut x = partial.take().unwrap_or_default();
+                x.absorb(served.value);
+                x.partial = cut;
+                if cut && smaller && !spend.exhausted() {
+                    partial = Some(x);
+                    level += 1;
+                    acc.shrunk += 1;
+                    continue;
+                }
+                if !cut && ctx.gleaning > 0 {
+                    glean(ctx, &req, spend, &accept, &mut x, acc).await?;
+                }
+                acc.total.absorb(x);
+                return Ok(None);
+            }
+            Err(RouteError::Split(err)) if err.class == FailureClass::Truncated => {
+                if smaller && !spend.exhausted() {
+                    level += 1;
+                    acc.shrunk += 1;
+                    continue;
+                }
+                return match partial {
+                    Some(x) => {
+                        acc.total.absorb(x);
+                        Ok(None)
+                    }
+                    None => Err(ChunkResult::failed(
+                        err,
+                        " (even with the smallest answer bounds)",
+                    )),
+                };
+            }
+            Err(RouteError::Split(err)) => return Ok(Some(err)),
+            Err(RouteError::Failed(err)) => {
+                // Records already answered are kept rather than thrown away with the chunk.
+                return match partial {
+                    Some(x) => {
+                        acc.total.absorb(x);
+                        Ok(None)
+                    }
+                    None => Err(ChunkResult::failed(err, "")),
+                };
+            }
+            Err(RouteError::Fatal(m)) => return Err(Outcome::Stop(Stop::Fatal(m))),
+            Err(RouteError::NoEngine(m)) => return Err(Outcome::Stop(Stop::NoEngine(m))),
+            Err(RouteError::Cancelled) => return Err(Outcome::Cancelled),
+        }
+    }
+}
+
+/// Gleaning: asks again, with the answer so far in the conversation, for what it missed,
+/// up to `--gleaning` times or until a round adds nothing. A round that fails ends the
+/// gleaning and keeps what the chunk has.
+pub(crate) async fn glean(
+    ctx: &TaskCtx,
+    first: &ChatRequest,
+    spend: &ChunkSpend,
+    accept: &impl Fn(&ChatAnswer) -> Result<Extraction, EngineError>,
+    x: &mut Extraction,
+    acc: &mut ChunkResult,
+) -> Result<(), Outcome> {
+    for round in 1..=u64::from(ctx.gleaning) {
+        if spend.exhausted() {
+            break;
+        }
+        let req = ChatRequest {
+            followup: Some(Arc::new(crate::engine::FollowUp {
+                answer: x.answer_json(),
+                ask: GLEAN_ASK.to_string(),
+            })),
+            seed: first.seed.wrapping_add(round << 20),
+            ..first.clone()
+        };
+        match ctx.router.call(&req, spend, accept).await {
+            Ok(served) => {
+                acc.pt += served.prompt_tokens;
+                acc.ct += served.completion_tokens;
+                let before = x.records();
+                let mut more = served.value;
+                more.partial = false;
+                x.absorb(more);
+                let added = (x.records() - before) as u32;
+                acc.gleaned.0 += 1;
+                acc.gleaned.1 += added;
+                if added == 0 {
+                    break;
+                }
+            }
+            Err(RouteError::Fatal(m)) => return Err(Outcome::Stop(Stop::Fatal(m))),
+            Err(RouteError::NoEngine(m)) => return Err(Outcome::Stop(Stop::NoEngine(m))),
+            Err(RouteError::Cancelled) => return Err(Outcome::Cancelled),
+            Err(RouteError::Failed(_) | RouteError::Split(_)) => break,
+        }
+    }
+    Ok(())
+}

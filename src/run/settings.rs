@@ -1,0 +1,244 @@
+//! Validated settings built from the raw flags, and the engines' start-up probe. Every
+//! problem a user can fix is a `RunError` with one sentence saying what to do.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::chunk::ChunkSettings;
+use crate::cli::{EngineArgs, RunArgs};
+use crate::engine::ollama::parse_ollama_host;
+use crate::engine::openai::normalize_base;
+use crate::engine::setup::{EngineSettings, OllamaSettings, VllmSettings};
+use crate::engine::HttpSettings;
+use crate::error::RunError;
+use crate::prompt::{default_prompts_root, PromptSet};
+use crate::read::walk::PathFilter;
+
+pub const AUTO_START_CONCURRENCY: usize = 32;
+pub const AUTO_MAX_CONCURRENCY: usize = 1024;
+/// Cap of the default output budget.
+pub const MAX_DEFAULT_OUTPUT_TOKENS: u32 = 8192;
+
+pub struct RunSettings {
+    pub corpus: PathBuf,
+    pub out: PathBuf,
+    pub quiet: bool,
+    pub prompts: Arc<PromptSet>,
+    pub chunk: ChunkSettings,
+    pub engines: EngineSettings,
+    pub engine_wait: Duration,
+    /// Entity resolution in the merge (off with `--no-resolve`).
+    pub resolve: bool,
+    /// `--max-generic-share`, `--min-grounded`.
+    pub gates: crate::quality::Limits,
+    pub filter: PathFilter,
+    /// The globs behind `filter`, recorded for `status`.
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub max_file_size: u64,
+    pub fresh: bool,
+    pub dry_run: bool,
+    pub max_output_tokens: u32,
+    /// `--max-output-tokens` as given (the plan keeps it).
+    pub max_output_explicit: Option<u32>,
+    pub grounding: crate::parse::Grounding,
+    /// `--gleaning` rounds.
+    pub gleaning: u32,
+    /// `--shard I/N` (or from the environment): only these documents.
+    pub shard: Option<crate::read::shard::Shard>,
+    pub max_requests_per_chunk: u32,
+    /// `--max-tokens-per-chunk` as given (default: 4 times the planned budget).
+    pub max_tokens_per_chunk: Option<u64>,
+    /// The first Ctrl-C's deadline for requests in flight.
+    pub stop_grace: Duration,
+}
+
+fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        RunError::config(format!(
+            "{flag} {url:?} is not a URL ({e}); use e.g. http://localhost:8001"
+        ))
+    })?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(()),
+        s => Err(RunError::config(format!(
+            "{flag} {url}: scheme {s} is not http or https; use http://HOST:PORT (or https:// behind a gateway)"
+        ))),
+    }
+}
+
+impl EngineSettings {
+    pub fn from_args(
+        a: &EngineArgs,
+        concurrency: crate::cli::Concurrency,
+        ollama_concurrency: usize,
+    ) -> Result<Self, RunError> {
+        let (concurrency, adaptive) = match concurrency {
+            crate::cli::Concurrency::Fixed(n) => (n, None),
+            crate::cli::Concurrency::Auto => (AUTO_MAX_CONCURRENCY, Some(AUTO_START_CONCURRENCY)),
+        };
+        if a.no_vllm && a.no_ollama {
+            return Err(RunError::config(
+                "--no-vllm and --no-ollama leave no engine: drop one of them",
+            ));
+        }
+        if a.request_timeout == 0 {
+            return Err(RunError::config(
+                "--request-timeout must be at least 1 second",
+            ));
+        }
+        let vllm = if a.no_vllm {
+            Vec::new()
+        } else {
+            if concurrency == 0 {
+                return Err(RunError::config("--concurrency must be at least 1"));
+            }
+            let urls: Vec<String> = a
+                .vllm_url
+                .iter()
+                .map(|u| u.trim())
+                .filter(|u| !u.is_empty())
+                .map(normalize_base)
+                .collect();
+            if urls.is_empty() {
+                return Err(RunError::config(
+                    "--vllm-url is empty: give a URL such as http://localhost:8001, or pass --no-vllm",
+                ));
+            }
+            for (i, url) in urls.iter().enumerate() {
+                check_url("--vllm-url", url)?;
+                if urls[..i].contains(url) {
+                    return Err(RunError::config(format!(
+                        "--vllm-url {url} is given twice: list each endpoint once"
+                    )));
+                }
+            }
+            let keys: Vec<Option<String>> = match a.vllm_api_key.len() {
+                0 => vec![None; urls.len()],
+                1 => vec![a.vllm_api_key.first().cloned(); urls.len()],
+                n if n == urls.len() => a.vllm_api_key.iter().cloned().map(Some).collect(),
+                n => {
+                    return Err(RunError::config(format!(
+                        "{n} --vllm-api-key values for {} --vllm-url endpoints: give one key for all, or one per endpoint in the same order",
+                        urls.len()
+                    )))
+                }
+            };
+            urls.into_iter()
+                .zip(keys)
+                .map(|(url, api_key)| VllmSettings {
+                    url,
+                    model: a.vllm_model.clone().filter(|m| !m.trim().is_empty()),
+                    api_key: api_key.filter(|k| !k.is_empty()),
+                    concurrency,
+                    adaptive,
+                })
+                .collect()
+        };
+        let ollama = if a.no_ollama {
+            Vec::new()
+        } else {
+            if ollama_concurrency == 0 {
+                return Err(RunError::config("--ollama-concurrency must be at least 1"));
+            }
+            let raw: Vec<Option<&str>> = if a.ollama_url.is_empty() {
+                vec![None]
+            } else {
+                a.ollama_url.iter().map(|u| Some(u.as_str())).collect()
+            };
+            let mut list: Vec<OllamaSettings> = Vec::new();
+            for r in raw {
+                let url = parse_ollama_host(r);
+                check_url("--ollama-url", &url)?;
+                if list.iter().any(|o| o.url == url) {
+                    return Err(RunError::config(format!(
+                        "--ollama-url {url} is given twice: list each endpoint once"
+                    )));
+                }
+                list.push(OllamaSettings {
+                    url,
+                    model: a.ollama_model.clone(),
+                    concurrency: ollama_concurrency,
+                });
+            }
+            list
+        };
+        let http = match &a.ca_cert {
+            Some(path) => HttpSettings::with_ca_file(path).map_err(RunError::config)?,
+            None => HttpSettings::default(),
+        };
+        Ok(Self {
+            vllm,
+            ollama,
+            request_timeout: Duration::from_secs(a.request_timeout),
+            http,
+        })
+    }
+}
+
+impl RunSettings {
+    pub fn from_args(a: RunArgs) -> Result<Self, RunError> {
+        if !a.corpus.exists() {
+            return Err(RunError::config(format!(
+                "corpus {} does not exist: pass a folder of documents, e.g. `aegis-ingest run ./docs`",
+                a.corpus.display()
+            )));
+        }
+        let chunk = ChunkSettings {
+            tokens: a.chunk_tokens,
+            overlap: a.chunk_overlap,
+        };
+        chunk.validate().map_err(RunError::config)?;
+        let prompts = match &a.prompts {
+            Some(dir) => PromptSet::load_dir(dir),
+            None => PromptSet::load_domain(&default_prompts_root(), &a.domain),
+        }
+        .map_err(|e| RunError::config(format!("{e}")))?;
+        let filter = PathFilter::new(&a.include, &a.exclude).map_err(|e| {
+            RunError::config(format!(
+                "bad --include/--exclude glob: {e}; fix the pattern (e.g. '*.md', 'drafts/**')"
+            ))
+        })?;
+        let engines = EngineSettings::from_args(&a.engines, a.concurrency, a.ollama_concurrency)?;
+        let max_output_tokens = match a.max_output_tokens {
+            Some(0) => return Err(RunError::config("--max-output-tokens must be at least 1")),
+            Some(n) => n,
+            None => prompts.max_answer_tokens().min(MAX_DEFAULT_OUTPUT_TOKENS),
+        };
+        let gates = crate::quality::Limits {
+            max_generic_share: a.max_generic_share,
+            min_grounded: a.min_grounded,
+            ..crate::quality::Limits::default()
+        };
+        gates.validate().map_err(RunError::config)?;
+        Ok(Self {
+            corpus: a.corpus,
+            out: a.output.out,
+            quiet: a.output.quiet,
+            prompts: Arc::new(prompts),
+            chunk,
+            engines,
+            engine_wait: Duration::from_secs(a.engine_wait),
+            resolve: !a.no_resolve,
+            gates,
+            filter,
+            include: a.include,
+            exclude: a.exclude,
+            max_file_size: a.max_file_size,
+            fresh: a.fresh,
+            dry_run: a.dry_run,
+            max_output_tokens,
+            max_output_explicit: a.max_output_tokens,
+            grounding: a.grounding,
+            gleaning: a.gleaning,
+            shard: crate::read::shard::Shard::resolve(a.shard.as_deref(), |k| {
+                std::env::var(k).ok()
+            })
+            .map_err(RunError::config)?,
+            max_requests_per_chunk: a.max_requests_per_chunk.max(1),
+            max_tokens_per_chunk: a.max_tokens_per_chunk,
+            stop_grace: Duration::from_secs(a.stop_grace),
+        })
+    }
+}
