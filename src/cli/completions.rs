@@ -24,10 +24,14 @@ pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(dir)
                 .and_then(|()| clap_mangen::generate_to(command(false), dir))
                 .map_err(|e| {
-                    RunError::config(format!(
-                        "cannot write the man pages to {}: {e}; pass a writable --dir",
-                        dir.display()
-                    ))
+                    RunError::io(
+                        dir,
+                        &e,
+                        format!(
+                            "cannot write the man pages to {}: {e}; pass a writable --dir",
+                            dir.display()
+                        ),
+                    )
                 })?;
         }
         None => {

@@ -138,22 +138,6 @@ fn scalar(v: &DeValue<'_>) -> Option<String> {
     }
 }
 
-/// Edit distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Runs the values through the argument's own parser (a one-argument command), so a bad
 /// value is reported with the file's line rather than as a puzzling default.
 fn check_values(arg: &Arg, long: &str, values: &[String]) -> Result<(), String> {
@@ -210,7 +194,7 @@ pub fn load(path: &Path, run: &Command) -> Result<ConfigFile, String> {
             let near = settable
                 .iter()
                 .filter_map(|a| a.get_long())
-                .map(|l| (distance(name, l), l))
+                .map(|l| (strsim::levenshtein(name, l), l))
                 .min()
                 .filter(|(d, _)| *d <= 3)
                 .map(|(_, l)| format!("did you mean `{l}`? "))
@@ -220,37 +204,7 @@ pub fn load(path: &Path, run: &Command) -> Result<ConfigFile, String> {
             ));
         };
         let at = format!("{shown}:{line}: `{name}`");
-        let values: Vec<String> = if !arg.get_action().takes_values() {
-            let ok = match arg.get_action() {
-                ArgAction::Count => value.get_ref().is_integer(),
-                _ => value.get_ref().is_bool(),
-            };
-            if !ok {
-                return Err(format!(
-                    "{at} is a switch: write `{name} = true` (or false)"
-                ));
-            }
-            vec![scalar(value.get_ref()).unwrap_or_default()]
-        } else {
-            match value.get_ref() {
-                DeValue::Array(items) if takes_many(arg) => items
-                    .iter()
-                    .map(|i| scalar(i.get_ref()))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| format!("{at}: write a list of strings or numbers"))?,
-                DeValue::Array(_) => {
-                    return Err(format!(
-                        "{at} takes one value, not a list: write `{name} = \"...\"`"
-                    ))
-                }
-                v => vec![scalar(v).ok_or_else(|| {
-                    format!(
-                        "{at}: write a string, a number or true/false (not a {})",
-                        v.type_str()
-                    )
-                })?],
-            }
-        };
+        let values = values_of(arg, name, value.get_ref(), &at)?;
         if arg.get_action().takes_values() {
             check_values(arg, name, &values).map_err(|e| format!("{at}: {e}; fix the value"))?;
         }
@@ -261,8 +215,57 @@ pub fn load(path: &Path, run: &Command) -> Result<ConfigFile, String> {
         });
     }
     entries.sort_by_key(|e| e.line);
-    // Two keys the command line would refuse together (e.g. `domain` and `prompts`).
-    for e in &entries {
+    check_conflicts(run, &settable, &entries, &shown.to_string())?;
+    Ok(ConfigFile {
+        path: path.to_path_buf(),
+        entries,
+    })
+}
+
+/// A key's value(s) as command-line strings, checked against the flag's shape (a switch, one
+/// value, or a list).
+fn values_of(arg: &Arg, name: &str, value: &DeValue<'_>, at: &str) -> Result<Vec<String>, String> {
+    Ok(if !arg.get_action().takes_values() {
+        let ok = match arg.get_action() {
+            ArgAction::Count => value.is_integer(),
+            _ => value.is_bool(),
+        };
+        if !ok {
+            return Err(format!(
+                "{at} is a switch: write `{name} = true` (or false)"
+            ));
+        }
+        vec![scalar(value).unwrap_or_default()]
+    } else {
+        match value {
+            DeValue::Array(items) if takes_many(arg) => items
+                .iter()
+                .map(|i| scalar(i.get_ref()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| format!("{at}: write a list of strings or numbers"))?,
+            DeValue::Array(_) => {
+                return Err(format!(
+                    "{at} takes one value, not a list: write `{name} = \"...\"`"
+                ))
+            }
+            v => vec![scalar(v).ok_or_else(|| {
+                format!(
+                    "{at}: write a string, a number or true/false (not a {})",
+                    v.type_str()
+                )
+            })?],
+        }
+    })
+}
+
+/// Two keys the command line would refuse together (e.g. `domain` and `prompts`).
+fn check_conflicts(
+    run: &Command,
+    settable: &[&Arg],
+    entries: &[Entry],
+    shown: &str,
+) -> Result<(), String> {
+    for e in entries {
         let Some(arg) = settable.iter().find(|a| a.get_long() == Some(&e.key)) else {
             continue;
         };
@@ -280,10 +283,7 @@ pub fn load(path: &Path, run: &Command) -> Result<ConfigFile, String> {
             }
         }
     }
-    Ok(ConfigFile {
-        path: path.to_path_buf(),
-        entries,
-    })
+    Ok(())
 }
 
 /// Makes the file's values the defaults of every (sub)command that has the flag, except

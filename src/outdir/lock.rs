@@ -22,7 +22,7 @@ impl OutLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| {
-                RunError::config(format!(
+                RunError::io(&path, &e, format!(
                     "cannot create {}: {e}; make --out writable (permissions, free space) or pass another --out",
                     path.display()
                 ))
@@ -33,14 +33,14 @@ impl OutLock {
                 let mut owner = String::new();
                 let _ = file.read_to_string(&mut owner);
                 let owner = owner.trim();
-                return Err(RunError::config(format!(
+                return Err(RunError::out_dir(format!(
                     "another aegis-ingest run{} is using {}: wait for it to finish, or pass a different --out",
                     if owner.is_empty() { String::new() } else { format!(" (pid {owner})") },
                     out.display()
                 )));
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(RunError::config(format!(
+                return Err(RunError::out_dir(format!(
                     "cannot lock {}: {e}; put --out on a file system that supports file locks (a local disk)",
                     path.display()
                 )))

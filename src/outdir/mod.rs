@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::RunError;
-use journal::Journal;
+use journal::{Journal, JournalError};
 
 /// Previous run's identity, to say at start what will be redone.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -87,18 +87,26 @@ pub(crate) fn open_out(
     fresh: bool,
 ) -> Result<(crate::outdir::lock::OutLock, Journal), RunError> {
     std::fs::create_dir_all(out).map_err(|e| {
-        RunError::config(format!(
+        RunError::io(
+            out,
+            &e,
+            format!(
             "cannot create --out {}: {e}; pass a folder you can write to (permissions, free space)",
             out.display()
-        ))
+        ),
+        )
     })?;
     let lock = crate::outdir::lock::OutLock::acquire(out)?;
     if fresh {
         let gone = discard_previous(out).map_err(|e| {
-            RunError::config(format!(
+            RunError::io(
+                out,
+                &e,
+                format!(
                 "--fresh: cannot clear {}: {e}; remove the files yourself or pass another --out",
                 out.display()
-            ))
+            ),
+            )
         })?;
         if !gone.is_empty() {
             eprintln!(
@@ -108,9 +116,32 @@ pub(crate) fn open_out(
             );
         }
     }
-    let journal = Journal::open(out).map_err(|e| RunError::config(e.to_string()))?;
+    let journal = Journal::open(out).map_err(RunError::from)?;
     if journal.opened.torn_bytes_dropped > 0 {
         tracing::warn!("checkpoint: dropped a torn tail of {} bytes left by an interrupted run; everything before it is kept", journal.opened.torn_bytes_dropped);
     }
     Ok((lock, journal))
+}
+
+/// A checkpoint that cannot be read or written is an I/O error on its path; one that is
+/// damaged (or not a checkpoint) is a `Checkpoint` error. The message is the journal's.
+impl From<JournalError> for RunError {
+    fn from(e: JournalError) -> Self {
+        let msg = e.to_string();
+        match e {
+            JournalError::Io { path, source } => RunError::Io {
+                path,
+                kind: source.kind(),
+                msg,
+            },
+            JournalError::Poisoned { path } => RunError::Io {
+                path,
+                kind: std::io::ErrorKind::Other,
+                msg,
+            },
+            JournalError::Corrupt { .. } | JournalError::Foreign { .. } => {
+                RunError::Checkpoint(msg)
+            }
+        }
+    }
 }

@@ -28,6 +28,26 @@ pub(crate) struct AnswerShape {
 }
 
 impl AnswerShape {
+    /// The request for `piece` of `job` under these bounds.
+    fn request(&self, job: &ChunkJob, piece: &Piece) -> ChatRequest {
+        ChatRequest {
+            system: self.prompts.system.clone(),
+            system_json: self.system_json.clone(),
+            user: piece.user.clone().unwrap_or_else(|| {
+                self.prompts
+                    .user_message(&piece.text, &job.rel, job.section.as_deref())
+            }),
+            schema: self.schema.clone(),
+            max_tokens: self.max_tokens,
+            // An answer cut off before one record was complete may get more budget, up to
+            // what the bounds' largest answer needs (a --max-output-tokens set too small).
+            max_tokens_ceiling: self.max_tokens.max(self.prompts.max_answer_tokens()),
+            seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
+            request_id: job.key.hex(),
+            followup: None,
+        }
+    }
+
     pub(crate) fn new(prompts: Arc<PromptSet>, max_tokens: u32) -> anyhow::Result<Self> {
         Ok(AnswerShape {
             system_json: serde_json::value::to_raw_value(&*prompts.system)
@@ -80,28 +100,55 @@ pub(crate) struct TaskCtx {
     pub(crate) gleaning: u32,
 }
 
+impl TaskCtx {
+    /// What every chunk task of a run with settings `s` shares.
+    pub(crate) fn new(s: &RunSettings, router: Arc<Router>) -> anyhow::Result<Self> {
+        Ok(TaskCtx {
+            router,
+            grounding: s.grounding,
+            max_answers_per_chunk: s.max_requests_per_chunk,
+            max_tokens_per_chunk: s.max_tokens_per_chunk.unwrap_or(
+                u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4,
+            ),
+            shapes: AnswerShape::ladder(s)?,
+            gleaning: s.gleaning,
+        })
+    }
+}
+
 /// What gleaning asks after an answer.
 pub(crate) const GLEAN_ASK: &str = "Some entities and relations in the text may have been missed. Answer with the missed ones only, in the same JSON format (include the entities that new relations connect); answer with empty lists if nothing was missed.";
 
+/// A chunk's extraction, as the extractor finishes it and the writer journals it.
+pub(crate) struct ChunkDone {
+    pub(crate) extraction: Extraction,
+    pub(crate) engine: EngineKind,
+    pub(crate) model: String,
+    /// Prompt and completion tokens over all the chunk's requests.
+    pub(crate) pt: u64,
+    pub(crate) ct: u64,
+    /// Times the chunk was halved because its prompt did not fit.
+    pub(crate) splits: u32,
+    /// Times the answer bounds were shrunk after a cut-off answer.
+    pub(crate) shrunk: u32,
+    /// Gleaning: follow-up requests answered, records they added.
+    pub(crate) gleaned: (u32, u32),
+}
+
+/// A chunk that failed, with its failure class and the answer's start when there was one.
+pub(crate) struct ChunkFailed {
+    pub(crate) class: String,
+    pub(crate) reason: String,
+    pub(crate) raw: Option<String>,
+}
+
+/// How one chunk's extraction ended.
 pub(crate) enum Outcome {
-    Done {
-        extraction: Extraction,
-        engine: EngineKind,
-        model: String,
-        pt: u64,
-        ct: u64,
-        splits: u32,
-        /// Times the answer bounds were shrunk after a cut-off answer.
-        shrunk: u32,
-        /// Gleaning: follow-up requests answered, records they added.
-        gleaned: (u32, u32),
-    },
-    Failed {
-        class: String,
-        reason: String,
-        raw: Option<String>,
-    },
+    Done(ChunkDone),
+    Failed(ChunkFailed),
+    /// The run must stop (an engine misconfigured, or none left).
     Stop(Stop),
+    /// Abandoned at the stop deadline.
     Cancelled,
 }
 
@@ -153,11 +200,11 @@ pub(crate) struct ChunkResult {
 
 impl ChunkResult {
     pub(crate) fn failed(err: EngineError, note: &str) -> Outcome {
-        Outcome::Failed {
+        Outcome::Failed(ChunkFailed {
             class: err.class.name().into(),
             reason: format!("{}{note}", err.message),
             raw: err.raw,
-        }
+        })
     }
 }
 
@@ -202,7 +249,7 @@ pub(crate) async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
         }
     }
     let (engine, model) = acc.served_by.unwrap_or((EngineKind::Vllm, String::new()));
-    Outcome::Done {
+    Outcome::Done(ChunkDone {
         extraction: acc.total,
         engine,
         model,
@@ -211,7 +258,7 @@ pub(crate) async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
         splits: acc.splits,
         shrunk: acc.shrunk,
         gleaned: acc.gleaned,
-    }
+    })
 }
 
 /// Extracts one piece into `acc`, shrinking the answer bounds while answers come back cut
@@ -236,23 +283,7 @@ pub(crate) async fn extract_piece(
             grounding: ctx.grounding,
         };
         let accept = |ans: &ChatAnswer| accept_answer(ans, &checks);
-        let req = ChatRequest {
-            system: shape.prompts.system.clone(),
-            system_json: shape.system_json.clone(),
-            user: piece.user.clone().unwrap_or_else(|| {
-                shape
-                    .prompts
-                    .user_message(&piece.text, &job.rel, job.section.as_deref())
-            }),
-            schema: shape.schema.clone(),
-            max_tokens: shape.max_tokens,
-            // An answer cut off before one record was complete may get more budget, up to
-            // what the bounds' largest answer needs (a --max-output-tokens set too small).
-            max_tokens_ceiling: shape.max_tokens.max(shape.prompts.max_answer_tokens()),
-            seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
-            request_id: job.key.hex(),
-            followup: None,
-        };
+        let req = shape.request(job, piece);
         let smaller = level + 1 < ctx.shapes.len();
         match ctx.router.call(&req, spend, &accept).await {
             Ok(served) => {

@@ -17,7 +17,7 @@ use crate::run::settings::RunSettings;
 use super::producer::*;
 use super::stop::*;
 use super::writer::*;
-use crate::outdir::{RunState, STATE_FILE};
+use crate::outdir::{RunState, ENTITIES_FILE, REPORT_FILE, SKIPPED_FILE, STATE_FILE};
 
 pub(crate) fn finish(
     s: &RunSettings,
@@ -36,9 +36,11 @@ pub(crate) fn finish(
         ..
     } = writer;
     if let Some(Stop::Journal(m)) = &stop {
-        return Err(RunError::config(format!(
-            "{m}; finished work up to the failure is in the checkpoint: make room on the disk (or fix it) and rerun the same command to resume"
-        ))
+        return Err(RunError::Io {
+            path: journal.path().to_path_buf(),
+            kind: std::io::ErrorKind::Other,
+            msg: format!("{m}; finished work up to the failure is in the checkpoint: make room on the disk (or fix it) and rerun the same command to resume"),
+        }
         .into());
     }
     let merged = write_outputs(s, &mut journal, &mut docs, sections)?;
@@ -54,51 +56,12 @@ pub(crate) fn finish(
     );
     let unfinished = docs.iter().any(|d| d.settled < d.expected) || !snapshot.walk_finished;
     let (code, err) = exit_status(&mut report, &snapshot, stop.as_ref(), unfinished);
-    let io = |e: std::io::Error| {
-        RunError::config(format!(
-            "cannot write the report in {}: {e}; every finished chunk is in the checkpoint: make room on the disk (or fix the folder's permissions) and rerun the same command",
-            s.out.display()
-        ))
-    };
-    crate::outdir::atomic::write_atomic(&s.out.join("report.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })
-    .map_err(io)?;
-    crate::outdir::atomic::write_atomic(&s.out.join("skipped.csv"), |w| {
-        report.write_skipped_csv(w)
-    })
-    .map_err(io)?;
-    write_state(s, &report, code).map_err(io)?;
-    if let Some(shard) = s.shard {
-        let info = crate::outdir::shard::ShardInfo {
-            version: 1,
-            shard,
-            fingerprint: crate::outdir::shard::settings_fingerprint(
-                &key_fingerprint(&s.prompts.fingerprint, s.gleaning),
-                s.chunk.tokens,
-                s.chunk.overlap,
-                s.resolve,
-                &report
-                    .engines
-                    .values()
-                    .filter(|e| e.successes > 0)
-                    .map(|e| e.model.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            resolve: s.resolve,
-            documents: report.documents.seen,
-            chunks: report.chunks.total,
-            exit_code: code as i32,
-        };
-        crate::outdir::shard::write_info(&s.out, &info).map_err(io)?;
-    }
+    write_run_files(s, &report, code)?;
     if !s.quiet {
         eprint!("{}", report.summary());
-        eprintln!("outputs: {}", s.out.join("entities.jsonl").display());
+        eprintln!("outputs: {}", s.out.join(ENTITIES_FILE).display());
     }
-    // Quality gates (--max-generic-share, --min-grounded; src/gates.rs): the outputs are
+    // Quality gates (--max-generic-share, --min-grounded; `quality`): the outputs are
     // written; a failed gate makes the exit code 1.
     if err.is_none() && !s.gates.is_empty() {
         let failed = crate::quality::check_run(&s.out, &report, &s.gates);
@@ -150,17 +113,25 @@ pub(crate) fn write_outputs(
         Some(stats) => stats,
         None => {
             let m = crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
-                .map_err(|e| RunError::config(e.to_string()))?;
+                .map_err(|e| RunError::Io {
+                    path: s.out.clone(),
+                    kind: std::io::ErrorKind::Other,
+                    msg: e.to_string(),
+                })?;
             crate::merge::outputs::record(&s.out, &checkpoint, &fp, &m);
             m
         }
     };
     if s.shard.is_some() {
         crate::outdir::shard::write_manifest(&s.out, &manifest).map_err(|e| {
-            RunError::config(format!(
-                "cannot write the shard manifest in {}: {e}",
-                s.out.display()
-            ))
+            RunError::io(
+                &s.out,
+                &e,
+                format!(
+                    "cannot write the shard manifest in {}: {e}",
+                    s.out.display()
+                ),
+            )
         })?;
     }
     Ok(merged)
@@ -302,4 +273,48 @@ pub(crate) fn write_state(s: &RunSettings, report: &Report, code: ExitCode) -> s
     crate::outdir::atomic::write_atomic(&s.out.join(STATE_FILE), |w| {
         serde_json::to_writer_pretty(&mut *w, &state).map_err(std::io::Error::other)
     })
+}
+
+/// The run's own files besides the outputs: `report.json`, `skipped.csv`, `run.json`, and a
+/// shard's `shard.json` (last: a folder with it is a finished shard).
+fn write_run_files(s: &RunSettings, report: &Report, code: ExitCode) -> Result<(), RunError> {
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        RunError::io(path, &e, format!(
+            "cannot write the report in {}: {e}; every finished chunk is in the checkpoint: make room on the disk (or fix the folder's permissions) and rerun the same command",
+            s.out.display()
+        ))
+    };
+    crate::outdir::atomic::write_atomic(&s.out.join(REPORT_FILE), |w| {
+        serde_json::to_writer_pretty(&mut *w, &report).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|e| io(&s.out, e))?;
+    crate::outdir::atomic::write_atomic(&s.out.join(SKIPPED_FILE), |w| report.write_skipped_csv(w))
+        .map_err(|e| io(&s.out, e))?;
+    write_state(s, report, code).map_err(|e| io(&s.out, e))?;
+    if let Some(shard) = s.shard {
+        let info = crate::outdir::shard::ShardInfo {
+            version: 1,
+            shard,
+            fingerprint: crate::outdir::shard::settings_fingerprint(
+                &key_fingerprint(&s.prompts.fingerprint, s.gleaning),
+                s.chunk.tokens,
+                s.chunk.overlap,
+                s.resolve,
+                &report
+                    .engines
+                    .values()
+                    .filter(|e| e.successes > 0)
+                    .map(|e| e.model.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            resolve: s.resolve,
+            documents: report.documents.seen,
+            chunks: report.chunks.total,
+            exit_code: code as i32,
+        };
+        crate::outdir::shard::write_info(&s.out, &info).map_err(|e| io(&s.out, e))?;
+    }
+    Ok(())
 }

@@ -22,22 +22,19 @@ mod writer;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::router::{Router, RouterConfig};
+use crate::engine::router::Router;
 use crate::engine::setup::setup_engines;
 use crate::error::ExitCode;
-use crate::outdir::manifest::Sections;
-use crate::outdir::report::Report;
 use crate::outdir::{open_out, RunState, STATE_FILE};
-use crate::progress::{Progress, Snapshot};
 use crate::read::issue::IssueKind;
 use crate::run::settings::RunSettings;
-use extract::{extract_chunk, AnswerShape, Outcome, TaskCtx};
+use extract::{extract_chunk, Outcome, TaskCtx};
 use finish::finish;
 use plan::apply_plan;
 use producer::{resume_index, Item, Producer, ResumeIndex};
@@ -95,35 +92,13 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         tracing::warn!("{m}");
     }
     apply_plan(&mut s, &mut probed).await;
-    let previous: Option<RunState> = std::fs::read(s.out.join(STATE_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    if let Some(prev) = &previous {
-        if prev.prompt_fingerprint != s.prompts.fingerprint {
-            eprintln!("aegis-ingest: the prompts or taxonomy changed since the last run in {} ({}): chunks are extracted again with the new ones; old results are not mixed in", s.out.display(), prev.prompts_dir);
-        } else if (prev.chunk_tokens, prev.chunk_overlap) != (s.chunk.tokens, s.chunk.overlap) {
-            eprintln!("aegis-ingest: chunk settings changed since the last run ({}/{} -> {}/{}): documents are chunked and extracted again", prev.chunk_tokens, prev.chunk_overlap, s.chunk.tokens, s.chunk.overlap);
-        }
-    }
+    say_what_is_redone(&s);
 
     let stopping = Stopping::default();
     install_signals(stopping.clone(), s.stop_grace);
 
     let resume = resume_index(&journal, &probed);
-    let router = Router::new(
-        probed.setups,
-        RouterConfig {
-            request_timeout: s.engines.request_timeout,
-            engine_wait: s.engine_wait,
-            // Tests shorten the backoff base; users have no reason to.
-            base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .map_or(RouterConfig::default().base_backoff, Duration::from_millis),
-            ..RouterConfig::default()
-        },
-        stopping.abort.clone(),
-    );
+    let router = Router::new(probed.setups, s.router_config(), stopping.abort.clone());
 
     let capacity = router.total_capacity();
     let producer = Producer::new(&s, resume, stopping.stop.clone())?;
@@ -131,30 +106,10 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     let (item_rx, producer_handle) = producer.spawn(capacity.clamp(16, 1024) * 2);
 
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(capacity.clamp(16, 4096) * 2);
-    let mut writer = Writer {
-        journal,
-        docs: Vec::new(),
-        sections: Sections::default(),
-        report: Report::default(),
-        snapshot: Snapshot::default(),
-        progress: Progress::new(s.quiet),
-        router: router.clone(),
-    };
-    writer.report.validation.grounding = s.grounding;
-    writer.report.gleaning.rounds = s.gleaning;
+    let writer = Writer::new(journal, &s, router.clone());
     let writer_handle = spawn_writer(writer, ev_rx, stopping.clone());
 
-    let shapes = AnswerShape::ladder(&s)?;
-    let ctx = Arc::new(TaskCtx {
-        router: router.clone(),
-        grounding: s.grounding,
-        max_answers_per_chunk: s.max_requests_per_chunk,
-        max_tokens_per_chunk: s
-            .max_tokens_per_chunk
-            .unwrap_or(u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4),
-        shapes,
-        gleaning: s.gleaning,
-    });
+    let ctx = Arc::new(TaskCtx::new(&s, router.clone())?);
     let mut tasks = dispatch(item_rx, ev_tx, ctx, capacity, &stopping).await?;
     // Normally every task finishes; after a stop, the grace deadline (or the error that
     // stopped the run) abandons the ones still in flight, and they end at once.
@@ -168,6 +123,20 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
         not_read[1].load(std::sync::atomic::Ordering::Relaxed);
     let stale_count = *stale.lock().unwrap_or_else(|p| p.into_inner());
     finish(&s, writer, router, stopping.reason(), stale_count, started)
+}
+
+/// Says at start what the settings' change since the last run in `--out` redoes.
+fn say_what_is_redone(s: &RunSettings) {
+    let previous: Option<RunState> = std::fs::read(s.out.join(STATE_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(prev) = &previous {
+        if prev.prompt_fingerprint != s.prompts.fingerprint {
+            eprintln!("aegis-ingest: the prompts or taxonomy changed since the last run in {} ({}): chunks are extracted again with the new ones; old results are not mixed in", s.out.display(), prev.prompts_dir);
+        } else if (prev.chunk_tokens, prev.chunk_overlap) != (s.chunk.tokens, s.chunk.overlap) {
+            eprintln!("aegis-ingest: chunk settings changed since the last run ({}/{} -> {}/{}): documents are chunked and extracted again", prev.chunk_tokens, prev.chunk_overlap, s.chunk.tokens, s.chunk.overlap);
+        }
+    }
 }
 
 /// The dispatcher: one task per chunk, at most `capacity` at once; everything else the
@@ -202,32 +171,8 @@ async fn dispatch(
                 let stopping = stopping.clone();
                 tasks.spawn(async move {
                     let ev = match extract_chunk(&ctx, &job).await {
-                        Outcome::Done {
-                            extraction,
-                            engine,
-                            model,
-                            pt,
-                            ct,
-                            splits,
-                            shrunk,
-                            gleaned,
-                        } => Event::Done {
-                            job,
-                            extraction,
-                            engine,
-                            model,
-                            pt,
-                            ct,
-                            splits,
-                            shrunk,
-                            gleaned,
-                        },
-                        Outcome::Failed { class, reason, raw } => Event::Failed {
-                            job,
-                            class,
-                            reason,
-                            raw,
-                        },
+                        Outcome::Done(done) => Event::Done(job, done),
+                        Outcome::Failed(failed) => Event::Failed(job, failed),
                         Outcome::Stop(reason) => return stopping.halt(reason, true),
                         Outcome::Cancelled => return,
                     };

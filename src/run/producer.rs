@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::chunk::{ChunkSettings, Chunker};
+use crate::chunk::{Chunk, ChunkSettings, Chunker};
 use crate::error::RunError;
+use crate::outdir::filecache;
 use crate::outdir::journal::{BaseIndex, ChunkKey, Journal, RecordRef};
 use crate::prompt::PromptSet;
 use crate::read::issue::{DocIssue, IssueKind};
-use crate::read::walk::{walk, PathFilter, WalkItem};
+use crate::read::walk::{walk, DocEntry, PathFilter, WalkItem};
 use crate::run::settings::RunSettings;
 
 /// A chunk to extract.
@@ -120,7 +121,7 @@ impl Producer {
             corpus: s.corpus.clone(),
             filter: s.filter.clone(),
             max_file_size: s.max_file_size,
-            chunker: Chunker::new(s.chunk).map_err(RunError::config)?,
+            chunker: Chunker::new(s.chunk).map_err(RunError::usage)?,
             prompts: s.prompts.clone(),
             resume,
             stop,
@@ -149,8 +150,8 @@ impl Producer {
         );
         let (mut cache_in, mut cache_out) = match &self.cache_dir {
             Some(d) => (
-                Some(crate::outdir::filecache::Reader::open(d, &cache_fp)),
-                Some(crate::outdir::filecache::Writer::create(d, &cache_fp)),
+                Some(filecache::Reader::open(d, &cache_fp)),
+                Some(filecache::Writer::create(d, &cache_fp)),
             ),
             None => (None, None),
         };
@@ -166,19 +167,15 @@ impl Producer {
     /// a new time). None: read and chunk it.
     fn cached_items(
         &self,
-        cache: &mut crate::outdir::filecache::Reader,
+        cache: &mut filecache::Reader,
         path: &Path,
         rel: &str,
         stat: Option<(u64, u128)>,
         doc: u32,
-    ) -> Option<(
-        crate::outdir::filecache::Entry,
-        Vec<Item>,
-        crate::outdir::filecache::Fresh,
-    )> {
+    ) -> Option<(filecache::Entry, Vec<Item>, filecache::Fresh)> {
         let (size, mtime) = stat?;
         let (mut e, fresh) = cache.lookup(rel, size, mtime)?;
-        let keys = crate::outdir::filecache::keys(&e)?;
+        let keys = filecache::keys(&e)?;
         let mut items = Vec::with_capacity(keys.len() + 1);
         items.push(Item::Doc {
             rel: Arc::from(rel),
@@ -196,11 +193,11 @@ impl Producer {
                 section: section.map(Arc::from),
             });
         }
-        if fresh == crate::outdir::filecache::Fresh::Unsure {
+        if fresh == filecache::Fresh::Unsure {
             if e.size != size || e.hash.is_none() {
                 return None;
             }
-            let now = crate::outdir::filecache::content_hash(path)?;
+            let now = filecache::content_hash(path)?;
             if e.hash.as_deref() != Some(now.as_str()) {
                 return None;
             }
@@ -212,8 +209,8 @@ impl Producer {
     fn walk_corpus(
         &self,
         tx: &mpsc::Sender<Item>,
-        cache_in: &mut Option<crate::outdir::filecache::Reader>,
-        mut cache_out: Option<&mut crate::outdir::filecache::Writer>,
+        cache_in: &mut Option<filecache::Reader>,
+        mut cache_out: Option<&mut filecache::Writer>,
     ) {
         let mut doc_no: u32 = 0;
         for item in walk(&self.corpus, self.filter.clone()) {
@@ -232,101 +229,7 @@ impl Producer {
             let sent = match item {
                 WalkItem::Issue(i) => tx.blocking_send(Item::Issue(i)).is_ok(),
                 WalkItem::Doc(entry) => {
-                    let rel: Arc<str> = Arc::from(entry.rel.as_str());
-                    // Before reading: a change during the read shows next time. No cache (a
-                    // dry run): no stat.
-                    let stat = cache_in
-                        .is_some()
-                        .then(|| crate::outdir::filecache::mtime_ns(&entry.path))
-                        .flatten();
-                    let cached = cache_in
-                        .as_mut()
-                        .and_then(|c| self.cached_items(c, &entry.path, &entry.rel, stat, doc_no));
-                    if let Some((e, items, fresh)) = cached {
-                        doc_no += 1;
-                        let by = usize::from(fresh == crate::outdir::filecache::Fresh::Unsure);
-                        self.not_read[by].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if let Some(c) = cache_out.as_deref_mut() {
-                            c.push(&e);
-                        }
-                        if !items.into_iter().all(|i| tx.blocking_send(i).is_ok()) {
-                            return;
-                        }
-                        continue;
-                    }
-                    let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        crate::read::read_document(&entry, self.max_file_size)
-                            .map(|doc| (self.chunker.chunk(&doc), doc.notes))
-                    }));
-                    match read {
-                        Err(_) => tx
-                            .blocking_send(Item::Issue(DocIssue::new(
-                                entry.rel.clone(),
-                                IssueKind::Failed,
-                                "reader_crashed",
-                                "the reader panicked on this file (a bug: please report it with the file)",
-                            )))
-                            .is_ok(),
-                        Ok(Err(issue)) => tx.blocking_send(Item::Issue(issue)).is_ok(),
-                        Ok(Ok((chunks, notes))) => {
-                            let doc = doc_no;
-                            doc_no += 1;
-                            let expected = chunks.len() as u32;
-                            let mut entry_out = stat.map(|(size, mtime_ns)| crate::outdir::filecache::Entry {
-                                doc: entry.rel.clone(),
-                                size,
-                                mtime_ns,
-                                chunks: Vec::with_capacity(chunks.len()),
-                                notes: notes.clone(),
-                                hash: None,
-                            });
-                            let mut ok = tx
-                                .blocking_send(Item::Doc { rel: rel.clone(), chunks: chunks.len() as u32, notes })
-                                .is_ok();
-                            for ch in chunks {
-                                if !ok || self.stop.is_cancelled() {
-                                    break;
-                                }
-                                let section: Option<Arc<str>> = ch.section.as_deref().map(Arc::from);
-                                let user = self.prompts.user_message(&ch.text, &rel, ch.section.as_deref());
-                                let key = chunk_key(&self.key_fp, self.chunker.settings(), &user);
-                                if let Some(e) = entry_out.as_mut() {
-                                    e.chunks.push((ch.index, key.hex(), ch.section.clone()));
-                                }
-                                let item = match self.resume.reusable(&key) {
-                                    Some((record, true)) => Item::Resumed { doc, index: ch.index, record, section },
-                                    other => {
-                                        if other.is_some() {
-                                            *self.stale.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                                        }
-                                        Item::Chunk(ChunkJob {
-                                            doc,
-                                            rel: rel.clone(),
-                                            index: ch.index,
-                                            key,
-                                            text: ch.text,
-                                            user,
-                                            section,
-                                        })
-                                    }
-                                };
-                                ok = tx.blocking_send(item).is_ok();
-                            }
-                            // Only a document walked to its end is a fact worth keeping.
-                            if let (true, Some(mut e), Some(c)) = (ok, entry_out, cache_out.as_deref_mut()) {
-                                if e.chunks.len() as u32 == expected {
-                                    // From the page cache: the reader has just read it. Kept
-                                    // only if the file still has the size and time taken
-                                    // before the read (else the bytes hashed may not be the
-                                    // ones chunked).
-                                    e.hash = crate::outdir::filecache::content_hash(&entry.path)
-                                        .filter(|_| crate::outdir::filecache::mtime_ns(&entry.path) == stat);
-                                    c.push(&e);
-                                }
-                            }
-                            ok
-                        }
-                    }
+                    self.send_document(tx, &entry, &mut doc_no, cache_in, cache_out.as_deref_mut())
                 }
             };
             if !sent {
@@ -334,6 +237,141 @@ impl Producer {
             }
         }
         let _ = tx.blocking_send(Item::WalkDone);
+    }
+
+    /// One document's items: from the file cache when it is unchanged, else read and
+    /// chunked. False: the receiver is gone.
+    fn send_document(
+        &self,
+        tx: &mpsc::Sender<Item>,
+        entry: &DocEntry,
+        doc_no: &mut u32,
+        cache_in: &mut Option<filecache::Reader>,
+        cache_out: Option<&mut filecache::Writer>,
+    ) -> bool {
+        // Before reading: a change during the read shows next time. No cache (a dry run):
+        // no stat.
+        let stat = cache_in
+            .is_some()
+            .then(|| filecache::mtime_ns(&entry.path))
+            .flatten();
+        let cached = cache_in
+            .as_mut()
+            .and_then(|c| self.cached_items(c, &entry.path, &entry.rel, stat, *doc_no));
+        if let Some((e, items, fresh)) = cached {
+            *doc_no += 1;
+            let by = usize::from(fresh == filecache::Fresh::Unsure);
+            self.not_read[by].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(c) = cache_out {
+                c.push(&e);
+            }
+            return items.into_iter().all(|i| tx.blocking_send(i).is_ok());
+        }
+        let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::read::read_document(entry, self.max_file_size)
+                .map(|doc| (self.chunker.chunk(&doc), doc.notes))
+        }));
+        match read {
+            Err(_) => tx
+                .blocking_send(Item::Issue(DocIssue::new(
+                    entry.rel.clone(),
+                    IssueKind::Failed,
+                    "reader_crashed",
+                    "the reader panicked on this file (a bug: please report it with the file)",
+                )))
+                .is_ok(),
+            Ok(Err(issue)) => tx.blocking_send(Item::Issue(issue)).is_ok(),
+            Ok(Ok(read)) => {
+                let doc = *doc_no;
+                *doc_no += 1;
+                self.send_chunks(tx, entry, doc, read, stat, cache_out)
+            }
+        }
+    }
+
+    /// A document read and chunked: its chunks keyed (resumed, or to extract), then its
+    /// file-cache entry once every chunk is sent. False: the receiver is gone.
+    fn send_chunks(
+        &self,
+        tx: &mpsc::Sender<Item>,
+        entry: &DocEntry,
+        doc: u32,
+        (chunks, notes): (Vec<Chunk>, Vec<String>),
+        stat: Option<(u64, u128)>,
+        cache_out: Option<&mut filecache::Writer>,
+    ) -> bool {
+        let rel: Arc<str> = Arc::from(entry.rel.as_str());
+        let expected = chunks.len() as u32;
+        let mut entry_out = stat.map(|(size, mtime_ns)| filecache::Entry {
+            doc: entry.rel.clone(),
+            size,
+            mtime_ns,
+            chunks: Vec::with_capacity(chunks.len()),
+            notes: notes.clone(),
+            hash: None,
+        });
+        let mut ok = tx
+            .blocking_send(Item::Doc {
+                rel: rel.clone(),
+                chunks: expected,
+                notes,
+            })
+            .is_ok();
+        for ch in chunks {
+            if !ok || self.stop.is_cancelled() {
+                break;
+            }
+            let user = self
+                .prompts
+                .user_message(&ch.text, &rel, ch.section.as_deref());
+            let key = chunk_key(&self.key_fp, self.chunker.settings(), &user);
+            if let Some(e) = entry_out.as_mut() {
+                e.chunks.push((ch.index, key.hex(), ch.section.clone()));
+            }
+            ok = tx
+                .blocking_send(self.chunk_item(doc, &rel, ch, key, user))
+                .is_ok();
+        }
+        // Only a document walked to its end is a fact worth keeping.
+        if let (true, Some(mut e), Some(c)) = (ok, entry_out, cache_out) {
+            if e.chunks.len() as u32 == expected {
+                // From the page cache: the reader has just read it. Kept only if the file
+                // still has the size and time taken before the read (else the bytes hashed
+                // may not be the ones chunked).
+                e.hash = filecache::content_hash(&entry.path)
+                    .filter(|_| filecache::mtime_ns(&entry.path) == stat);
+                c.push(&e);
+            }
+        }
+        ok
+    }
+
+    /// A keyed chunk: resumed when the checkpoint holds its result for an accepted model,
+    /// else a job (counted as stale when the result is another model's).
+    fn chunk_item(&self, doc: u32, rel: &Arc<str>, ch: Chunk, key: ChunkKey, user: String) -> Item {
+        let section: Option<Arc<str>> = ch.section.as_deref().map(Arc::from);
+        match self.resume.reusable(&key) {
+            Some((record, true)) => Item::Resumed {
+                doc,
+                index: ch.index,
+                record,
+                section,
+            },
+            other => {
+                if other.is_some() {
+                    *self.stale.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                }
+                Item::Chunk(ChunkJob {
+                    doc,
+                    rel: rel.clone(),
+                    index: ch.index,
+                    key,
+                    text: ch.text,
+                    user,
+                    section,
+                })
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::engine::ollama::parse_ollama_host;
 use crate::engine::openai::normalize_base;
 use crate::engine::setup::{EngineSettings, OllamaSettings, VllmSettings};
 use crate::engine::HttpSettings;
+use crate::engine::router::RouterConfig;
 use crate::error::RunError;
 use crate::prompt::{default_prompts_root, PromptSet};
 use crate::read::walk::PathFilter;
@@ -56,13 +57,13 @@ pub struct RunSettings {
 
 fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| {
-        RunError::config(format!(
+        RunError::usage(format!(
             "{flag} {url:?} is not a URL ({e}); use e.g. http://localhost:8001"
         ))
     })?;
     match parsed.scheme() {
         "http" | "https" => Ok(()),
-        s => Err(RunError::config(format!(
+        s => Err(RunError::usage(format!(
             "{flag} {url}: scheme {s} is not http or https; use http://HOST:PORT (or https:// behind a gateway)"
         ))),
     }
@@ -79,93 +80,27 @@ impl EngineSettings {
             crate::cli::Concurrency::Auto => (AUTO_MAX_CONCURRENCY, Some(AUTO_START_CONCURRENCY)),
         };
         if a.no_vllm && a.no_ollama {
-            return Err(RunError::config(
+            return Err(RunError::usage(
                 "--no-vllm and --no-ollama leave no engine: drop one of them",
             ));
         }
         if a.request_timeout == 0 {
-            return Err(RunError::config(
+            return Err(RunError::usage(
                 "--request-timeout must be at least 1 second",
             ));
         }
         let vllm = if a.no_vllm {
             Vec::new()
         } else {
-            if concurrency == 0 {
-                return Err(RunError::config("--concurrency must be at least 1"));
-            }
-            let urls: Vec<String> = a
-                .vllm_url
-                .iter()
-                .map(|u| u.trim())
-                .filter(|u| !u.is_empty())
-                .map(normalize_base)
-                .collect();
-            if urls.is_empty() {
-                return Err(RunError::config(
-                    "--vllm-url is empty: give a URL such as http://localhost:8001, or pass --no-vllm",
-                ));
-            }
-            for (i, url) in urls.iter().enumerate() {
-                check_url("--vllm-url", url)?;
-                if urls[..i].contains(url) {
-                    return Err(RunError::config(format!(
-                        "--vllm-url {url} is given twice: list each endpoint once"
-                    )));
-                }
-            }
-            let keys: Vec<Option<String>> = match a.vllm_api_key.len() {
-                0 => vec![None; urls.len()],
-                1 => vec![a.vllm_api_key.first().cloned(); urls.len()],
-                n if n == urls.len() => a.vllm_api_key.iter().cloned().map(Some).collect(),
-                n => {
-                    return Err(RunError::config(format!(
-                        "{n} --vllm-api-key values for {} --vllm-url endpoints: give one key for all, or one per endpoint in the same order",
-                        urls.len()
-                    )))
-                }
-            };
-            urls.into_iter()
-                .zip(keys)
-                .map(|(url, api_key)| VllmSettings {
-                    url,
-                    model: a.vllm_model.clone().filter(|m| !m.trim().is_empty()),
-                    api_key: api_key.filter(|k| !k.is_empty()),
-                    concurrency,
-                    adaptive,
-                })
-                .collect()
+            vllm_endpoints(a, concurrency, adaptive)?
         };
         let ollama = if a.no_ollama {
             Vec::new()
         } else {
-            if ollama_concurrency == 0 {
-                return Err(RunError::config("--ollama-concurrency must be at least 1"));
-            }
-            let raw: Vec<Option<&str>> = if a.ollama_url.is_empty() {
-                vec![None]
-            } else {
-                a.ollama_url.iter().map(|u| Some(u.as_str())).collect()
-            };
-            let mut list: Vec<OllamaSettings> = Vec::new();
-            for r in raw {
-                let url = parse_ollama_host(r);
-                check_url("--ollama-url", &url)?;
-                if list.iter().any(|o| o.url == url) {
-                    return Err(RunError::config(format!(
-                        "--ollama-url {url} is given twice: list each endpoint once"
-                    )));
-                }
-                list.push(OllamaSettings {
-                    url,
-                    model: a.ollama_model.clone(),
-                    concurrency: ollama_concurrency,
-                });
-            }
-            list
+            ollama_endpoints(a, ollama_concurrency)?
         };
         let http = match &a.ca_cert {
-            Some(path) => HttpSettings::with_ca_file(path).map_err(RunError::config)?,
+            Some(path) => HttpSettings::with_ca_file(path).map_err(RunError::usage)?,
             None => HttpSettings::default(),
         };
         Ok(Self {
@@ -178,9 +113,23 @@ impl EngineSettings {
 }
 
 impl RunSettings {
+    /// The router's settings: time-outs, the engine wait, the retry backoff.
+    pub fn router_config(&self) -> RouterConfig {
+        RouterConfig {
+            request_timeout: self.engines.request_timeout,
+            engine_wait: self.engine_wait,
+            // Tests shorten the backoff base; users have no reason to.
+            base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map_or(RouterConfig::default().base_backoff, Duration::from_millis),
+            ..RouterConfig::default()
+        }
+    }
+
     pub fn from_args(a: RunArgs) -> Result<Self, RunError> {
         if !a.corpus.exists() {
-            return Err(RunError::config(format!(
+            return Err(RunError::corpus(format!(
                 "corpus {} does not exist: pass a folder of documents, e.g. `aegis-ingest run ./docs`",
                 a.corpus.display()
             )));
@@ -189,20 +138,20 @@ impl RunSettings {
             tokens: a.chunk_tokens,
             overlap: a.chunk_overlap,
         };
-        chunk.validate().map_err(RunError::config)?;
+        chunk.validate().map_err(RunError::usage)?;
         let prompts = match &a.prompts {
             Some(dir) => PromptSet::load_dir(dir),
             None => PromptSet::load_domain(&default_prompts_root(), &a.domain),
         }
-        .map_err(|e| RunError::config(format!("{e}")))?;
+        .map_err(|e| RunError::usage(format!("{e}")))?;
         let filter = PathFilter::new(&a.include, &a.exclude).map_err(|e| {
-            RunError::config(format!(
+            RunError::usage(format!(
                 "bad --include/--exclude glob: {e}; fix the pattern (e.g. '*.md', 'drafts/**')"
             ))
         })?;
         let engines = EngineSettings::from_args(&a.engines, a.concurrency, a.ollama_concurrency)?;
         let max_output_tokens = match a.max_output_tokens {
-            Some(0) => return Err(RunError::config("--max-output-tokens must be at least 1")),
+            Some(0) => return Err(RunError::usage("--max-output-tokens must be at least 1")),
             Some(n) => n,
             None => prompts.max_answer_tokens().min(MAX_DEFAULT_OUTPUT_TOKENS),
         };
@@ -211,7 +160,7 @@ impl RunSettings {
             min_grounded: a.min_grounded,
             ..crate::quality::Limits::default()
         };
-        gates.validate().map_err(RunError::config)?;
+        gates.validate().map_err(RunError::usage)?;
         Ok(Self {
             corpus: a.corpus,
             out: a.output.out,
@@ -235,10 +184,94 @@ impl RunSettings {
             shard: crate::read::shard::Shard::resolve(a.shard.as_deref(), |k| {
                 std::env::var(k).ok()
             })
-            .map_err(RunError::config)?,
+            .map_err(RunError::usage)?,
             max_requests_per_chunk: a.max_requests_per_chunk.max(1),
             max_tokens_per_chunk: a.max_tokens_per_chunk,
             stop_grace: Duration::from_secs(a.stop_grace),
         })
     }
+}
+
+/// `--vllm-url` (one or more), each with its key and the concurrency settings.
+fn vllm_endpoints(
+    a: &EngineArgs,
+    concurrency: usize,
+    adaptive: Option<usize>,
+) -> Result<Vec<VllmSettings>, RunError> {
+    if concurrency == 0 {
+        return Err(RunError::usage("--concurrency must be at least 1"));
+    }
+    let urls: Vec<String> = a
+        .vllm_url
+        .iter()
+        .map(|u| u.trim())
+        .filter(|u| !u.is_empty())
+        .map(normalize_base)
+        .collect();
+    if urls.is_empty() {
+        return Err(RunError::usage(
+            "--vllm-url is empty: give a URL such as http://localhost:8001, or pass --no-vllm",
+        ));
+    }
+    for (i, url) in urls.iter().enumerate() {
+        check_url("--vllm-url", url)?;
+        if urls[..i].contains(url) {
+            return Err(RunError::usage(format!(
+                "--vllm-url {url} is given twice: list each endpoint once"
+            )));
+        }
+    }
+    let keys: Vec<Option<String>> = match a.vllm_api_key.len() {
+        0 => vec![None; urls.len()],
+        1 => vec![a.vllm_api_key.first().cloned(); urls.len()],
+        n if n == urls.len() => a.vllm_api_key.iter().cloned().map(Some).collect(),
+        n => {
+            return Err(RunError::usage(format!(
+                "{n} --vllm-api-key values for {} --vllm-url endpoints: give one key for all, or one per endpoint in the same order",
+                urls.len()
+            )))
+        }
+    };
+    Ok(urls
+        .into_iter()
+        .zip(keys)
+        .map(|(url, api_key)| VllmSettings {
+            url,
+            model: a.vllm_model.clone().filter(|m| !m.trim().is_empty()),
+            api_key: api_key.filter(|k| !k.is_empty()),
+            concurrency,
+            adaptive,
+        })
+        .collect())
+}
+
+/// `--ollama-url` (one or more; `OLLAMA_HOST` or the default when none).
+fn ollama_endpoints(
+    a: &EngineArgs,
+    ollama_concurrency: usize,
+) -> Result<Vec<OllamaSettings>, RunError> {
+    if ollama_concurrency == 0 {
+        return Err(RunError::usage("--ollama-concurrency must be at least 1"));
+    }
+    let raw: Vec<Option<&str>> = if a.ollama_url.is_empty() {
+        vec![None]
+    } else {
+        a.ollama_url.iter().map(|u| Some(u.as_str())).collect()
+    };
+    let mut list: Vec<OllamaSettings> = Vec::new();
+    for r in raw {
+        let url = parse_ollama_host(r);
+        check_url("--ollama-url", &url)?;
+        if list.iter().any(|o| o.url == url) {
+            return Err(RunError::usage(format!(
+                "--ollama-url {url} is given twice: list each endpoint once"
+            )));
+        }
+        list.push(OllamaSettings {
+            url,
+            model: a.ollama_model.clone(),
+            concurrency: ollama_concurrency,
+        });
+    }
+    Ok(list)
 }

@@ -11,36 +11,22 @@ use crate::engine::EngineKind;
 use crate::outdir::journal::{Journal, RecordRef};
 use crate::outdir::manifest::{ChunkRef, DocManifest, Sections};
 use crate::outdir::report::{FailedChunk, Report, MAX_LISTED_FAILURES};
-use crate::parse::Extraction;
 use crate::progress::{Progress, Snapshot};
 use crate::read::issue::IssueKind;
+use crate::run::settings::RunSettings;
 
+use super::extract::{ChunkDone, ChunkFailed};
 use super::producer::*;
 use super::stop::*;
 
 /// How often the writer makes the journal durable (group commit).
 pub(crate) const SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
-/// What the writer receives.
+/// What the writer receives: the producer's bookkeeping, and each chunk's end.
 pub(crate) enum Event {
     Item(Item),
-    Done {
-        job: ChunkJob,
-        extraction: Extraction,
-        engine: EngineKind,
-        model: String,
-        pt: u64,
-        ct: u64,
-        splits: u32,
-        shrunk: u32,
-        gleaned: (u32, u32),
-    },
-    Failed {
-        job: ChunkJob,
-        class: String,
-        reason: String,
-        raw: Option<String>,
-    },
+    Done(ChunkJob, ChunkDone),
+    Failed(ChunkJob, ChunkFailed),
 }
 
 /// Results the writer journals with one write, at most.
@@ -66,6 +52,22 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// A writer for a run with settings `s`, over its opened checkpoint.
+    pub(crate) fn new(journal: Journal, s: &RunSettings, router: Arc<Router>) -> Self {
+        let mut report = Report::default();
+        report.validation.grounding = s.grounding;
+        report.gleaning.rounds = s.gleaning;
+        Writer {
+            journal,
+            docs: Vec::new(),
+            sections: Sections::default(),
+            report,
+            snapshot: Snapshot::default(),
+            progress: Progress::new(s.quiet),
+            router,
+        }
+    }
+
     pub(crate) fn settle(&mut self, doc: u32, failed: bool) {
         let Some(d) = self.docs.get_mut(doc as usize) else {
             return;
@@ -95,7 +97,17 @@ impl Writer {
 
     pub(crate) fn handle(&mut self, ev: Event) -> Result<(), Stop> {
         match ev {
-            Event::Item(Item::Doc { rel, chunks, notes }) => {
+            Event::Item(item) => self.note_item(item),
+            Event::Done(job, done) => self.record_done(job, done)?,
+            Event::Failed(job, failed) => self.record_failed(job, failed)?,
+        }
+        Ok(())
+    }
+
+    /// What the producer found besides chunks to extract: documents, skips, resumed chunks.
+    fn note_item(&mut self, item: Item) {
+        match item {
+            Item::Doc { rel, chunks, notes } => {
                 self.snapshot.docs_seen += 1;
                 self.snapshot.chunks_total += u64::from(chunks);
                 if !notes.is_empty() {
@@ -114,7 +126,7 @@ impl Writer {
                     failed: false,
                 });
             }
-            Event::Item(Item::Issue(issue)) => {
+            Item::Issue(issue) => {
                 self.snapshot.docs_seen += 1;
                 self.snapshot.docs_done += 1;
                 match issue.kind {
@@ -122,66 +134,65 @@ impl Writer {
                     IssueKind::Failed => self.report.documents.failed_list.push(issue),
                 }
             }
-            Event::Item(Item::Resumed {
+            Item::Resumed {
                 doc,
                 index,
                 record,
                 section,
-            }) => {
+            } => {
                 self.push_chunk_ref(doc, index, record, section);
                 self.snapshot.chunks_done += 1;
                 self.snapshot.chunks_resumed += 1;
                 self.settle(doc, false);
             }
-            Event::Item(Item::Chunk(_)) => {}
-            Event::Item(Item::WalkDone) => self.snapshot.walk_finished = true,
-            Event::Done {
-                job,
-                extraction,
-                engine,
-                model,
-                pt,
-                ct,
-                splits,
-                shrunk,
-                gleaned,
-            } => {
-                let record = self
-                    .journal
-                    .record_done(job.key, engine, &model, pt, ct, &extraction)
-                    .map_err(|e| Stop::Journal(e.to_string()))?;
-                self.report.chunks.split += u64::from(splits.min(1));
-                self.report.chunks.bounds_shrunk += u64::from(shrunk.min(1));
-                self.report.gleaning.requests += u64::from(gleaned.0);
-                self.report.gleaning.records_added += u64::from(gleaned.1);
-                self.snapshot.chunks_done += 1;
-                self.snapshot.completion_tokens += ct;
-                self.push_chunk_ref(job.doc, job.index, record, job.section);
-                self.settle(job.doc, false);
-            }
-            Event::Failed {
-                job,
+            Item::Chunk(_) => {}
+            Item::WalkDone => self.snapshot.walk_finished = true,
+        }
+    }
+
+    fn record_done(&mut self, job: ChunkJob, done: ChunkDone) -> Result<(), Stop> {
+        let ChunkDone {
+            extraction,
+            engine,
+            model,
+            pt,
+            ct,
+            splits,
+            shrunk,
+            gleaned,
+        } = done;
+        let record = self
+            .journal
+            .record_done(job.key, engine, &model, pt, ct, &extraction)
+            .map_err(|e| Stop::Journal(e.to_string()))?;
+        self.report.chunks.split += u64::from(splits.min(1));
+        self.report.chunks.bounds_shrunk += u64::from(shrunk.min(1));
+        self.report.gleaning.requests += u64::from(gleaned.0);
+        self.report.gleaning.records_added += u64::from(gleaned.1);
+        self.snapshot.chunks_done += 1;
+        self.snapshot.completion_tokens += ct;
+        self.push_chunk_ref(job.doc, job.index, record, job.section);
+        self.settle(job.doc, false);
+        Ok(())
+    }
+
+    fn record_failed(&mut self, job: ChunkJob, failed: ChunkFailed) -> Result<(), Stop> {
+        let ChunkFailed { class, reason, raw } = failed;
+        self.journal
+            .record_failed(job.key, &class, &reason, raw.as_deref())
+            .map_err(|e| Stop::Journal(e.to_string()))?;
+        self.snapshot.chunks_failed += 1;
+        tracing::warn!(doc = %job.rel, chunk = job.index, class = %class, "chunk failed: {reason}");
+        if self.report.failed_chunks.len() < MAX_LISTED_FAILURES {
+            self.report.failed_chunks.push(FailedChunk {
+                doc: job.rel.to_string(),
+                chunk: job.index,
                 class,
                 reason,
-                raw,
-            } => {
-                self.journal
-                    .record_failed(job.key, &class, &reason, raw.as_deref())
-                    .map_err(|e| Stop::Journal(e.to_string()))?;
-                self.snapshot.chunks_failed += 1;
-                tracing::warn!(doc = %job.rel, chunk = job.index, class = %class, "chunk failed: {reason}");
-                if self.report.failed_chunks.len() < MAX_LISTED_FAILURES {
-                    self.report.failed_chunks.push(FailedChunk {
-                        doc: job.rel.to_string(),
-                        chunk: job.index,
-                        class,
-                        reason,
-                    });
-                }
-                // No result to merge: the manifest lists results only.
-                self.settle(job.doc, true);
-            }
+            });
         }
+        // No result to merge: the manifest lists results only.
+        self.settle(job.doc, true);
         Ok(())
     }
 

@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod endpoints;
 mod engines;
+mod errors;
 mod eval;
 mod export;
 mod golden;
