@@ -243,11 +243,11 @@ mod tests {
         assert_eq!(rel["weight"], 1.5);
     }
 
-    /// Merges one document whose chunks answered `chunks`, with resolution on; returns the
-    /// entities and relations written, and the stats.
     /// One chunk's answer: entities, and relations as (source, type, target).
     type Answer<'a> = (Vec<Entity>, Vec<(&'a str, &'a str, &'a str)>);
 
+    /// Merges one document whose chunks answered `chunks`, with resolution on; returns the
+    /// entities and relations written, and the stats.
     fn resolved(
         chunks: &[Answer<'_>],
     ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>, MergeStats) {

@@ -376,6 +376,16 @@ mod tests {
         }
     }
 
+    /// A journal in `dir` holding one result per name (keys 1, 2, ...), closed; its path.
+    fn written(dir: &Path, names: &[&str]) -> PathBuf {
+        let mut j = Journal::open(dir).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            j.record_done(key(i as u8 + 1), EngineKind::Vllm, "m", 1, 2, &ext(name))
+                .unwrap();
+        }
+        dir.join(FILE_NAME)
+    }
+
     #[test]
     fn records_survive_reopen_and_latest_wins() {
         let dir = tempfile::tempdir().unwrap();
@@ -473,12 +483,7 @@ mod tests {
     #[test]
     fn torn_or_garbage_tail_is_cut_and_writing_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let mut j = Journal::open(dir.path()).unwrap();
-            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
-                .unwrap();
-        }
-        let path = dir.path().join(FILE_NAME);
+        let path = written(dir.path(), &["Ada"]);
         let good_len = std::fs::metadata(&path).unwrap().len();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"t\":\"ok\",\"k\":\"0101").unwrap();
@@ -499,14 +504,7 @@ mod tests {
     #[test]
     fn corruption_in_the_middle_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let mut j = Journal::open(dir.path()).unwrap();
-            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
-                .unwrap();
-            j.record_done(key(2), EngineKind::Vllm, "m", 1, 2, &ext("Bob"))
-                .unwrap();
-        }
-        let path = dir.path().join(FILE_NAME);
+        let path = written(dir.path(), &["Ada", "Bob"]);
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
         lines[1] = "{\"t\":\"ok\" BROKEN";
