@@ -8,9 +8,16 @@
 //!
 //! The in-memory index maps each 16-byte chunk key to the last record's position, so
 //! results are read back by offset when the outputs are rebuilt.
+//!
+//! Apart: `index` (keys, record places, the index at open), `scan` (reading the file at
+//! open), `error` (what goes wrong, and which kind of problem it is for the user).
+
+mod error;
+mod index;
+mod scan;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,35 +26,11 @@ use serde::{Deserialize, Serialize};
 use crate::engine::EngineKind;
 use crate::parse::Extraction;
 
+pub use error::JournalError;
+pub use index::{BaseIndex, ChunkKey, IndexEntry, RecordRef};
+pub use scan::OpenStats;
+
 pub const FILE_NAME: &str = "checkpoint.jsonl";
-const HEADER: &str = "{\"aegis_checkpoint\":1}";
-
-/// Content address of a chunk's work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ChunkKey(pub [u8; 16]);
-
-impl ChunkKey {
-    pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 32 {
-            return None;
-        }
-        let mut out = [0u8; 16];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(Self(out))
-    }
-
-    /// First 8 bytes: a per-chunk seed, so reruns sample the same way.
-    /// Kept within i64 range: servers validate `seed` as a signed 64-bit integer.
-    pub fn seed(&self) -> u64 {
-        u64::from_le_bytes(self.0[..8].try_into().unwrap_or([0; 8])) & crate::engine::SEED_MASK
-    }
-}
 
 /// One journal line, as written (borrowed: nothing is copied to write it).
 #[derive(Debug, Serialize)]
@@ -81,160 +64,6 @@ struct DoneExtraction {
     x: Extraction,
 }
 
-/// The light view of a record read while indexing (the extraction is skipped).
-#[derive(Deserialize)]
-struct RecordHead {
-    t: String,
-    k: String,
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    at: u64,
-}
-
-/// Where the latest record of a key is, and what it says.
-#[derive(Debug, Clone, Copy)]
-pub struct IndexEntry {
-    pub offset: u64,
-    pub len: u32,
-    pub ok: bool,
-    /// Index into `BaseIndex::models` (ok records only).
-    pub model: u16,
-}
-
-/// The latest record of every key found when the journal was opened, sorted by key.
-#[derive(Debug, Default)]
-pub struct BaseIndex {
-    entries: Vec<(ChunkKey, IndexEntry)>,
-    /// Where the keys of each 16-bit prefix start in `entries` (keys are uniform hashes,
-    /// so a bucket holds a handful): a lookup touches 2 or 3 cache lines instead of the
-    /// 20 of a binary search over a million keys.
-    buckets: Vec<u32>,
-    models: Vec<String>,
-}
-
-const BUCKET_BITS: u32 = 16;
-
-fn bucket_of(key: &ChunkKey) -> usize {
-    usize::from(u16::from_be_bytes([key.0[0], key.0[1]]))
-}
-
-impl BaseIndex {
-    /// The index over `entries` sorted by key.
-    fn new(entries: Vec<(ChunkKey, IndexEntry)>, models: Vec<String>) -> Self {
-        let mut buckets = vec![0u32; (1 << BUCKET_BITS) + 1];
-        for (k, _) in &entries {
-            buckets[bucket_of(k) + 1] += 1;
-        }
-        for i in 1..buckets.len() {
-            buckets[i] += buckets[i - 1];
-        }
-        BaseIndex {
-            entries,
-            buckets,
-            models,
-        }
-    }
-
-    pub fn get(&self, key: &ChunkKey) -> Option<&IndexEntry> {
-        let b = bucket_of(key);
-        let (lo, hi) = match (self.buckets.get(b), self.buckets.get(b + 1)) {
-            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
-            _ => return None,
-        };
-        let slice = self.entries.get(lo..hi)?;
-        slice
-            .binary_search_by(|(k, _)| k.cmp(key))
-            .ok()
-            .map(|i| &slice[i].1)
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn model_name(&self, entry: &IndexEntry) -> &str {
-        self.models
-            .get(entry.model as usize)
-            .map_or("", String::as_str)
-    }
-
-    /// Where a key's result is, and its model, when its latest record is a result.
-    pub fn done(&self, key: &ChunkKey) -> Option<(RecordRef, &str)> {
-        self.get(key).filter(|e| e.ok).map(|e| {
-            (
-                RecordRef {
-                    offset: e.offset,
-                    len: e.len,
-                },
-                self.model_name(e),
-            )
-        })
-    }
-
-    /// The model of a key's result, when its latest record is a result.
-    pub fn done_model(&self, key: &ChunkKey) -> Option<&str> {
-        self.get(key).filter(|e| e.ok).map(|e| self.model_name(e))
-    }
-
-    /// Finished chunks per model.
-    pub fn done_by_model(&self) -> std::collections::BTreeMap<String, u64> {
-        let mut out = std::collections::BTreeMap::new();
-        for (_, e) in self.entries.iter().filter(|(_, e)| e.ok) {
-            *out.entry(self.model_name(e).to_string()).or_default() += 1;
-        }
-        out
-    }
-}
-
-/// Where one result record is: what the merge reads back. `len` 0: no result (a failed
-/// chunk), nothing to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RecordRef {
-    pub offset: u64,
-    pub len: u32,
-}
-
-impl RecordRef {
-    pub const NONE: RecordRef = RecordRef { offset: 0, len: 0 };
-
-    pub fn is_some(&self) -> bool {
-        self.len > 0
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("checkpoint {path}: {source}; make --out readable and writable (permissions, free space) or pass another --out")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("checkpoint {path} is corrupt at line {line} (byte {offset}): {detail}. Good records follow it, so it is not a torn tail; move the file away or rerun with --fresh to start over")]
-    Corrupt {
-        path: PathBuf,
-        line: u64,
-        offset: u64,
-        detail: String,
-    },
-    #[error("checkpoint {path} is not an aegis-ingest checkpoint (first line {first:?}): pass another --out, or move the file away")]
-    Foreign { path: PathBuf, first: String },
-    #[error("checkpoint {path}: an earlier sync failed, so nothing more is written (disk full or failing?): make room or fix the disk, then rerun to resume")]
-    Poisoned { path: PathBuf },
-}
-
-/// What opening found.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OpenStats {
-    pub records: u64,
-    pub torn_bytes_dropped: u64,
-    pub last_activity: u64,
-}
-
 pub struct Journal {
     path: PathBuf,
     file: File,
@@ -248,7 +77,8 @@ pub struct Journal {
     /// Lines appended inside `begin_batch`..`end_batch`, written with one `write`.
     batch: Option<Vec<u8>>,
     spare: Vec<u8>,
-    poisoned: bool,
+    /// Set by a failed write or sync, to the kind of its error.
+    poisoned: Option<std::io::ErrorKind>,
     unsynced: bool,
     pub opened: OpenStats,
 }
@@ -282,21 +112,22 @@ impl Journal {
             appended: 0,
             batch: None,
             spare: Vec::new(),
-            poisoned: false,
+            poisoned: None,
             unsynced: false,
             opened: OpenStats::default(),
             file: file.try_clone().map_err(io)?,
         };
         let file_len = file.metadata().map_err(io)?.len();
         if file_len == 0 {
-            file.write_all(format!("{HEADER}\n").as_bytes())
-                .map_err(io)?;
+            j.len = scan::write_header(&mut file).map_err(io)?;
             file.sync_all().map_err(io)?;
             crate::outdir::atomic::sync_dir(dir).map_err(io)?;
-            j.len = HEADER.len() as u64 + 1;
             return Ok(j);
         }
-        let good_end = j.scan(&mut file)?;
+        let scanned = scan::scan(&path, &mut file)?;
+        j.base = Arc::new(scanned.base);
+        j.opened = scanned.opened;
+        let good_end = scanned.good_end;
         if good_end < file_len {
             file.set_len(good_end).map_err(io)?;
             file.sync_all().map_err(io)?;
@@ -306,93 +137,6 @@ impl Journal {
         file.seek(SeekFrom::Start(good_end)).map_err(io)?;
         j.file = file;
         Ok(j)
-    }
-
-    /// Reads every line; returns the end of the last good record. Bad lines at the tail
-    /// are a torn write; a bad line followed by a good one is corruption.
-    fn scan(&mut self, file: &mut File) -> Result<u64, JournalError> {
-        let path = self.path.clone();
-        let io = |source| JournalError::Io {
-            path: path.clone(),
-            source,
-        };
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let mut reader = BufReader::with_capacity(1 << 20, &*file);
-        let mut line = Vec::new();
-        let mut offset = 0u64;
-        let mut good_end = 0u64;
-        let mut line_no = 0u64;
-        let mut first_bad: Option<(u64, u64, String)> = None;
-        let mut found: Vec<(ChunkKey, IndexEntry)> = Vec::new();
-        // Model names, each stored once; entries refer to them by number.
-        let mut models: Vec<String> = Vec::new();
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            let start = offset;
-            offset += n as u64;
-            let complete = line.last() == Some(&b'\n');
-            let body = if complete { &line[..n - 1] } else { &line[..] };
-            if line_no == 1 {
-                if complete && body == HEADER.as_bytes() {
-                    good_end = offset;
-                    continue;
-                }
-                if !complete && HEADER.as_bytes().starts_with(body) {
-                    break; // torn header: rewrite below
-                }
-                return Err(JournalError::Foreign {
-                    path: self.path.clone(),
-                    first: String::from_utf8_lossy(&body[..body.len().min(80)]).into_owned(),
-                });
-            }
-            let parsed = if complete {
-                serde_json::from_slice::<RecordHead>(body).map_err(|e| e.to_string())
-            } else {
-                Err("incomplete line".to_string())
-            };
-            match parsed {
-                Ok(head) => {
-                    if let Some((bad_line, bad_off, detail)) = first_bad.take() {
-                        return Err(JournalError::Corrupt {
-                            path: self.path.clone(),
-                            line: bad_line,
-                            offset: bad_off,
-                            detail,
-                        });
-                    }
-                    if let Some(rec) = index_record(&head, start, (n - 1) as u32, &mut models) {
-                        found.push(rec);
-                    }
-                    self.opened.records += 1;
-                    self.opened.last_activity = self.opened.last_activity.max(head.at);
-                    good_end = offset;
-                }
-                Err(detail) => {
-                    if first_bad.is_none() {
-                        first_bad = Some((line_no, start, detail));
-                    }
-                }
-            }
-        }
-        if good_end == 0 {
-            // Only a torn header: start the file over.
-            file.set_len(0).map_err(io)?;
-            file.seek(SeekFrom::Start(0)).map_err(io)?;
-            file.write_all(format!("{HEADER}\n").as_bytes())
-                .map_err(io)?;
-            good_end = HEADER.len() as u64 + 1;
-        }
-        // Latest record per key: sort by key, newest first within a key, keep the first.
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.offset.cmp(&a.1.offset)));
-        found.dedup_by_key(|r| r.0);
-        found.shrink_to_fit();
-        self.base = Arc::new(BaseIndex::new(found, models));
-        Ok(good_end)
     }
 
     pub fn path(&self) -> &Path {
@@ -421,11 +165,7 @@ impl Journal {
     }
 
     fn append_line(&mut self, line: &[u8]) -> Result<RecordRef, JournalError> {
-        if self.poisoned {
-            return Err(JournalError::Poisoned {
-                path: self.path.clone(),
-            });
-        }
+        self.check_poisoned()?;
         match &mut self.batch {
             Some(buf) => {
                 buf.extend_from_slice(line);
@@ -449,14 +189,27 @@ impl Journal {
     }
 
     fn write_out(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
-        if let Err(source) = self.file.write_all(bytes) {
-            self.poisoned = true;
-            return Err(JournalError::Io {
+        self.file.write_all(bytes).map_err(|e| self.poison(e))
+    }
+
+    /// Err when an earlier write or sync failed.
+    fn check_poisoned(&self) -> Result<(), JournalError> {
+        match self.poisoned {
+            Some(kind) => Err(JournalError::Poisoned {
                 path: self.path.clone(),
-                source,
-            });
+                kind,
+            }),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// A write or sync failed: nothing more is written (retrying fsync can lie).
+    fn poison(&mut self, source: std::io::Error) -> JournalError {
+        self.poisoned = Some(source.kind());
+        JournalError::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// Records appended from here to `end_batch` go to the file in one write (the writer
@@ -533,21 +286,11 @@ impl Journal {
     /// Group commit: makes everything written so far durable. A failure poisons.
     pub fn sync(&mut self) -> Result<(), JournalError> {
         self.end_batch()?;
-        if self.poisoned {
-            return Err(JournalError::Poisoned {
-                path: self.path.clone(),
-            });
-        }
+        self.check_poisoned()?;
         if !self.unsynced {
             return Ok(());
         }
-        if let Err(source) = self.file.sync_data() {
-            self.poisoned = true;
-            return Err(JournalError::Io {
-                path: self.path.clone(),
-                source,
-            });
-        }
+        self.file.sync_data().map_err(|e| self.poison(e))?;
         self.unsynced = false;
         Ok(())
     }
@@ -586,36 +329,6 @@ impl Journal {
     }
 }
 
-/// The index entry of a record read at open (None when its key is not a key).
-fn index_record(
-    head: &RecordHead,
-    offset: u64,
-    len: u32,
-    models: &mut Vec<String>,
-) -> Option<(ChunkKey, IndexEntry)> {
-    let key = ChunkKey::from_hex(&head.k)?;
-    let ok = head.t == "ok";
-    let model = match (&head.model, ok) {
-        (Some(m), true) => match models.iter().position(|x| x == m) {
-            Some(i) => i as u16,
-            None => {
-                models.push(m.clone());
-                (models.len() - 1) as u16
-            }
-        },
-        _ => 0,
-    };
-    Some((
-        key,
-        IndexEntry {
-            offset,
-            len,
-            ok,
-            model,
-        },
-    ))
-}
-
 #[cfg(unix)]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
@@ -633,55 +346,11 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::RunError;
     use crate::parse::Entity;
 
     fn key(i: u8) -> ChunkKey {
         ChunkKey([i; 16])
-    }
-
-    #[test]
-    fn the_bucketed_index_finds_every_key_and_no_other() {
-        // Keys at both ends of the prefix range, many in one bucket, none in most.
-        let mut keys: Vec<ChunkKey> = Vec::new();
-        for i in 0..3000u32 {
-            let h = blake3::hash(&i.to_le_bytes());
-            let mut k = [0u8; 16];
-            k.copy_from_slice(&h.as_bytes()[..16]);
-            if i % 7 == 0 {
-                k[0] = 0xff;
-                k[1] = 0xff;
-            }
-            if i % 11 == 0 {
-                k[0] = 0;
-                k[1] = 0;
-            }
-            keys.push(ChunkKey(k));
-        }
-        keys.sort();
-        keys.dedup();
-        let entries: Vec<(ChunkKey, IndexEntry)> = keys
-            .iter()
-            .enumerate()
-            .map(|(n, k)| {
-                (
-                    *k,
-                    IndexEntry {
-                        offset: n as u64,
-                        len: 1,
-                        ok: true,
-                        model: 0,
-                    },
-                )
-            })
-            .collect();
-        let idx = BaseIndex::new(entries, vec!["m".into()]);
-        for (n, k) in keys.iter().enumerate() {
-            assert_eq!(idx.get(k).map(|e| e.offset), Some(n as u64));
-            let mut other = *k;
-            other.0[15] ^= 0x55;
-            assert!(keys.binary_search(&other).is_ok() || idx.get(&other).is_none());
-        }
-        assert!(BaseIndex::default().get(&keys[0]).is_none());
     }
 
     /// A key's latest record as found at open.
@@ -705,6 +374,16 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    /// A journal in `dir` holding one result per name (keys 1, 2, ...), closed; its path.
+    fn written(dir: &Path, names: &[&str]) -> PathBuf {
+        let mut j = Journal::open(dir).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            j.record_done(key(i as u8 + 1), EngineKind::Vllm, "m", 1, 2, &ext(name))
+                .unwrap();
+        }
+        dir.join(FILE_NAME)
     }
 
     #[test]
@@ -804,12 +483,7 @@ mod tests {
     #[test]
     fn torn_or_garbage_tail_is_cut_and_writing_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let mut j = Journal::open(dir.path()).unwrap();
-            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
-                .unwrap();
-        }
-        let path = dir.path().join(FILE_NAME);
+        let path = written(dir.path(), &["Ada"]);
         let good_len = std::fs::metadata(&path).unwrap().len();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{\"t\":\"ok\",\"k\":\"0101").unwrap();
@@ -830,31 +504,64 @@ mod tests {
     #[test]
     fn corruption_in_the_middle_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let mut j = Journal::open(dir.path()).unwrap();
-            j.record_done(key(1), EngineKind::Vllm, "m", 1, 2, &ext("Ada"))
-                .unwrap();
-            j.record_done(key(2), EngineKind::Vllm, "m", 1, 2, &ext("Bob"))
-                .unwrap();
-        }
-        let path = dir.path().join(FILE_NAME);
+        let path = written(dir.path(), &["Ada", "Bob"]);
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines: Vec<&str> = text.lines().collect();
         lines[1] = "{\"t\":\"ok\" BROKEN";
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        let err = Journal::open(dir.path()).err().unwrap().to_string();
-        assert!(err.contains("corrupt at line 2"), "{err}");
-        assert!(err.contains("--fresh"), "{err}");
+        let err = Journal::open(dir.path()).err().unwrap();
+        assert!(
+            matches!(err, JournalError::Corrupt { line: 2, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("corrupt at line 2"), "{text}");
+        assert!(text.contains("--fresh"), "{text}");
+        let run = RunError::from(err);
+        assert!(matches!(run, RunError::Checkpoint(_)), "{run:?}");
+        assert_eq!(run.to_string(), text, "the message is kept");
     }
 
     #[test]
     fn foreign_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(FILE_NAME), "hello\n").unwrap();
-        assert!(matches!(
-            Journal::open(dir.path()),
-            Err(JournalError::Foreign { .. })
-        ));
+        // Another kind of file, and a checkpoint of another version.
+        for first in ["hello\n", "{\"aegis_checkpoint\":2}\n"] {
+            std::fs::write(dir.path().join(FILE_NAME), first).unwrap();
+            let err = Journal::open(dir.path()).err().unwrap();
+            assert!(matches!(err, JournalError::Foreign { .. }), "{err}");
+            assert!(err.to_string().contains("move the file away"), "{err}");
+            assert!(matches!(RunError::from(err), RunError::Checkpoint(_)));
+        }
+    }
+
+    #[test]
+    fn io_errors_are_io_on_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no such folder");
+        let err = Journal::open(&missing).err().unwrap();
+        assert!(matches!(err, JournalError::Io { .. }), "{err}");
+        let text = err.to_string();
+        match RunError::from(err) {
+            RunError::Io { path, kind, msg } => {
+                assert_eq!(path, missing.join(FILE_NAME));
+                assert_eq!(kind, std::io::ErrorKind::NotFound);
+                assert_eq!(msg, text);
+            }
+            other => panic!("{other:?}"),
+        }
+        let poisoned = JournalError::Poisoned {
+            path: missing.join(FILE_NAME),
+            kind: std::io::ErrorKind::StorageFull,
+        };
+        let advice = format!("{poisoned}; and more advice");
+        match poisoned.run_error(&advice) {
+            RunError::Io { kind, msg, .. } => {
+                assert_eq!(kind, std::io::ErrorKind::StorageFull);
+                assert_eq!(msg, advice);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
