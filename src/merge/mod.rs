@@ -135,6 +135,20 @@ pub enum MergeError {
     },
 }
 
+/// A journal error keeps its kind (`Checkpoint` or `Io`); writing the outputs is I/O on
+/// `--out`. The message is the merge's.
+impl From<MergeError> for crate::error::RunError {
+    fn from(e: MergeError) -> Self {
+        match e {
+            MergeError::Journal(j) => j.into(),
+            MergeError::Io {
+                ref path,
+                ref source,
+            } => crate::error::RunError::io(path, source, &e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::RunError;
-use journal::{Journal, JournalError};
+use journal::Journal;
 
 /// Previous run's identity, to say at start what will be redone.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -121,27 +121,4 @@ pub(crate) fn open_out(
         tracing::warn!("checkpoint: dropped a torn tail of {} bytes left by an interrupted run; everything before it is kept", journal.opened.torn_bytes_dropped);
     }
     Ok((lock, journal))
-}
-
-/// A checkpoint that cannot be read or written is an I/O error on its path; one that is
-/// damaged (or not a checkpoint) is a `Checkpoint` error. The message is the journal's.
-impl From<JournalError> for RunError {
-    fn from(e: JournalError) -> Self {
-        let msg = e.to_string();
-        match e {
-            JournalError::Io { path, source } => RunError::Io {
-                path,
-                kind: source.kind(),
-                msg,
-            },
-            JournalError::Poisoned { path } => RunError::Io {
-                path,
-                kind: std::io::ErrorKind::Other,
-                msg,
-            },
-            JournalError::Corrupt { .. } | JournalError::Foreign { .. } => {
-                RunError::Checkpoint(msg)
-            }
-        }
-    }
 }

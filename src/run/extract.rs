@@ -107,9 +107,9 @@ impl TaskCtx {
             router,
             grounding: s.grounding,
             max_answers_per_chunk: s.max_requests_per_chunk,
-            max_tokens_per_chunk: s.max_tokens_per_chunk.unwrap_or(
-                u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4,
-            ),
+            max_tokens_per_chunk: s
+                .max_tokens_per_chunk
+                .unwrap_or(u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4),
             shapes: AnswerShape::ladder(s)?,
             gleaning: s.gleaning,
         })

@@ -113,11 +113,7 @@ pub(crate) fn write_outputs(
         Some(stats) => stats,
         None => {
             let m = crate::merge::merge_and_write_with(&manifest, journal, &s.out, s.resolve)
-                .map_err(|e| RunError::Io {
-                    path: s.out.clone(),
-                    kind: std::io::ErrorKind::Other,
-                    msg: e.to_string(),
-                })?;
+                .map_err(RunError::from)?;
             crate::merge::outputs::record(&s.out, &checkpoint, &fp, &m);
             m
         }

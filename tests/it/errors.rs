@@ -75,7 +75,10 @@ async fn an_out_folder_in_use_is_an_out_error() {
     let _held = aegis_ingest::outdir::lock::OutLock::acquire(&out).unwrap();
     let err = run_error(&out, &[]).await;
     assert!(matches!(err, RunError::OutDir(_)), "{err:?}");
-    assert!(err.to_string().contains("another aegis-ingest run"), "{err}");
+    assert!(
+        err.to_string().contains("another aegis-ingest run"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
