@@ -2,12 +2,12 @@
 //! by `fixtures/nasty/make_fixtures.py`) and against hostile files generated here (zip
 //! bombs, oversize, unreadable, symlinks, non-UTF-8 names, deeply nested and bomb PDFs).
 //!
-//! PDFs read through `read_document` go to a worker process. Here the worker is this test
-//! binary itself, running only the `pdf_worker_harness` test, which calls
-//! `worker_main_if_requested` (as `main` does in the real binary).
+//! PDFs read through `read_document` go to a worker process. In production the worker is
+//! the tool's own binary re-executed with `AEGIS_INTERNAL_PDF_WORKER=1` (its `main` calls
+//! `worker_main_if_requested` first thing); these tests use that same binary, built by
+//! cargo for the integration tests, as their worker.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,32 +25,17 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(nasty_dir().join(name)).unwrap()
 }
 
-/// The entry point of the worker process when this test binary is the worker.
-#[test]
-fn pdf_worker_harness() {
-    pdf::worker_main_if_requested();
-}
-
-/// A worker that is this test binary running only `pdf_worker_harness`.
-fn harness_worker() -> Worker {
+/// The worker production uses: the tool's binary, no arguments before the file path (see
+/// `Worker::current_exe`), with the production limits.
+fn binary_worker() -> Worker {
     Worker {
-        program: std::env::current_exe().unwrap(),
-        args: [
-            "--exact",
-            "pdf_worker_harness",
-            "--nocapture",
-            "--test-threads=1",
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .collect(),
-        timeout: Duration::from_secs(30),
-        memory_limit: 2 << 30,
+        program: PathBuf::from(env!("CARGO_BIN_EXE_aegis-ingest")),
+        ..Worker::current_exe().unwrap()
     }
 }
 
-fn use_harness_worker() {
-    pdf::set_worker(Some(harness_worker()));
+fn use_binary_worker() {
+    pdf::set_worker(Some(binary_worker()));
 }
 
 fn entry_for(path: &Path, rel: &str) -> DocEntry {
@@ -103,7 +88,7 @@ fn outcome(r: &Result<Document, DocIssue>) -> Expect {
 
 #[test]
 fn every_nasty_file_gives_its_exact_reason() {
-    use_harness_worker();
+    use_binary_worker();
     let expected = expectations();
     let mut seen = Vec::new();
     for item in walk(&nasty_dir(), PathFilter::new(&[], &[]).unwrap()) {
@@ -535,7 +520,7 @@ fn text_content(lines: &[String]) -> Vec<u8> {
 
 #[test]
 fn deeply_nested_pdf_fails_cleanly_in_process_and_in_worker() {
-    use_harness_worker();
+    use_binary_worker();
     let depth = 200_000;
     let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
     let pdf_bytes = make_pdf(
@@ -590,7 +575,7 @@ fn decompression_bomb_pdf_is_contained_by_the_worker() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bomb.pdf");
     std::fs::write(&path, &pdf_bytes).unwrap();
-    let mut w = harness_worker();
+    let mut w = binary_worker();
     w.memory_limit = 512 << 20;
     let t = Instant::now();
     let r = pdf::run_worker(&w, &path, &pdf_bytes);
@@ -614,7 +599,7 @@ fn worker_crashes_are_contained() {
     let path = dir.path().join("deeper.pdf");
     std::fs::write(&path, &pdf_bytes).unwrap();
     let t = Instant::now();
-    let r = pdf::run_worker(&harness_worker(), &path, &pdf_bytes);
+    let r = pdf::run_worker(&binary_worker(), &path, &pdf_bytes);
     eprintln!(
         "3M-deep content stream through the worker, {:?}: {r:?}",
         t.elapsed()
@@ -638,17 +623,17 @@ fn worker_crashes_are_contained() {
 
 #[test]
 fn worker_and_in_process_agree_on_good_pdfs() {
-    use_harness_worker();
+    use_binary_worker();
     let path = nasty_dir().join("two_pages.pdf");
     let entry = entry_for(&path, "two_pages.pdf");
     let a = read::read_document(&entry, 1 << 20).unwrap();
     let b = read::read_bytes("two_pages.pdf", &fixture("two_pages.pdf")).unwrap();
     assert_eq!(a.text, b.text);
     assert_eq!(a.sections, b.sections);
-    // The raw worker protocol, on the harness.
-    let t = pdf::run_worker(&harness_worker(), &path, &fixture("two_pages.pdf"))
+    // The raw worker protocol, on the tool's binary.
+    let t = pdf::run_worker(&binary_worker(), &path, &fixture("two_pages.pdf"))
         .unwrap()
-        .expect("the harness answers as a worker")
+        .expect("the tool's binary answers as a worker")
         .unwrap();
     assert_eq!(t.pages.len(), 2);
 }
@@ -669,13 +654,60 @@ mod fuzz {
         Format::Docx,
     ];
 
-    fn check(bytes: &[u8]) {
-        for f in FORMATS {
-            if let Err(e) = read::read_as("fuzz", bytes, f) {
-                assert!(!e.reason.is_empty() && !e.detail.is_empty());
+    /// Every reason code a reader may give, with its kind (the table in `read`'s docs).
+    const REASONS: [(&str, IssueKind); 15] = [
+        ("unsupported_type", IssueKind::Skipped),
+        ("binary", IssueKind::Skipped),
+        ("empty", IssueKind::Skipped),
+        ("too_large", IssueKind::Skipped),
+        ("zip_bomb", IssueKind::Skipped),
+        ("encrypted", IssueKind::Skipped),
+        ("needs_ocr", IssueKind::Skipped),
+        ("vanished", IssueKind::Skipped),
+        ("undecodable", IssueKind::Failed),
+        ("corrupt", IssueKind::Failed),
+        ("timeout", IssueKind::Failed),
+        ("unreadable", IssueKind::Failed),
+        ("changed", IssueKind::Failed),
+        ("worker_failed", IssueKind::Failed),
+        ("reader_crashed", IssueKind::Failed),
+    ];
+
+    /// One reader's outcome is a document with text in the format asked for (sections in
+    /// order, inside the text), or an issue about `name` with a known reason code of its
+    /// kind and a detail.
+    fn classify(what: &str, name: &str, r: &Result<Document, DocIssue>, format: Option<Format>) {
+        match r {
+            Ok(d) => {
+                assert!(!d.text.trim().is_empty(), "{what}: text without words");
+                if let Some(f) = format {
+                    assert_eq!(d.format, f, "{what}");
+                }
+                let starts: Vec<usize> = d.sections.iter().map(|s| s.start).collect();
+                assert!(
+                    starts.is_sorted() && starts.iter().all(|&s| s <= d.text.len()),
+                    "{what}: sections {starts:?} outside a text of {} bytes",
+                    d.text.len()
+                );
+            }
+            Err(e) => {
+                let known = REASONS.iter().find(|(r, _)| *r == e.reason);
+                let Some((_, kind)) = known else {
+                    panic!("{what}: unknown reason code {:?} ({})", e.reason, e.detail);
+                };
+                assert_eq!(e.kind, *kind, "{what}: {e:?}");
+                assert!(!e.detail.is_empty() && e.doc == name, "{what}: {e:?}");
             }
         }
-        let _ = read::read_bytes("fuzz.bin", bytes);
+    }
+
+    fn check(bytes: &[u8]) {
+        for f in FORMATS {
+            let r = read::read_as("fuzz", bytes, f);
+            classify(&format!("read_as {f:?}"), "fuzz", &r, Some(f));
+        }
+        let r = read::read_bytes("fuzz.bin", bytes);
+        classify("read_bytes", "fuzz.bin", &r, None);
     }
 
     fn mutate(base: &[u8], edits: &[(usize, u8, u8)], cut: Option<usize>) -> Vec<u8> {
@@ -741,7 +773,7 @@ mod fuzz {
 #[test]
 #[ignore]
 fn pdf_throughput() {
-    use_harness_worker();
+    use_binary_worker();
     let dir = tempfile::tempdir().unwrap();
     let words = [
         "acme",

@@ -43,8 +43,8 @@ const MAX_NESTING: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Worker {
     pub program: PathBuf,
-    /// Arguments before the file path (empty for the real binary; test harness flags for
-    /// a test binary).
+    /// Arguments before the file path (empty for the tool's binary; another program, such
+    /// as a stand-in in a test, may need some).
     pub args: Vec<OsString>,
     pub timeout: Duration,
     /// Address-space limit of the worker (unix), bytes.
