@@ -17,6 +17,11 @@ use aegis_ingest::read::pdf::{self, Worker};
 use aegis_ingest::read::walk::{walk, DocEntry, PathFilter, WalkItem};
 use aegis_ingest::read::{self, Document, Format, ZipLimits};
 
+// The hand-made PDFs, shared with the PDF reading benchmark.
+#[path = "../crates/bench/src/pdf_gen.rs"]
+mod pdf_gen;
+use pdf_gen::{make_pdf, text_content};
+
 fn nasty_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nasty")
 }
@@ -384,7 +389,7 @@ fn file_system_trouble_is_reported_not_fatal() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Hand-made PDFs: deep nesting, decompression bombs, throughput samples.
+// Hand-made PDFs: deep nesting, decompression bombs.
 
 /// A zlib stream of `n` zero bytes, written by hand as fixed-Huffman deflate: a literal 0
 /// then matches of length 258 at distance 1 (13 bits each), so gigabytes fit in megabytes.
@@ -440,82 +445,6 @@ fn zlib_zeros(n: u64) -> Vec<u8> {
     let adler = ((s << 16) | a) as u32;
     b.out.extend(adler.to_be_bytes());
     b.out
-}
-
-/// A PDF with the given page content streams (`(data, filter)`), and extra objects that
-/// the first page's resources reference as /Extra.
-fn make_pdf(pages: &[(Vec<u8>, Option<&str>)], extra: Option<Vec<u8>>) -> Vec<u8> {
-    let mut objs: Vec<Vec<u8>> = Vec::new();
-    objs.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-    objs.push(Vec::new()); // pages, filled below
-    objs.push(
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-            .to_vec(),
-    );
-    let extra_ref = extra.map(|e| {
-        objs.push(e);
-        objs.len()
-    });
-    let mut kids = Vec::new();
-    for (data, filter) in pages {
-        let mut s = format!("<< /Length {}", data.len()).into_bytes();
-        if let Some(f) = filter {
-            s.extend(format!(" /Filter /{f}").as_bytes());
-        }
-        s.extend(b" >>\nstream\n");
-        s.extend(data);
-        s.extend(b"\nendstream");
-        objs.push(s);
-        let content = objs.len();
-        let extra = extra_ref.map_or(String::new(), |r| format!(" /Extra {r} 0 R"));
-        objs.push(
-            format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >>{extra} >> /Contents {content} 0 R >>")
-                .into_bytes(),
-        );
-        kids.push(objs.len());
-    }
-    let kids_s: Vec<String> = kids.iter().map(|k| format!("{k} 0 R")).collect();
-    objs[1] = format!(
-        "<< /Type /Pages /Kids [{}] /Count {} >>",
-        kids_s.join(" "),
-        kids.len()
-    )
-    .into_bytes();
-    let mut buf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(buf.len());
-        buf.extend(format!("{} 0 obj\n", i + 1).as_bytes());
-        buf.extend(o);
-        buf.extend(b"\nendobj\n");
-    }
-    let xref = buf.len();
-    buf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for off in offsets {
-        buf.extend(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    buf.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    buf
-}
-
-fn text_content(lines: &[String]) -> Vec<u8> {
-    let mut s = String::from("BT /F1 10 Tf 50 760 Td 12 TL\n");
-    for l in lines {
-        s.push_str(&format!(
-            "({}) Tj T*\n",
-            l.replace('\\', "\\\\")
-                .replace('(', "\\(")
-                .replace(')', "\\)")
-        ));
-    }
-    s.push_str("ET\n");
-    s.into_bytes()
 }
 
 #[test]
@@ -763,101 +692,4 @@ mod fuzz {
             check(&v);
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Throughput (run on request, in release mode):
-// cargo test --release --test readers -- --ignored --nocapture pdf_throughput
-// With AEGIS_THROUGHPUT_DIR=<folder of PDFs>, that folder is measured too.
-
-#[test]
-#[ignore]
-fn pdf_throughput() {
-    use_binary_worker();
-    let dir = tempfile::tempdir().unwrap();
-    let words = [
-        "acme",
-        "corporation",
-        "berlin",
-        "paris",
-        "revenue",
-        "growth",
-        "market",
-        "product",
-        "engineer",
-        "contract",
-        "supplier",
-        "merger",
-        "board",
-        "director",
-        "quarterly",
-        "analysis",
-        "system",
-        "network",
-        "security",
-        "customer",
-    ];
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut entries = Vec::new();
-    for i in 0..50 {
-        let pages: Vec<(Vec<u8>, Option<&str>)> = (0..20)
-            .map(|_| {
-                let lines: Vec<String> = (0..55)
-                    .map(|_| {
-                        (0..12)
-                            .map(|_| words[rng.usize(..words.len())])
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .collect();
-                (text_content(&lines), None)
-            })
-            .collect();
-        let bytes = make_pdf(&pages, None);
-        let path = dir.path().join(format!("doc{i:02}.pdf"));
-        std::fs::write(&path, &bytes).unwrap();
-        entries.push(entry_for(&path, &format!("doc{i:02}.pdf")));
-    }
-    measure("generated: 50 PDFs x 20 pages", &entries);
-    if let Some(extra) = std::env::var_os("AEGIS_THROUGHPUT_DIR") {
-        let mut entries = Vec::new();
-        for e in std::fs::read_dir(&extra).unwrap() {
-            let path = e.unwrap().path();
-            if path.extension().is_some_and(|x| x == "pdf") {
-                let rel = path.file_name().unwrap().to_string_lossy().to_string();
-                entries.push(entry_for(&path, &rel));
-            }
-        }
-        entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-        measure(&format!("{} PDFs of {extra:?}", entries.len()), &entries);
-    }
-}
-
-fn measure(what: &str, entries: &[DocEntry]) {
-    let total: u64 = entries.iter().map(|e| e.size).sum();
-    let mb = total as f64 / 1e6;
-    let t = Instant::now();
-    let (mut chars, mut pages) = (0, 0);
-    for e in entries {
-        let bytes = std::fs::read(&e.path).unwrap();
-        let d = read::read_bytes(&e.rel, &bytes).unwrap();
-        chars += d.text.len();
-        pages += d.sections.len();
-    }
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "{what}: in-process {mb:.1} MB, {pages} pages in {s:.2} s = {:.2} MB/s, {:.0} pages/s, {:.1} MB text/s",
-        mb / s,
-        pages as f64 / s,
-        chars as f64 / 1e6 / s
-    );
-    let t = Instant::now();
-    for e in entries {
-        read::read_document(e, 64 << 20).unwrap();
-    }
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "{what}: one worker process per PDF, {mb:.1} MB in {s:.2} s = {:.2} MB/s",
-        mb / s
-    );
 }

@@ -3,13 +3,17 @@
 //! and reports wall time, CPU (user+sys of the child, from wait4) and peak RSS (ru_maxrss),
 //! as medians over `--repeat` runs, in a Markdown table (and JSON with `--out-json`).
 //!
-//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, frontend, resume (`--scenario
-//! all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
+//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, frontend, resume, and two of
+//! the binary alone: pdf-read (PDF text extraction) and export (a large run exported and
+//! loaded) (`--scenario all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
 //! but 127.0.0.1.
 
 mod corpus;
+mod export_figures;
 mod fake;
 mod measure;
+mod pdf_gen;
+mod pdf_read;
 mod report;
 
 use std::collections::BTreeMap;
@@ -37,6 +41,8 @@ const SCENARIOS: &[&str] = &[
     "rate",
     "frontend",
     "resume",
+    "pdf-read",
+    "export",
 ];
 
 #[derive(Parser, Debug)]
@@ -45,7 +51,8 @@ const SCENARIOS: &[&str] = &[
     about = "Benchmarks of aegis-ingest against the fake engine"
 )]
 struct Args {
-    /// vllm | vllm-auto | ollama | client-cost | rate | frontend | resume | all
+    /// vllm | vllm-auto | ollama | client-cost | rate | frontend | resume | pdf-read |
+    /// export | all
     /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
     scenario: String,
@@ -92,6 +99,13 @@ struct Args {
     /// AEGIS_PROMPTS_DIR [default: <workspace>/prompts].
     #[arg(long)]
     prompts_root: Option<PathBuf>,
+    /// In `pdf-read`, also measure the PDFs of this folder.
+    #[arg(long)]
+    pdf_dir: Option<PathBuf>,
+    /// In `export`, also load the SQL export into this PostgreSQL database (its tables
+    /// are replaced) with psql (AEGIS_PSQL or the one on PATH).
+    #[arg(long)]
+    export_pg_url: Option<String>,
     /// Delete the generated corpora and outputs when done.
     #[arg(long)]
     clean: bool,
@@ -1274,6 +1288,20 @@ fn main() -> anyhow::Result<()> {
             "rate" => bench.rate(),
             "frontend" => bench.frontend(),
             "resume" => bench.resume(),
+            "pdf-read" => pdf_read::run(&pdf_read::PdfRead {
+                aegis: &bench.aegis,
+                dir: bench.dir("corpora").join("pdf-read"),
+                repeat: bench.args.repeat,
+                scale: bench.args.scale,
+                extra: bench.args.pdf_dir.as_deref(),
+            }),
+            "export" => export_figures::run(&export_figures::ExportFigures {
+                aegis: &bench.aegis,
+                out: bench.dir("out").join("export-figures"),
+                logs: bench.dir("logs"),
+                scale: bench.args.scale,
+                pg_url: bench.args.export_pg_url.as_deref(),
+            }),
             _ => unreachable!(),
         };
         let load = format!("{load_before} (at its end: {})", loadavg());
