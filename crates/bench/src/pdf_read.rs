@@ -72,6 +72,12 @@ pub fn run(s: &PdfRead) -> anyhow::Result<ScenarioResult> {
             s.aegis.display()
         ),
     );
+    res.command(format!(
+        "target/release/aegis-bench --scenario pdf-read --scale {}{}",
+        s.scale,
+        s.extra
+            .map_or(String::new(), |d| format!(" --pdf-dir {}", d.display()))
+    ));
     for (i, (what, entries)) in sets.iter().enumerate() {
         let tag = if i == 0 { "generated" } else { "folder" };
         let mut cols: [Vec<f64>; 4] = Default::default();
