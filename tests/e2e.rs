@@ -1,7 +1,8 @@
 //! End-to-end against a REAL vLLM server (`make e2e` starts a CPU vLLM serving a tiny
-//! locally built model). Skipped, with a message, unless `AEGIS_E2E_VLLM_URL` is set.
-//! With `AEGIS_E2E_VLLM_SCRIPTS` (the scripts/vllm folder) the test also stops and starts
-//! the server, for the cold-start and mid-run-death scenarios.
+//! locally built model). Every test here is `#[ignore]`d; run with `--ignored`, each needs
+//! `AEGIS_E2E_VLLM_URL`, and those that stop and start the server (cold start, mid-run
+//! death, `vllm run-batch`) also `AEGIS_E2E_VLLM_SCRIPTS` (the scripts/vllm folder), and
+//! fail, saying so, without them.
 //!
 //! A random-weight model writes gibberish inside the schema: these tests assert structure
 //! and accounting, never content.
@@ -18,19 +19,18 @@ use support::*;
 
 /// The server's URL. These tests are `#[ignore]`d (a plain `cargo test` lists them as
 /// ignored, never as passed); run with `--ignored`, they need the URL.
-fn vllm_url() -> Option<String> {
-    let url = std::env::var("AEGIS_E2E_VLLM_URL")
+fn vllm_url() -> String {
+    std::env::var("AEGIS_E2E_VLLM_URL")
         .ok()
-        .filter(|u| !u.is_empty());
-    assert!(
-        url.is_some(),
-        "set AEGIS_E2E_VLLM_URL to a running vLLM (`make e2e` starts a CPU one)"
-    );
-    url
+        .filter(|u| !u.is_empty())
+        .expect("set AEGIS_E2E_VLLM_URL to a running vLLM (`make e2e` starts a CPU one)")
 }
 
-fn script(name: &str) -> Option<PathBuf> {
-    std::env::var_os("AEGIS_E2E_VLLM_SCRIPTS").map(|d| Path::new(&d).join(name))
+/// A script of scripts/vllm (AEGIS_E2E_VLLM_SCRIPTS), needed to stop and start the server.
+fn script(name: &str) -> PathBuf {
+    let dir = std::env::var_os("AEGIS_E2E_VLLM_SCRIPTS")
+        .expect("set AEGIS_E2E_VLLM_SCRIPTS to the scripts/vllm folder (make e2e)");
+    Path::new(&dir).join(name)
 }
 
 fn sh(path: &Path, args: &[&str]) {
@@ -82,12 +82,7 @@ fn assert_accounted(out: &Path) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real vLLM: AEGIS_E2E_VLLM_URL (make e2e)"]
 async fn real_vllm_end_to_end() {
-    let Some(url) = vllm_url() else {
-        eprintln!(
-            "SKIPPED: set AEGIS_E2E_VLLM_URL to a running vLLM (`make e2e` starts a CPU one)"
-        );
-        return;
-    };
+    let url = vllm_url();
     let tmp = tempfile::tempdir().unwrap();
     let model = served_model(&url).await;
 
@@ -156,31 +151,12 @@ async fn real_vllm_end_to_end() {
             >= 1,
         "{rep}"
     );
+}
 
-    let (Some(down), Some(up), Some(wait)) =
-        (script("down.sh"), script("up.sh"), script("wait.sh"))
-    else {
-        eprintln!(
-            "SKIPPED cold start and mid-run death: set AEGIS_E2E_VLLM_SCRIPTS to scripts/vllm"
-        );
-        return;
-    };
-    let ollama = FakeEngine::start(
-        FakeConfig::new()
-            .api(Api::Ollama)
-            .slots(4)
-            .latency(1500, 0.0),
-    )
-    .await
-    .unwrap();
-    let ou = ollama.url();
-    let big = tmp.path().join("big");
-    synthetic_corpus(&big, 40, 6);
-
-    // 4. Cold start: the tool starts while vLLM is down; Ollama serves; vLLM takes over.
-    //    vLLM's small context is unknown at start, so the prompts are set up for small
-    //    contexts by hand (compact template, small bounds), as a user of such a model would.
-    let small = tmp.path().join("small-prompts");
+/// Prompts set up for small contexts by hand (compact template, small bounds), as a user
+/// of such a model would: vLLM's small context is unknown while it is down.
+fn small_prompts(dir: &Path) -> PathBuf {
+    let small = dir.join("small-prompts");
     std::fs::create_dir(&small).unwrap();
     let general = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/general");
     let tax = std::fs::read_to_string(general.join("taxonomy.toml")).unwrap();
@@ -191,37 +167,78 @@ async fn real_vllm_end_to_end() {
         .replace("max_description_chars = 120", "max_description_chars = 60");
     std::fs::write(small.join("taxonomy.toml"), tax).unwrap();
     std::fs::copy(general.join("system-compact.j2"), small.join("system.j2")).unwrap();
-    sh(&down, &[]);
-    let out4 = tmp.path().join("cold");
-    let args4 = [
+    small
+}
+
+/// A run of `corpus` into `out` with vLLM at `url` and the (fake) Ollama at `ollama`, in
+/// chunks of one paragraph, with `extra` arguments.
+fn spawn_run(
+    corpus: &Path,
+    out: &Path,
+    url: &str,
+    ollama: &str,
+    extra: &[&str],
+) -> tokio::process::Child {
+    let mut args = vec![
         "run",
-        big.to_str().unwrap(),
+        corpus.to_str().unwrap(),
         "--out",
-        out4.to_str().unwrap(),
+        out.to_str().unwrap(),
         "--vllm-url",
-        &url,
+        url,
         "--ollama-url",
-        &ou,
+        ollama,
         "--ollama-model",
         "fake-model",
         "--chunk-tokens",
         "60",
         "--chunk-overlap",
         "0",
-        "--engine-wait",
-        "300",
-        "--prompts",
-        small.to_str().unwrap(),
     ];
-    let child = command(&args4).spawn().unwrap();
-    sh(&up, &[]);
-    let out = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output())
+    args.extend_from_slice(extra);
+    command(&args).spawn().unwrap()
+}
+
+/// Waits for a run to exit with 0; its outputs accounted for.
+async fn finished(child: tokio::process::Child, out: &Path) -> serde_json::Value {
+    let done = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output())
         .await
         .unwrap()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let rep = assert_accounted(&out4);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+    assert_accounted(out)
+}
+
+async fn fake_ollama(latency_ms: u64) -> fake_engine::FakeHandle {
+    FakeEngine::start(
+        FakeConfig::new()
+            .api(Api::Ollama)
+            .slots(4)
+            .latency(latency_ms, 0.0),
+    )
+    .await
+    .unwrap()
+}
+
+/// Cold start: the tool starts while vLLM is down; Ollama serves; vLLM takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real vLLM: AEGIS_E2E_VLLM_URL and AEGIS_E2E_VLLM_SCRIPTS (make e2e)"]
+async fn real_vllm_cold_start_ollama_serves_until_vllm_is_up() {
+    let url = vllm_url();
+    let (down, up) = (script("down.sh"), script("up.sh"));
+    sh(&script("wait.sh"), &["300"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let ollama = fake_ollama(1500).await;
+    let big = tmp.path().join("big");
+    synthetic_corpus(&big, 40, 6);
+    let small = small_prompts(tmp.path());
+    sh(&down, &[]);
+    let out = tmp.path().join("cold");
+    let extra = ["--engine-wait", "300", "--prompts", small.to_str().unwrap()];
+    let child = spawn_run(&big, &out, &url, &ollama.url(), &extra);
+    sh(&up, &[]);
+    let rep = finished(child, &out).await;
     let (v, o) = (
         rep["engines"]["vllm"]["successes"].as_u64().unwrap(),
         rep["engines"]["ollama"]["successes"].as_u64().unwrap(),
@@ -229,39 +246,24 @@ async fn real_vllm_end_to_end() {
     eprintln!("e2e 4: cold start: vllm {v}, ollama {o}");
     assert!(o > 0 && v > 0, "both served: {rep}");
     assert!(ollama.stats().max_in_flight <= 4);
+}
 
-    // 5. vLLM killed mid-run: Ollama finishes; nothing lost. Killed once some chunks are
-    //    in the checkpoint (the run's speed varies with the machine's load).
-    sh(&wait, &["300"]);
-    let ollama = FakeEngine::start(
-        FakeConfig::new()
-            .api(Api::Ollama)
-            .slots(4)
-            .latency(200, 0.0),
-    )
-    .await
-    .unwrap();
-    let ou = ollama.url();
-    let out5 = tmp.path().join("death");
-    let args5 = [
-        "run",
-        big.to_str().unwrap(),
-        "--out",
-        out5.to_str().unwrap(),
-        "--vllm-url",
-        &url,
-        "--ollama-url",
-        &ou,
-        "--ollama-model",
-        "fake-model",
-        "--chunk-tokens",
-        "60",
-        "--chunk-overlap",
-        "0",
-    ];
+/// vLLM killed mid-run: Ollama finishes; nothing lost. Killed once some chunks are in the
+/// checkpoint (the run's speed varies with the machine's load). Leaves the server up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real vLLM: AEGIS_E2E_VLLM_URL and AEGIS_E2E_VLLM_SCRIPTS (make e2e)"]
+async fn real_vllm_killed_mid_run_ollama_finishes() {
+    let url = vllm_url();
+    let (down, up) = (script("down.sh"), script("up.sh"));
+    sh(&script("wait.sh"), &["300"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let ollama = fake_ollama(200).await;
+    let big = tmp.path().join("big");
+    synthetic_corpus(&big, 40, 6);
+    let out = tmp.path().join("death");
     let before = ollama.stats().served_ok;
-    let child = command(&args5).spawn().unwrap();
-    let journal = out5.join("checkpoint.jsonl");
+    let child = spawn_run(&big, &out, &url, &ollama.url(), &[]);
+    let journal = out.join("checkpoint.jsonl");
     for _ in 0..1200 {
         let lines = std::fs::read_to_string(&journal)
             .map(|t| t.lines().count())
@@ -272,13 +274,7 @@ async fn real_vllm_end_to_end() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     sh(&down, &[]);
-    let out = tokio::time::timeout(Duration::from_secs(1200), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let rep = assert_accounted(&out5);
+    let rep = finished(child, &out).await;
     let o = ollama.stats().served_ok - before;
     eprintln!(
         "e2e 5: vllm killed mid-run: vllm {}, ollama {o}",
@@ -286,6 +282,7 @@ async fn real_vllm_end_to_end() {
     );
     assert!(o > 0, "{rep}");
     sh(&up, &[]);
+    sh(&script("wait.sh"), &["300"]);
 }
 
 /// Offline extraction through the real `vllm run-batch`: the export's requests run on a
@@ -294,9 +291,9 @@ async fn real_vllm_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real vLLM: AEGIS_E2E_VLLM_URL and AEGIS_E2E_VLLM_SCRIPTS (make e2e)"]
 async fn batch_export_vllm_run_batch_import_then_run_sends_nothing() {
-    let Some(url) = vllm_url() else { return };
-    let run_batch = script("run_batch.sh").expect("set AEGIS_E2E_VLLM_SCRIPTS (make e2e)");
-    sh(&script("wait.sh").unwrap(), &[]);
+    let url = vllm_url();
+    let run_batch = script("run_batch.sh");
+    sh(&script("wait.sh"), &[]);
     let (model, context) = served_model_and_context(&url).await;
     let context = context.to_string();
     let tmp = tempfile::tempdir().unwrap();

@@ -2,12 +2,12 @@
 //! by `fixtures/nasty/make_fixtures.py`) and against hostile files generated here (zip
 //! bombs, oversize, unreadable, symlinks, non-UTF-8 names, deeply nested and bomb PDFs).
 //!
-//! PDFs read through `read_document` go to a worker process. Here the worker is this test
-//! binary itself, running only the `pdf_worker_harness` test, which calls
-//! `worker_main_if_requested` (as `main` does in the real binary).
+//! PDFs read through `read_document` go to a worker process. In production the worker is
+//! the tool's own binary re-executed with `AEGIS_INTERNAL_PDF_WORKER=1` (its `main` calls
+//! `worker_main_if_requested` first thing); these tests use that same binary, built by
+//! cargo for the integration tests, as their worker.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,6 +17,11 @@ use aegis_ingest::read::pdf::{self, Worker};
 use aegis_ingest::read::walk::{walk, DocEntry, PathFilter, WalkItem};
 use aegis_ingest::read::{self, Document, Format, ZipLimits};
 
+// The hand-made PDFs, shared with the PDF reading benchmark.
+#[path = "../crates/bench/src/pdf_gen.rs"]
+mod pdf_gen;
+use pdf_gen::{make_pdf, text_content};
+
 fn nasty_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nasty")
 }
@@ -25,32 +30,17 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(nasty_dir().join(name)).unwrap()
 }
 
-/// The entry point of the worker process when this test binary is the worker.
-#[test]
-fn pdf_worker_harness() {
-    pdf::worker_main_if_requested();
-}
-
-/// A worker that is this test binary running only `pdf_worker_harness`.
-fn harness_worker() -> Worker {
+/// The worker production uses: the tool's binary, no arguments before the file path (see
+/// `Worker::current_exe`), with the production limits.
+fn binary_worker() -> Worker {
     Worker {
-        program: std::env::current_exe().unwrap(),
-        args: [
-            "--exact",
-            "pdf_worker_harness",
-            "--nocapture",
-            "--test-threads=1",
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .collect(),
-        timeout: Duration::from_secs(30),
-        memory_limit: 2 << 30,
+        program: PathBuf::from(env!("CARGO_BIN_EXE_aegis-ingest")),
+        ..Worker::current_exe().unwrap()
     }
 }
 
-fn use_harness_worker() {
-    pdf::set_worker(Some(harness_worker()));
+fn use_binary_worker() {
+    pdf::set_worker(Some(binary_worker()));
 }
 
 fn entry_for(path: &Path, rel: &str) -> DocEntry {
@@ -103,7 +93,7 @@ fn outcome(r: &Result<Document, DocIssue>) -> Expect {
 
 #[test]
 fn every_nasty_file_gives_its_exact_reason() {
-    use_harness_worker();
+    use_binary_worker();
     let expected = expectations();
     let mut seen = Vec::new();
     for item in walk(&nasty_dir(), PathFilter::new(&[], &[]).unwrap()) {
@@ -399,7 +389,7 @@ fn file_system_trouble_is_reported_not_fatal() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Hand-made PDFs: deep nesting, decompression bombs, throughput samples.
+// Hand-made PDFs: deep nesting, decompression bombs.
 
 /// A zlib stream of `n` zero bytes, written by hand as fixed-Huffman deflate: a literal 0
 /// then matches of length 258 at distance 1 (13 bits each), so gigabytes fit in megabytes.
@@ -457,85 +447,9 @@ fn zlib_zeros(n: u64) -> Vec<u8> {
     b.out
 }
 
-/// A PDF with the given page content streams (`(data, filter)`), and extra objects that
-/// the first page's resources reference as /Extra.
-fn make_pdf(pages: &[(Vec<u8>, Option<&str>)], extra: Option<Vec<u8>>) -> Vec<u8> {
-    let mut objs: Vec<Vec<u8>> = Vec::new();
-    objs.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-    objs.push(Vec::new()); // pages, filled below
-    objs.push(
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-            .to_vec(),
-    );
-    let extra_ref = extra.map(|e| {
-        objs.push(e);
-        objs.len()
-    });
-    let mut kids = Vec::new();
-    for (data, filter) in pages {
-        let mut s = format!("<< /Length {}", data.len()).into_bytes();
-        if let Some(f) = filter {
-            s.extend(format!(" /Filter /{f}").as_bytes());
-        }
-        s.extend(b" >>\nstream\n");
-        s.extend(data);
-        s.extend(b"\nendstream");
-        objs.push(s);
-        let content = objs.len();
-        let extra = extra_ref.map_or(String::new(), |r| format!(" /Extra {r} 0 R"));
-        objs.push(
-            format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >>{extra} >> /Contents {content} 0 R >>")
-                .into_bytes(),
-        );
-        kids.push(objs.len());
-    }
-    let kids_s: Vec<String> = kids.iter().map(|k| format!("{k} 0 R")).collect();
-    objs[1] = format!(
-        "<< /Type /Pages /Kids [{}] /Count {} >>",
-        kids_s.join(" "),
-        kids.len()
-    )
-    .into_bytes();
-    let mut buf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offsets.push(buf.len());
-        buf.extend(format!("{} 0 obj\n", i + 1).as_bytes());
-        buf.extend(o);
-        buf.extend(b"\nendobj\n");
-    }
-    let xref = buf.len();
-    buf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for off in offsets {
-        buf.extend(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    buf.extend(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    buf
-}
-
-fn text_content(lines: &[String]) -> Vec<u8> {
-    let mut s = String::from("BT /F1 10 Tf 50 760 Td 12 TL\n");
-    for l in lines {
-        s.push_str(&format!(
-            "({}) Tj T*\n",
-            l.replace('\\', "\\\\")
-                .replace('(', "\\(")
-                .replace(')', "\\)")
-        ));
-    }
-    s.push_str("ET\n");
-    s.into_bytes()
-}
-
 #[test]
 fn deeply_nested_pdf_fails_cleanly_in_process_and_in_worker() {
-    use_harness_worker();
+    use_binary_worker();
     let depth = 200_000;
     let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
     let pdf_bytes = make_pdf(
@@ -590,7 +504,7 @@ fn decompression_bomb_pdf_is_contained_by_the_worker() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bomb.pdf");
     std::fs::write(&path, &pdf_bytes).unwrap();
-    let mut w = harness_worker();
+    let mut w = binary_worker();
     w.memory_limit = 512 << 20;
     let t = Instant::now();
     let r = pdf::run_worker(&w, &path, &pdf_bytes);
@@ -614,7 +528,7 @@ fn worker_crashes_are_contained() {
     let path = dir.path().join("deeper.pdf");
     std::fs::write(&path, &pdf_bytes).unwrap();
     let t = Instant::now();
-    let r = pdf::run_worker(&harness_worker(), &path, &pdf_bytes);
+    let r = pdf::run_worker(&binary_worker(), &path, &pdf_bytes);
     eprintln!(
         "3M-deep content stream through the worker, {:?}: {r:?}",
         t.elapsed()
@@ -638,17 +552,17 @@ fn worker_crashes_are_contained() {
 
 #[test]
 fn worker_and_in_process_agree_on_good_pdfs() {
-    use_harness_worker();
+    use_binary_worker();
     let path = nasty_dir().join("two_pages.pdf");
     let entry = entry_for(&path, "two_pages.pdf");
     let a = read::read_document(&entry, 1 << 20).unwrap();
     let b = read::read_bytes("two_pages.pdf", &fixture("two_pages.pdf")).unwrap();
     assert_eq!(a.text, b.text);
     assert_eq!(a.sections, b.sections);
-    // The raw worker protocol, on the harness.
-    let t = pdf::run_worker(&harness_worker(), &path, &fixture("two_pages.pdf"))
+    // The raw worker protocol, on the tool's binary.
+    let t = pdf::run_worker(&binary_worker(), &path, &fixture("two_pages.pdf"))
         .unwrap()
-        .expect("the harness answers as a worker")
+        .expect("the tool's binary answers as a worker")
         .unwrap();
     assert_eq!(t.pages.len(), 2);
 }
@@ -669,13 +583,60 @@ mod fuzz {
         Format::Docx,
     ];
 
-    fn check(bytes: &[u8]) {
-        for f in FORMATS {
-            if let Err(e) = read::read_as("fuzz", bytes, f) {
-                assert!(!e.reason.is_empty() && !e.detail.is_empty());
+    /// Every reason code a reader may give, with its kind (the table in `read`'s docs).
+    const REASONS: [(&str, IssueKind); 15] = [
+        ("unsupported_type", IssueKind::Skipped),
+        ("binary", IssueKind::Skipped),
+        ("empty", IssueKind::Skipped),
+        ("too_large", IssueKind::Skipped),
+        ("zip_bomb", IssueKind::Skipped),
+        ("encrypted", IssueKind::Skipped),
+        ("needs_ocr", IssueKind::Skipped),
+        ("vanished", IssueKind::Skipped),
+        ("undecodable", IssueKind::Failed),
+        ("corrupt", IssueKind::Failed),
+        ("timeout", IssueKind::Failed),
+        ("unreadable", IssueKind::Failed),
+        ("changed", IssueKind::Failed),
+        ("worker_failed", IssueKind::Failed),
+        ("reader_crashed", IssueKind::Failed),
+    ];
+
+    /// One reader's outcome is a document with text in the format asked for (sections in
+    /// order, inside the text), or an issue about `name` with a known reason code of its
+    /// kind and a detail.
+    fn classify(what: &str, name: &str, r: &Result<Document, DocIssue>, format: Option<Format>) {
+        match r {
+            Ok(d) => {
+                assert!(!d.text.trim().is_empty(), "{what}: text without words");
+                if let Some(f) = format {
+                    assert_eq!(d.format, f, "{what}");
+                }
+                let starts: Vec<usize> = d.sections.iter().map(|s| s.start).collect();
+                assert!(
+                    starts.is_sorted() && starts.iter().all(|&s| s <= d.text.len()),
+                    "{what}: sections {starts:?} outside a text of {} bytes",
+                    d.text.len()
+                );
+            }
+            Err(e) => {
+                let known = REASONS.iter().find(|(r, _)| *r == e.reason);
+                let Some((_, kind)) = known else {
+                    panic!("{what}: unknown reason code {:?} ({})", e.reason, e.detail);
+                };
+                assert_eq!(e.kind, *kind, "{what}: {e:?}");
+                assert!(!e.detail.is_empty() && e.doc == name, "{what}: {e:?}");
             }
         }
-        let _ = read::read_bytes("fuzz.bin", bytes);
+    }
+
+    fn check(bytes: &[u8]) {
+        for f in FORMATS {
+            let r = read::read_as("fuzz", bytes, f);
+            classify(&format!("read_as {f:?}"), "fuzz", &r, Some(f));
+        }
+        let r = read::read_bytes("fuzz.bin", bytes);
+        classify("read_bytes", "fuzz.bin", &r, None);
     }
 
     fn mutate(base: &[u8], edits: &[(usize, u8, u8)], cut: Option<usize>) -> Vec<u8> {
@@ -731,101 +692,4 @@ mod fuzz {
             check(&v);
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Throughput (run on request, in release mode):
-// cargo test --release --test readers -- --ignored --nocapture pdf_throughput
-// With AEGIS_THROUGHPUT_DIR=<folder of PDFs>, that folder is measured too.
-
-#[test]
-#[ignore]
-fn pdf_throughput() {
-    use_harness_worker();
-    let dir = tempfile::tempdir().unwrap();
-    let words = [
-        "acme",
-        "corporation",
-        "berlin",
-        "paris",
-        "revenue",
-        "growth",
-        "market",
-        "product",
-        "engineer",
-        "contract",
-        "supplier",
-        "merger",
-        "board",
-        "director",
-        "quarterly",
-        "analysis",
-        "system",
-        "network",
-        "security",
-        "customer",
-    ];
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut entries = Vec::new();
-    for i in 0..50 {
-        let pages: Vec<(Vec<u8>, Option<&str>)> = (0..20)
-            .map(|_| {
-                let lines: Vec<String> = (0..55)
-                    .map(|_| {
-                        (0..12)
-                            .map(|_| words[rng.usize(..words.len())])
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .collect();
-                (text_content(&lines), None)
-            })
-            .collect();
-        let bytes = make_pdf(&pages, None);
-        let path = dir.path().join(format!("doc{i:02}.pdf"));
-        std::fs::write(&path, &bytes).unwrap();
-        entries.push(entry_for(&path, &format!("doc{i:02}.pdf")));
-    }
-    measure("generated: 50 PDFs x 20 pages", &entries);
-    if let Some(extra) = std::env::var_os("AEGIS_THROUGHPUT_DIR") {
-        let mut entries = Vec::new();
-        for e in std::fs::read_dir(&extra).unwrap() {
-            let path = e.unwrap().path();
-            if path.extension().is_some_and(|x| x == "pdf") {
-                let rel = path.file_name().unwrap().to_string_lossy().to_string();
-                entries.push(entry_for(&path, &rel));
-            }
-        }
-        entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-        measure(&format!("{} PDFs of {extra:?}", entries.len()), &entries);
-    }
-}
-
-fn measure(what: &str, entries: &[DocEntry]) {
-    let total: u64 = entries.iter().map(|e| e.size).sum();
-    let mb = total as f64 / 1e6;
-    let t = Instant::now();
-    let (mut chars, mut pages) = (0, 0);
-    for e in entries {
-        let bytes = std::fs::read(&e.path).unwrap();
-        let d = read::read_bytes(&e.rel, &bytes).unwrap();
-        chars += d.text.len();
-        pages += d.sections.len();
-    }
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "{what}: in-process {mb:.1} MB, {pages} pages in {s:.2} s = {:.2} MB/s, {:.0} pages/s, {:.1} MB text/s",
-        mb / s,
-        pages as f64 / s,
-        chars as f64 / 1e6 / s
-    );
-    let t = Instant::now();
-    for e in entries {
-        read::read_document(e, 64 << 20).unwrap();
-    }
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "{what}: one worker process per PDF, {mb:.1} MB in {s:.2} s = {:.2} MB/s",
-        mb / s
-    );
 }

@@ -7,7 +7,7 @@
 
 use encoding_rs::Encoding;
 
-use super::{text, Document, Format};
+use super::{sections, text, Document, Format};
 use crate::read::issue::{DocIssue, IssueKind};
 
 /// Lines are wrapped at this width; wide enough that paragraphs stay (nearly) whole.
@@ -54,7 +54,7 @@ pub fn read_html(rel: &str, bytes: &[u8]) -> Result<Document, DocIssue> {
         )
     })?;
     let text = tidy(&rendered);
-    let sections = text::markdown_sections(&text);
+    let sections = sections::markdown_sections(&text);
     Ok(Document {
         text,
         format: Format::Html,

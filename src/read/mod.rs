@@ -1,7 +1,8 @@
 //! Read: bytes of one file -> text plus structure (sections with page numbers or heading
 //! paths, used for provenance). This module is the seam for formats: `detect` picks a
 //! `Format` from content and extension, `read_bytes` dispatches to one reader per format
-//! (one file each: `text`, `rst`, `html`, `pdf`, `docx`).
+//! (one file each: `text`, `rst`, `html`, `pdf`, `docx`); `sections` turns headings into the
+//! heading paths they share.
 //!
 //! A reader returns `Err(DocIssue)` for a document that is skipped (a stated reason that a
 //! rerun would not change) or failed (counted as a failure, retried by a rerun); it never
@@ -33,13 +34,14 @@ mod html;
 pub mod issue;
 pub mod pdf;
 mod rst;
+mod sections;
 pub mod shard;
 mod text;
 pub mod walk;
 
 pub use docx::{read_docx_with, ZipLimits};
 pub use rst::rst_sections;
-pub use text::markdown_sections;
+pub use sections::markdown_sections;
 
 use std::path::Path;
 

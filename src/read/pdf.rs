@@ -20,7 +20,7 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -43,8 +43,8 @@ const MAX_NESTING: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Worker {
     pub program: PathBuf,
-    /// Arguments before the file path (empty for the real binary; test harness flags for
-    /// a test binary).
+    /// Arguments before the file path (empty for the tool's binary; another program, such
+    /// as a stand-in in a test, may need some).
     pub args: Vec<OsString>,
     pub timeout: Duration,
     /// Address-space limit of the worker (unix), bytes.
@@ -230,30 +230,7 @@ pub fn run_worker(
     path: &Path,
     bytes: &[u8],
 ) -> Result<Option<Result<PdfText, Problem>>, Problem> {
-    let mut cmd = Command::new(&worker.program);
-    cmd.args(&worker.args)
-        .arg(path)
-        .env(WORKER_ENV, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        let memory = worker.memory_limit;
-        let cpu = worker.timeout.as_secs().saturating_mul(2).max(10);
-        // SAFETY: the closure runs in the forked child before exec and only calls
-        // setrlimit, which is async-signal-safe; it allocates nothing.
-        unsafe {
-            cmd.pre_exec(move || {
-                set_limit(libc::RLIMIT_AS, memory)?;
-                set_limit(libc::RLIMIT_CORE, 0)?;
-                set_limit(libc::RLIMIT_CPU, cpu)?;
-                Ok(())
-            });
-        }
-    }
-    let mut child = cmd.spawn().map_err(|e| {
+    let child = worker_command(worker, path).spawn().map_err(|e| {
         Problem::failed(
             "worker_failed",
             format!(
@@ -262,56 +239,8 @@ pub fn run_worker(
             ),
         )
     })?;
-    let mut stdin = child.stdin.take();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let started = Instant::now();
-    let (status, out, err, timed_out) = std::thread::scope(|s| {
-        s.spawn(move || {
-            if let Some(mut w) = stdin.take() {
-                // A worker that dies early closes the pipe: not an error here.
-                let _ = w.write_all(bytes);
-            }
-        });
-        let out = s.spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(o) = stdout {
-                let _ = o.take(MAX_OUTPUT).read_to_end(&mut buf);
-            }
-            buf
-        });
-        let err = s.spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(e) = stderr {
-                let _ = e.take(1 << 20).read_to_end(&mut buf);
-            }
-            buf
-        });
-        let mut timed_out = false;
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break Ok(st),
-                Ok(None) if started.elapsed() >= worker.timeout => {
-                    timed_out = true;
-                    let _ = child.kill();
-                    break child.wait();
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
-                Err(e) => break Err(e),
-            }
-        };
-        (
-            status,
-            out.join().unwrap_or_default(),
-            err.join().unwrap_or_default(),
-            timed_out,
-        )
-    });
-    if timed_out {
+    let done = exchange(child, bytes, worker.timeout);
+    if done.timed_out {
         return Err(Problem::failed(
             "timeout",
             format!(
@@ -320,43 +249,162 @@ pub fn run_worker(
             ),
         ));
     }
-    let status = status.map_err(|e| {
+    let status = done.status.map_err(|e| {
         Problem::failed("worker_failed", format!("lost the PDF worker process: {e}"))
     })?;
-    let out = String::from_utf8_lossy(&out);
+    let out = String::from_utf8_lossy(&done.out);
     if let Some(line) = out.lines().rev().find_map(|l| l.strip_prefix(MARKER)) {
-        let answer: Answer = serde_json::from_str(line).map_err(|e| {
-            Problem::failed(
-                "worker_failed",
-                format!("the PDF worker's answer is not valid: {e}"),
-            )
-        })?;
-        return Ok(Some(match answer {
-            Answer::Ok { pages, notes } => Ok(PdfText { pages, notes }),
-            Answer::Issue {
-                failed,
-                reason,
-                detail,
-            } => Err(Problem {
-                kind: if failed {
-                    IssueKind::Failed
-                } else {
-                    IssueKind::Skipped
-                },
-                reason: static_reason(&reason),
-                detail,
-            }),
-        }));
+        return parse_answer(line).map(Some);
     }
-    let err = String::from_utf8_lossy(&err);
+    no_answer(worker, &status, &String::from_utf8_lossy(&done.err))
+}
+
+/// The worker's command line: the program, its arguments, the file path, the worker
+/// variable, piped standard streams and (unix) the resource limits.
+fn worker_command(worker: &Worker, path: &Path) -> Command {
+    let mut cmd = Command::new(&worker.program);
+    cmd.args(&worker.args)
+        .arg(path)
+        .env(WORKER_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    limit_resources(&mut cmd, worker);
+    cmd
+}
+
+/// Address space, core dumps and CPU time of the worker, set in the child between fork and
+/// exec.
+#[cfg(unix)]
+fn limit_resources(cmd: &mut Command, worker: &Worker) {
+    use rlimit::Resource;
+    use std::os::unix::process::CommandExt;
+    let memory = worker.memory_limit;
+    let cpu = worker.timeout.as_secs().saturating_mul(2).max(10);
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe code may run. `rlimit::setrlimit` is a plain wrapper of the
+    // setrlimit syscall on a stack value; it allocates only to report an unsupported
+    // resource, and AS, CORE and CPU are supported on Linux and macOS.
+    unsafe {
+        cmd.pre_exec(move || {
+            rlimit::setrlimit(Resource::AS, memory, memory)?;
+            rlimit::setrlimit(Resource::CORE, 0, 0)?;
+            rlimit::setrlimit(Resource::CPU, cpu, cpu)?;
+            Ok(())
+        });
+    }
+}
+
+/// What came back from a worker process.
+struct Exchange {
+    status: std::io::Result<std::process::ExitStatus>,
+    out: Vec<u8>,
+    err: Vec<u8>,
+    /// Killed at the time limit.
+    timed_out: bool,
+}
+
+/// Feeds `bytes` to the child's stdin and collects its stdout and stderr (each on its own
+/// thread, so that no pipe fills up and blocks the child) until it exits or `timeout`
+/// passes (then it is killed).
+fn exchange(mut child: Child, bytes: &[u8], timeout: Duration) -> Exchange {
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            if let Some(mut w) = stdin {
+                // A worker that dies early closes the pipe: not an error here.
+                let _ = w.write_all(bytes);
+            }
+        });
+        let out = s.spawn(move || read_all(stdout, MAX_OUTPUT));
+        let err = s.spawn(move || read_all(stderr, 1 << 20));
+        let (status, timed_out) = wait_until(&mut child, timeout);
+        Exchange {
+            status,
+            out: out.join().unwrap_or_default(),
+            err: err.join().unwrap_or_default(),
+            timed_out,
+        }
+    })
+}
+
+/// Up to `limit` bytes of a pipe (nothing if there is none or it fails).
+fn read_all(pipe: Option<impl Read>, limit: u64) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(p) = pipe {
+        let _ = p.take(limit).read_to_end(&mut buf);
+    }
+    buf
+}
+
+/// Waits for the child, polling with a growing pause; kills it once `timeout` has passed.
+/// The flag says it was killed.
+fn wait_until(
+    child: &mut Child,
+    timeout: Duration,
+) -> (std::io::Result<std::process::ExitStatus>, bool) {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return (Ok(st), false),
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                return (child.wait(), true);
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return (Err(e), false),
+        }
+    }
+}
+
+/// The worker's answer line (after the marker) as its result.
+fn parse_answer(line: &str) -> Result<Result<PdfText, Problem>, Problem> {
+    let answer: Answer = serde_json::from_str(line).map_err(|e| {
+        Problem::failed(
+            "worker_failed",
+            format!("the PDF worker's answer is not valid: {e}"),
+        )
+    })?;
+    Ok(match answer {
+        Answer::Ok { pages, notes } => Ok(PdfText { pages, notes }),
+        Answer::Issue {
+            failed,
+            reason,
+            detail,
+        } => Err(Problem {
+            kind: if failed {
+                IssueKind::Failed
+            } else {
+                IssueKind::Skipped
+            },
+            reason: static_reason(&reason),
+            detail,
+        }),
+    })
+}
+
+/// A worker that ended without an answer: a crash (what killed it, from its stderr and
+/// exit status), or `Ok(None)` for a program that exited normally and is no worker.
+fn no_answer(
+    worker: &Worker,
+    status: &std::process::ExitStatus,
+    err: &str,
+) -> Result<Option<Result<PdfText, Problem>>, Problem> {
     let why = if err.contains("overflowed its stack") {
         "stack overflow: objects nested too deep".to_string()
     } else if err.contains("memory allocation") || err.contains("out of memory") {
         format!("out of memory (limit {} MiB)", worker.memory_limit >> 20)
     } else {
-        crash_description(&status)
+        crash_description(status)
     };
-    match exit_signal(&status) {
+    match exit_signal(status) {
         Some(_) => Err(Problem::failed(
             "corrupt",
             format!("the PDF parser crashed on this file ({why})"),
@@ -369,25 +417,6 @@ pub fn run_worker(
             "corrupt",
             format!("the PDF worker failed ({why})"),
         )),
-    }
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-type Resource = libc::__rlimit_resource_t;
-#[cfg(all(unix, not(all(target_os = "linux", target_env = "gnu"))))]
-type Resource = libc::c_int;
-
-#[cfg(unix)]
-fn set_limit(resource: Resource, value: u64) -> std::io::Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: value as libc::rlim_t,
-        rlim_max: value as libc::rlim_t,
-    };
-    // SAFETY: plain syscall with a valid pointer to a stack value.
-    if unsafe { libc::setrlimit(resource, &lim) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
     }
 }
 

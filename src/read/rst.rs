@@ -3,7 +3,7 @@
 //! heading-path sections. As in docutils, the level of an adornment style is the order in
 //! which the style first appears.
 
-use super::{text, Document, Format, Section};
+use super::{sections, text, Document, Format, Section};
 use crate::read::issue::DocIssue;
 
 pub fn read_rst(rel: &str, bytes: &[u8]) -> Result<Document, DocIssue> {
@@ -71,7 +71,13 @@ pub fn rst_sections(text: &str) -> Vec<Section> {
                     && lines[i + 2].1.trim_end().len() == line.trim_end().len()
                 {
                     let level = level_of(&mut styles, (c, true));
-                    text::push_heading(&mut sections, &mut stack, start, level, title.to_string());
+                    sections::push_heading(
+                        &mut sections,
+                        &mut stack,
+                        start,
+                        level,
+                        title.to_string(),
+                    );
                     i += 3;
                     continue;
                 }
@@ -89,7 +95,7 @@ pub fn rst_sections(text: &str) -> Vec<Section> {
                 if prev_blank && under.trim_end().chars().count() >= line.trim_end().chars().count()
                 {
                     let level = level_of(&mut styles, (c, false));
-                    text::push_heading(
+                    sections::push_heading(
                         &mut sections,
                         &mut stack,
                         start,

@@ -5,7 +5,8 @@
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
-use super::{Document, Format, Section};
+use super::sections::markdown_sections;
+use super::{Document, Format};
 use crate::read::issue::{DocIssue, IssueKind};
 
 /// Share of control bytes above which a file without a known extension is not text.
@@ -209,80 +210,9 @@ fn utf16(rel: &str, bytes: &[u8], enc: &'static Encoding) -> Result<String, DocI
     Ok(text.into_owned())
 }
 
-/// ATX headings ("## Title") outside fenced code, as heading paths ("Guide > Install").
-pub fn markdown_sections(text: &str) -> Vec<Section> {
-    let mut sections = Vec::new();
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    let mut in_fence = false;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence || line.starts_with("    ") {
-            continue;
-        }
-        let level = trimmed.bytes().take_while(|&b| b == b'#').count();
-        if level == 0 || level > 6 {
-            continue;
-        }
-        let rest = &trimmed[level..];
-        if !(rest.starts_with(' ') || rest.starts_with('\t') || rest.trim().is_empty()) {
-            continue;
-        }
-        let title = rest.trim().trim_end_matches('#').trim().to_string();
-        if title.is_empty() {
-            continue;
-        }
-        push_heading(&mut sections, &mut stack, start, level, title);
-    }
-    sections
-}
-
-/// Records a heading at `level` (1 = top) starting at byte `start`: pops deeper or equal
-/// headings off `stack` and pushes a section labelled with the whole path.
-pub(crate) fn push_heading(
-    sections: &mut Vec<Section>,
-    stack: &mut Vec<(usize, String)>,
-    start: usize,
-    level: usize,
-    title: String,
-) {
-    while stack.last().is_some_and(|(l, _)| *l >= level) {
-        stack.pop();
-    }
-    stack.push((level, title));
-    let label = stack
-        .iter()
-        .map(|(_, t)| t.as_str())
-        .collect::<Vec<_>>()
-        .join(" > ");
-    sections.push(Section { start, label });
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn heading_paths_ignore_code_fences() {
-        let md = "# Guide\nintro\n## Install\nrun\n```\n# not a heading\n```\n## Use\n### Flags\nx\n# Other\n";
-        let labels: Vec<String> = markdown_sections(md).into_iter().map(|s| s.label).collect();
-        assert_eq!(
-            labels,
-            vec![
-                "Guide",
-                "Guide > Install",
-                "Guide > Use",
-                "Guide > Use > Flags",
-                "Other"
-            ]
-        );
-    }
 
     #[test]
     fn decodes_boms_and_refuses_binary() {

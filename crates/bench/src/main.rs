@@ -3,13 +3,18 @@
 //! and reports wall time, CPU (user+sys of the child, from wait4) and peak RSS (ru_maxrss),
 //! as medians over `--repeat` runs, in a Markdown table (and JSON with `--out-json`).
 //!
-//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, frontend, resume (`--scenario
-//! all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
+//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, frontend, resume, and two of
+//! the binary alone: pdf-read (PDF text extraction) and export (a large run exported and
+//! loaded) (`--scenario all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
 //! but 127.0.0.1.
 
 mod corpus;
+mod export_figures;
 mod fake;
 mod measure;
+mod pdf_gen;
+mod pdf_read;
+mod report;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,11 +23,11 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use serde::Serialize;
 
 use corpus::Kind;
 use fake::{Fake, FakeSpec};
 use measure::{median, Measured};
+use report::{markdown, ScenarioResult, Target};
 
 /// Client CPU per chunk, with the TLS-capable client (reqwest + rustls) that carries every
 /// engine exchange: a chunk costs a GPU tens to thousands of milliseconds.
@@ -36,6 +41,8 @@ const SCENARIOS: &[&str] = &[
     "rate",
     "frontend",
     "resume",
+    "pdf-read",
+    "export",
 ];
 
 #[derive(Parser, Debug)]
@@ -44,7 +51,8 @@ const SCENARIOS: &[&str] = &[
     about = "Benchmarks of aegis-ingest against the fake engine"
 )]
 struct Args {
-    /// vllm | vllm-auto | ollama | client-cost | rate | frontend | resume | all
+    /// vllm | vllm-auto | ollama | client-cost | rate | frontend | resume | pdf-read |
+    /// export | all
     /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
     scenario: String,
@@ -91,100 +99,16 @@ struct Args {
     /// AEGIS_PROMPTS_DIR [default: <workspace>/prompts].
     #[arg(long)]
     prompts_root: Option<PathBuf>,
+    /// In `pdf-read`, also measure the PDFs of this folder.
+    #[arg(long)]
+    pdf_dir: Option<PathBuf>,
+    /// In `export`, also load the SQL export into this PostgreSQL database (its tables
+    /// are replaced) with psql (AEGIS_PSQL or the one on PATH).
+    #[arg(long)]
+    export_pg_url: Option<String>,
     /// Delete the generated corpora and outputs when done.
     #[arg(long)]
     clean: bool,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-enum Target {
-    AtLeast(f64),
-    Below(f64),
-}
-
-impl Target {
-    fn met(self, v: f64) -> bool {
-        match self {
-            Target::AtLeast(t) => v >= t,
-            Target::Below(t) => v < t,
-        }
-    }
-    fn show(self) -> String {
-        match self {
-            Target::AtLeast(t) => format!("≥ {}", fmt_num(t)),
-            Target::Below(t) => format!("< {}", fmt_num(t)),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct Metric {
-    name: String,
-    unit: String,
-    values: Vec<f64>,
-    median: f64,
-    target: Option<Target>,
-    met: Option<bool>,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-struct ScenarioResult {
-    name: String,
-    setup: String,
-    commands: Vec<String>,
-    notes: Vec<String>,
-    metrics: Vec<Metric>,
-}
-
-impl ScenarioResult {
-    fn new(name: &str, setup: String) -> Self {
-        ScenarioResult {
-            name: name.to_string(),
-            setup,
-            ..Default::default()
-        }
-    }
-    fn metric(&mut self, name: &str, unit: &str, values: Vec<f64>, target: Option<Target>) {
-        let m = median(&values);
-        self.metrics.push(Metric {
-            name: name.to_string(),
-            unit: unit.to_string(),
-            values,
-            median: m,
-            target,
-            met: target.map(|t| t.met(m)),
-        });
-    }
-    fn note(&mut self, n: impl Into<String>) {
-        let n = n.into();
-        eprintln!("  note: {n}");
-        self.notes.push(n);
-    }
-    fn command(&mut self, c: String) {
-        if !self.commands.contains(&c) {
-            self.commands.push(c);
-        }
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.is_nan() {
-        return "n/a".into();
-    }
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 100.0 {
-        format!("{v:.1}")
-    } else if a >= 10.0 {
-        format!("{v:.2}")
-    } else if a >= 0.1 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 struct Bench {
@@ -1216,57 +1140,6 @@ impl Bench {
     }
 }
 
-fn markdown(results: &[ScenarioResult], repeat: usize) -> String {
-    let mut s = String::new();
-    for r in results {
-        let _ = writeln!(s, "### `{}`\n", r.name);
-        let _ = writeln!(s, "{}\n", r.setup);
-        let _ = writeln!(s, "| metric | median | min – max (n) | target | met |");
-        let _ = writeln!(s, "|---|---:|---|---|---|");
-        for m in &r.metrics {
-            let unit = if m.unit.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", m.unit)
-            };
-            let range = if m.values.len() > 1 {
-                let lo = m.values.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = m.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                format!("{} – {} ({})", fmt_num(lo), fmt_num(hi), m.values.len())
-            } else {
-                format!("({})", m.values.len())
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {}{} | {} | {} | {} |",
-                m.name,
-                fmt_num(m.median),
-                unit,
-                range,
-                m.target.map(|t| t.show()).unwrap_or_default(),
-                match m.met {
-                    Some(true) => "yes",
-                    Some(false) => "**no**",
-                    None => "",
-                }
-            );
-        }
-        if !r.notes.is_empty() {
-            let _ = writeln!(s);
-            for n in &r.notes {
-                let _ = writeln!(s, "- note: {n}");
-            }
-        }
-        let _ = writeln!(s, "\nCommands:\n\n```sh");
-        for c in &r.commands {
-            let _ = writeln!(s, "{c}");
-        }
-        let _ = writeln!(s, "```\n");
-    }
-    let _ = writeln!(s, "(medians of {repeat} runs unless n says otherwise)");
-    s
-}
-
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
@@ -1415,6 +1288,20 @@ fn main() -> anyhow::Result<()> {
             "rate" => bench.rate(),
             "frontend" => bench.frontend(),
             "resume" => bench.resume(),
+            "pdf-read" => pdf_read::run(&pdf_read::PdfRead {
+                aegis: &bench.aegis,
+                dir: bench.dir("corpora").join("pdf-read"),
+                repeat: bench.args.repeat,
+                scale: bench.args.scale,
+                extra: bench.args.pdf_dir.as_deref(),
+            }),
+            "export" => export_figures::run(&export_figures::ExportFigures {
+                aegis: &bench.aegis,
+                out: bench.dir("out").join("export-figures"),
+                logs: bench.dir("logs"),
+                scale: bench.args.scale,
+                pg_url: bench.args.export_pg_url.as_deref(),
+            }),
             _ => unreachable!(),
         };
         let load = format!("{load_before} (at its end: {})", loadavg());
