@@ -41,6 +41,7 @@ pub struct EngineSettings {
 }
 
 /// What the start-up probe found, engine by engine.
+#[derive(Default)]
 pub struct ProbedEngines {
     pub setups: Vec<EngineSetup>,
     /// Keyed as in the report: `vllm`, `vllm#2`, ..., `ollama`, ...
@@ -78,11 +79,7 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         futures::future::join(probe_vllm(s, &vllm_http), probe_ollama(s, &ollama_http)).await;
     check_vllm(s, &vllm_probes)?;
     let agreed = agreed_model(s, &vllm_probes)?;
-    let mut out = ProbedEngines {
-        setups: Vec::new(),
-        reports: Vec::new(),
-        not_ready: Vec::new(),
-    };
+    let mut out = ProbedEngines::default();
     add_vllm(s, vllm_probes, &vllm_http, agreed.as_deref(), &mut out)?;
     add_ollama(s, ollama_probes, &ollama_http, agreed.is_some(), &mut out)?;
     if out.setups.is_empty() {
@@ -346,11 +343,7 @@ mod tests {
             advice: Some("run `ollama pull m`".into()),
             ..Default::default()
         };
-        let mut out = ProbedEngines {
-            setups: Vec::new(),
-            reports: Vec::new(),
-            not_ready: Vec::new(),
-        };
+        let mut out = ProbedEngines::default();
         let alone = settings(&[], &["http://o"]);
         let err = add_ollama(&alone, vec![unpulled.clone()], &http, false, &mut out).unwrap_err();
         assert!(matches!(err, RunError::Engine(_)));
@@ -364,11 +357,7 @@ mod tests {
     #[test]
     fn a_bad_engine_url_is_a_usage_error() {
         let http = [http_client(1, &HttpSettings::default()).unwrap()];
-        let mut out = ProbedEngines {
-            setups: Vec::new(),
-            reports: Vec::new(),
-            not_ready: Vec::new(),
-        };
+        let mut out = ProbedEngines::default();
         let s = settings(&[], &["http://[bad"]);
         let err = add_ollama(&s, vec![ProbeReport::default()], &http, false, &mut out).unwrap_err();
         assert!(matches!(err, RunError::Usage(_)));
