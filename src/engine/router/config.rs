@@ -26,7 +26,7 @@ pub struct RouterConfig {
     pub breaker_threshold: u32,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
-    /// First interval between probes of a downed engine (grows to 5 s).
+    /// First interval between probes of a downed engine (doubles, up to 2 s).
     pub probe_interval: Duration,
     /// The smallest output budget worth sending; below it the chunk is split instead.
     pub min_output_tokens: u32,
