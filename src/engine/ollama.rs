@@ -197,25 +197,7 @@ impl OllamaClient {
             ref text,
         } = reply;
         if !reply.is_success() {
-            let message = error_message(text);
-            let (class, msg) = match status {
-                404 if message.contains("not found") => (
-                    FailureClass::ModelNotFound,
-                    format!(
-                        "Ollama at {} has no model '{}' ({message}): run `ollama pull {}` or pass --ollama-model",
-                        self.base, self.model, self.model
-                    ),
-                ),
-                401 | 403 => (FailureClass::Unauthorized, format!("Ollama at {} refused the request ({status} {message})", self.base)),
-                400 if message.contains("context") => (FailureClass::ContextLength, message),
-                408 => (FailureClass::Timeout, message),
-                429 | 503 => (FailureClass::RateLimited, format!("{status} {message}")),
-                500..=599 => (FailureClass::Server, format!("{status} {message}")),
-                _ => (FailureClass::BadRequest, format!("{status} {message}")),
-            };
-            let mut e = EngineError::new(class, msg);
-            e.retry_after = retry_after;
-            return Err(e);
+            return Err(self.http_error(status, retry_after, text));
         }
         let resp: Response = serde_json::from_str(text).map_err(|e| {
             let mut err = EngineError::new(
@@ -245,6 +227,29 @@ impl OllamaClient {
             input_truncated: prompt_tokens > 0
                 && prompt_tokens * 50 >= u64::from(self.num_ctx) * 49,
         })
+    }
+
+    /// An error reply, classified as the router reads it.
+    fn http_error(&self, status: u16, retry_after: Option<Duration>, text: &str) -> EngineError {
+        let message = error_message(text);
+        let (class, msg) = match status {
+            404 if message.contains("not found") => (
+                FailureClass::ModelNotFound,
+                format!(
+                    "Ollama at {} has no model '{}' ({message}): run `ollama pull {}` or pass --ollama-model",
+                    self.base, self.model, self.model
+                ),
+            ),
+            401 | 403 => (FailureClass::Unauthorized, format!("Ollama at {} refused the request ({status} {message})", self.base)),
+            400 if message.contains("context") => (FailureClass::ContextLength, message),
+            408 => (FailureClass::Timeout, message),
+            429 | 503 => (FailureClass::RateLimited, format!("{status} {message}")),
+            500..=599 => (FailureClass::Server, format!("{status} {message}")),
+            _ => (FailureClass::BadRequest, format!("{status} {message}")),
+        };
+        let mut e = EngineError::new(class, msg);
+        e.retry_after = retry_after;
+        e
     }
 
     /// `GET /api/version`: the server is up.

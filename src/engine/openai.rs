@@ -311,21 +311,48 @@ impl OpenAiClient {
         model: Option<&str>,
         api_key: Option<&str>,
     ) -> ProbeReport {
-        let base = normalize_base(base_url);
+        let probe = Probe {
+            http,
+            base: normalize_base(base_url),
+            api_key,
+        };
         let mut report = ProbeReport {
-            url: base.clone(),
+            url: probe.base.clone(),
             ..Default::default()
         };
-        let get = |path: &str| {
-            let rb = http
-                .get(format!("{base}{path}"))
-                .timeout(Duration::from_secs(5));
-            match api_key {
-                Some(k) => rb.bearer_auth(k),
-                None => rb,
-            }
-        };
-        match get("/health").send().await {
+        if !probe.health(&mut report).await {
+            return report;
+        }
+        report.version = probe.version().await;
+        probe.models(model, &mut report).await;
+        report
+    }
+}
+
+/// The start-up probe's `GET`s to one vLLM endpoint (with its key, 5 s each).
+struct Probe<'a> {
+    http: &'a reqwest::Client,
+    base: String,
+    api_key: Option<&'a str>,
+}
+
+impl Probe<'_> {
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        let rb = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(5));
+        match self.api_key {
+            Some(k) => rb.bearer_auth(k),
+            None => rb,
+        }
+    }
+
+    /// `GET /health`: whether anything answers (false: the report says why, and the
+    /// probe stops there) and whether the engine is ready.
+    async fn health(&self, report: &mut ProbeReport) -> bool {
+        let base = &self.base;
+        match self.get("/health").send().await {
             Ok(r) => {
                 report.reachable = true;
                 // A gateway may not pass /health on (KServe's /openai prefix serves only
@@ -337,6 +364,7 @@ impl OpenAiClient {
                         r.status().as_u16()
                     ));
                 }
+                true
             }
             Err(e) => {
                 let err = classify_transport(&e);
@@ -349,18 +377,30 @@ impl OpenAiClient {
                 } else {
                     format!("{base} did not answer /health in time: check that it is a vLLM server")
                 });
-                return report;
+                false
             }
         }
-        if let Ok(r) = get("/version").send().await {
-            if let Ok(v) = r.json::<serde_json::Value>().await {
-                report.version = v
-                    .get("version")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string);
-            }
-        }
-        match get("/v1/models").send().await {
+    }
+
+    /// `GET /version`: the server's version, when it tells.
+    async fn version(&self) -> Option<String> {
+        let v = self
+            .get("/version")
+            .send()
+            .await
+            .ok()?
+            .json::<serde_json::Value>()
+            .await
+            .ok()?;
+        v.get("version")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
+
+    /// `GET /v1/models`: the models served, and whether `model` (or, when none is given,
+    /// the first served) is among them, with its context length.
+    async fn models(&self, model: Option<&str>, report: &mut ProbeReport) {
+        match self.get("/v1/models").send().await {
             Ok(r) if r.status().as_u16() == 401 => {
                 report.ready = false;
                 report.error = Some("401 Unauthorized".into());
@@ -370,35 +410,43 @@ impl OpenAiClient {
                 );
             }
             Ok(r) => match r.json::<Models>().await {
-                Ok(models) => {
-                    report.models = models.data.iter().map(|m| m.id.clone()).collect();
-                    let chosen = match model {
-                        Some(m) => models.data.iter().find(|c| c.id == m),
-                        None => models.data.first(),
-                    };
-                    report.model = model
-                        .map(str::to_string)
-                        .or_else(|| chosen.map(|c| c.id.clone()));
-                    report.model_available = chosen.is_some();
-                    report.context_length = chosen.and_then(|c| c.max_model_len);
-                    if !report.model_available {
-                        report.advice = Some(match model {
-                            Some(m) => format!("vLLM serves {:?}, not '{m}': pass --vllm-model with one of those, or leave it out", report.models),
-                            None => "vLLM serves no model".into(),
-                        });
-                    }
-                }
+                Ok(models) => choose_model(&models, model, report),
                 Err(e) => {
                     if report.ready {
                         report.error = Some(format!("/v1/models is not the OpenAI shape: {e}"));
-                        report.advice =
-                            Some(format!("is {base} a vLLM (OpenAI-compatible) server?"));
+                        report.advice = Some(format!(
+                            "is {} a vLLM (OpenAI-compatible) server?",
+                            self.base
+                        ));
                     }
                 }
             },
             Err(e) => report.error = Some(classify_transport(&e).message),
         }
-        report
+    }
+}
+
+/// Records the served models and the one to use: `model` when given (available or not),
+/// else the first served.
+fn choose_model(models: &Models, model: Option<&str>, report: &mut ProbeReport) {
+    report.models = models.data.iter().map(|m| m.id.clone()).collect();
+    let chosen = match model {
+        Some(m) => models.data.iter().find(|c| c.id == m),
+        None => models.data.first(),
+    };
+    report.model = model
+        .map(str::to_string)
+        .or_else(|| chosen.map(|c| c.id.clone()));
+    report.model_available = chosen.is_some();
+    report.context_length = chosen.and_then(|c| c.max_model_len);
+    if !report.model_available {
+        report.advice = Some(match model {
+            Some(m) => format!(
+                "vLLM serves {:?}, not '{m}': pass --vllm-model with one of those, or leave it out",
+                report.models
+            ),
+            None => "vLLM serves no model".into(),
+        });
     }
 }
 
@@ -513,5 +561,29 @@ mod tests {
     fn reasoning_only_answer_is_seen() {
         let a = parse_response(r#"{"choices":[{"message":{"content":null,"reasoning":"hmm"},"finish_reason":"length"}]}"#).unwrap();
         assert!(a.reasoning && a.content.is_empty() && a.finish == Finish::Length);
+    }
+
+    #[test]
+    fn the_model_is_the_configured_one_or_the_first_served() {
+        let models: Models = serde_json::from_str(
+            r#"{"data":[{"id":"a","max_model_len":4096},{"id":"b","max_model_len":8192}]}"#,
+        )
+        .unwrap();
+        let mut first = ProbeReport::default();
+        choose_model(&models, None, &mut first);
+        assert_eq!(first.model.as_deref(), Some("a"));
+        assert_eq!(first.context_length, Some(4096));
+        assert!(first.model_available && first.advice.is_none());
+        let mut named = ProbeReport::default();
+        choose_model(&models, Some("b"), &mut named);
+        assert_eq!(named.context_length, Some(8192));
+        let mut missing = ProbeReport::default();
+        choose_model(&models, Some("c"), &mut missing);
+        assert_eq!(missing.model.as_deref(), Some("c"));
+        assert!(!missing.model_available);
+        assert!(missing.advice.unwrap().contains("not 'c'"));
+        let mut none = ProbeReport::default();
+        choose_model(&Models { data: Vec::new() }, None, &mut none);
+        assert_eq!(none.advice.as_deref(), Some("vLLM serves no model"));
     }
 }

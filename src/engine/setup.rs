@@ -3,7 +3,7 @@
 
 use crate::engine::ollama::OllamaClient;
 use crate::engine::openai::OpenAiClient;
-use crate::engine::router::EngineSetup;
+use crate::engine::router::{EngineSetup, BUSY_TIMEOUT_FACTOR};
 use crate::engine::{http_client, EngineClient, HttpSettings, ProbeReport};
 use crate::error::RunError;
 use std::time::Duration;
@@ -41,6 +41,7 @@ pub struct EngineSettings {
 }
 
 /// What the start-up probe found, engine by engine.
+#[derive(Default)]
 pub struct ProbedEngines {
     pub setups: Vec<EngineSetup>,
     /// Keyed as in the report: `vllm`, `vllm#2`, ..., `ollama`, ...
@@ -63,7 +64,7 @@ fn endpoint_name(kind: &str, n: usize) -> String {
 /// that does not answer yet starts "down" and is probed again in the background by the
 /// router.
 pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError> {
-    let client = |pool: usize| http_client(pool, &s.http).map_err(RunError::config);
+    let client = |pool: usize| http_client(pool, &s.http).map_err(RunError::usage);
     let vllm_http = s
         .vllm
         .iter()
@@ -74,39 +75,59 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         .iter()
         .map(|o| client(o.concurrency))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut out = ProbedEngines {
-        setups: Vec::new(),
-        reports: Vec::new(),
-        not_ready: Vec::new(),
-    };
-    let (vllm_probes, ollama_probes) = futures::future::join(
-        futures::future::join_all(s.vllm.iter().zip(&vllm_http).map(|(v, http)| {
-            OpenAiClient::probe(http, &v.url, v.model.as_deref(), v.api_key.as_deref())
-        })),
-        futures::future::join_all(
-            s.ollama
-                .iter()
-                .zip(&ollama_http)
-                .map(|(o, http)| OllamaClient::probe(http, &o.url, &o.model)),
-        ),
+    let (vllm_probes, ollama_probes) =
+        futures::future::join(probe_vllm(s, &vllm_http), probe_ollama(s, &ollama_http)).await;
+    check_vllm(s, &vllm_probes)?;
+    let agreed = agreed_model(s, &vllm_probes)?;
+    let mut out = ProbedEngines::default();
+    add_vllm(s, vllm_probes, &vllm_http, agreed.as_deref(), &mut out)?;
+    add_ollama(s, ollama_probes, &ollama_http, agreed.is_some(), &mut out)?;
+    if out.setups.is_empty() {
+        return Err(RunError::engine(
+            "no usable engine is configured: see `aegis-ingest doctor`",
+        ));
+    }
+    Ok(out)
+}
+
+/// Asks every vLLM endpoint at once what it serves.
+async fn probe_vllm(s: &EngineSettings, http: &[reqwest::Client]) -> Vec<ProbeReport> {
+    futures::future::join_all(s.vllm.iter().zip(http).map(|(v, http)| {
+        OpenAiClient::probe(http, &v.url, v.model.as_deref(), v.api_key.as_deref())
+    }))
+    .await
+}
+
+/// Asks every Ollama endpoint at once whether it has the model.
+async fn probe_ollama(s: &EngineSettings, http: &[reqwest::Client]) -> Vec<ProbeReport> {
+    futures::future::join_all(
+        s.ollama
+            .iter()
+            .zip(http)
+            .map(|(o, http)| OllamaClient::probe(http, &o.url, &o.model)),
     )
-    .await;
-    for (v, p) in s.vllm.iter().zip(&vllm_probes) {
+    .await
+}
+
+/// The vLLM endpoints' configuration errors: an untrusted certificate, a refused key, a
+/// model the server does not serve. Waiting would not fix them.
+fn check_vllm(s: &EngineSettings, probes: &[ProbeReport]) -> Result<(), RunError> {
+    for (v, p) in s.vllm.iter().zip(probes) {
         if p.untrusted_certificate {
-            return Err(RunError::config(format!(
+            return Err(RunError::engine(format!(
                 "vLLM at {}: {}",
                 v.url,
                 p.error.as_deref().unwrap_or(crate::engine::TLS_ADVICE)
             )));
         }
         if p.reachable && p.error.as_deref() == Some("401 Unauthorized") {
-            return Err(RunError::config(format!(
+            return Err(RunError::engine(format!(
                 "vLLM at {} refused the API key (401): set --vllm-api-key (or VLLM_API_KEY) to the key the server was started with",
                 v.url
             )));
         }
         if p.ready && !p.model_available {
-            return Err(RunError::config(format!(
+            return Err(RunError::engine(format!(
                 "vLLM at {}: {}",
                 v.url,
                 p.advice
@@ -115,26 +136,42 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
             )));
         }
     }
-    // Every endpoint must serve the same model: results are checkpointed per model, and a
-    // chunk must not depend on which endpoint answered it.
+    Ok(())
+}
+
+/// The model the serving vLLM endpoints agree on (None when none serves yet). Every
+/// endpoint must serve the same model: results are checkpointed per model, and a chunk
+/// must not depend on which endpoint answered it.
+fn agreed_model(s: &EngineSettings, probes: &[ProbeReport]) -> Result<Option<String>, RunError> {
     let serving: Vec<(&str, &str)> = s
         .vllm
         .iter()
-        .zip(&vllm_probes)
+        .zip(probes)
         .filter(|(_, p)| p.ready && p.model_available)
         .filter_map(|(v, p)| Some((v.url.as_str(), p.model.as_deref()?)))
         .collect();
-    if let Some(&(first_url, first_model)) = serving.first() {
-        if let Some(&(url, model)) = serving.iter().find(|(_, m)| *m != first_model) {
-            return Err(RunError::config(format!(
-                "the --vllm-url endpoints serve different models: {first_url} serves '{first_model}', {url} serves '{model}'. Every endpoint must serve the same model (results are checkpointed per model): drop the odd endpoint, or pass --vllm-model to name the one they all serve"
-            )));
-        }
+    let Some(&(first_url, first_model)) = serving.first() else {
+        return Ok(None);
+    };
+    if let Some(&(url, model)) = serving.iter().find(|(_, m)| *m != first_model) {
+        return Err(RunError::engine(format!(
+            "the --vllm-url endpoints serve different models: {first_url} serves '{first_model}', {url} serves '{model}'. Every endpoint must serve the same model (results are checkpointed per model): drop the odd endpoint, or pass --vllm-model to name the one they all serve"
+        )));
     }
-    // An endpoint still loading is held to the model the others serve.
-    let agreed = serving.first().map(|(_, m)| m.to_string());
-    let vllm_usable = !serving.is_empty();
-    for (n, ((v, p), http)) in s.vllm.iter().zip(vllm_probes).zip(&vllm_http).enumerate() {
+    Ok(Some(first_model.to_string()))
+}
+
+/// One setup per vLLM endpoint, up when it serves the model; an endpoint still loading is
+/// held to the model the others serve (`agreed`) and noted as not ready.
+fn add_vllm(
+    s: &EngineSettings,
+    probes: Vec<ProbeReport>,
+    http: &[reqwest::Client],
+    agreed: Option<&str>,
+    out: &mut ProbedEngines,
+) -> Result<(), RunError> {
+    let vllm_usable = agreed.is_some();
+    for (n, ((v, p), http)) in s.vllm.iter().zip(probes).zip(http).enumerate() {
         if !p.ready {
             out.not_ready.push(format!(
                 "vLLM at {} is not ready ({}); {}",
@@ -152,19 +189,18 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         let model = p
             .model
             .clone()
-            .or_else(|| agreed.clone())
+            .or_else(|| agreed.map(str::to_string))
             .unwrap_or_default();
+        let client = OpenAiClient::new(
+            http.clone(),
+            &v.url,
+            model,
+            v.api_key.clone(),
+            s.request_timeout * BUSY_TIMEOUT_FACTOR,
+        )
+        .map_err(|e| RunError::usage(format!("--vllm-url {e}")))?;
         out.setups.push(EngineSetup {
-            client: EngineClient::OpenAi(
-                OpenAiClient::new(
-                    http.clone(),
-                    &v.url,
-                    model,
-                    v.api_key.clone(),
-                    s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
-                )
-                .map_err(|e| RunError::config(format!("--vllm-url {e}")))?,
-            ),
+            client: EngineClient::OpenAi(client),
             concurrency: v.concurrency,
             adaptive: v.adaptive,
             up: p.ready && p.model_available,
@@ -174,42 +210,44 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         });
         out.reports.push((endpoint_name("vllm", n), p));
     }
-    for (n, ((o, p), http)) in s
-        .ollama
-        .iter()
-        .zip(ollama_probes)
-        .zip(&ollama_http)
-        .enumerate()
-    {
+    Ok(())
+}
+
+/// One setup per Ollama endpoint that has the model. One without it is left out with a
+/// warning while vLLM can serve, and is fatal when it is the only engine.
+fn add_ollama(
+    s: &EngineSettings,
+    probes: Vec<ProbeReport>,
+    http: &[reqwest::Client],
+    vllm_usable: bool,
+    out: &mut ProbedEngines,
+) -> Result<(), RunError> {
+    for (n, ((o, p), http)) in s.ollama.iter().zip(probes).zip(http).enumerate() {
         if p.untrusted_certificate {
-            return Err(RunError::config(format!(
+            return Err(RunError::engine(format!(
                 "Ollama at {}: {}",
                 o.url,
                 p.error.as_deref().unwrap_or(crate::engine::TLS_ADVICE)
             )));
         }
-        let skip = if p.reachable && !p.model_available && p.error.is_none() {
+        let missing_model = p.reachable && !p.model_available && p.error.is_none();
+        if missing_model {
             let advice = p.advice.clone().unwrap_or_default();
             if !vllm_usable && s.vllm.is_empty() {
-                return Err(RunError::config(format!("Ollama at {}: {advice}", o.url)));
+                return Err(RunError::engine(format!("Ollama at {}: {advice}", o.url)));
             }
             tracing::warn!("Ollama at {} cannot serve as fallback: {advice}", o.url);
-            true
         } else {
-            false
-        };
-        if !skip {
+            let client = OllamaClient::new(
+                http.clone(),
+                &o.url,
+                o.model.clone(),
+                OLLAMA_NUM_CTX,
+                s.request_timeout * BUSY_TIMEOUT_FACTOR,
+            )
+            .map_err(|e| RunError::usage(format!("--ollama-url {e}")))?;
             out.setups.push(EngineSetup {
-                client: EngineClient::Ollama(
-                    OllamaClient::new(
-                        http.clone(),
-                        &o.url,
-                        o.model.clone(),
-                        OLLAMA_NUM_CTX,
-                        s.request_timeout * crate::engine::router::BUSY_TIMEOUT_FACTOR,
-                    )
-                    .map_err(|e| RunError::config(format!("--ollama-url {e}")))?,
-                ),
+                client: EngineClient::Ollama(client),
                 concurrency: o.concurrency,
                 adaptive: None,
                 up: p.ready,
@@ -220,10 +258,109 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
         }
         out.reports.push((endpoint_name("ollama", n), p));
     }
-    if out.setups.is_empty() {
-        return Err(RunError::config(
-            "no usable engine is configured: see `aegis-ingest doctor`",
-        ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(urls: &[&str], ollama: &[&str]) -> EngineSettings {
+        EngineSettings {
+            vllm: urls
+                .iter()
+                .map(|u| VllmSettings {
+                    url: u.to_string(),
+                    model: None,
+                    api_key: None,
+                    concurrency: 4,
+                    adaptive: None,
+                })
+                .collect(),
+            ollama: ollama
+                .iter()
+                .map(|u| OllamaSettings {
+                    url: u.to_string(),
+                    model: "m".into(),
+                    concurrency: 2,
+                })
+                .collect(),
+            request_timeout: Duration::from_secs(60),
+            http: HttpSettings::default(),
+        }
     }
-    Ok(out)
+
+    fn serving(model: &str) -> ProbeReport {
+        ProbeReport {
+            reachable: true,
+            ready: true,
+            model: Some(model.into()),
+            model_available: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn endpoints_serving_different_models_are_an_engine_error() {
+        let s = settings(&["http://a", "http://b"], &[]);
+        let same = agreed_model(&s, &[serving("x"), serving("x")]).unwrap();
+        assert_eq!(same.as_deref(), Some("x"));
+        let loading = ProbeReport::default();
+        assert_eq!(agreed_model(&s, &[loading.clone(), loading]).unwrap(), None);
+        let err = agreed_model(&s, &[serving("x"), serving("y")]).unwrap_err();
+        assert!(matches!(err, RunError::Engine(_)));
+        assert!(err
+            .to_string()
+            .contains("http://a serves 'x', http://b serves 'y'"));
+    }
+
+    #[test]
+    fn a_refused_key_or_a_model_not_served_is_an_engine_error() {
+        let s = settings(&["http://a"], &[]);
+        let refused = ProbeReport {
+            reachable: true,
+            error: Some("401 Unauthorized".into()),
+            ..Default::default()
+        };
+        let err = check_vllm(&s, &[refused]).unwrap_err();
+        assert!(matches!(err, RunError::Engine(_)));
+        assert!(err.to_string().contains("refused the API key (401)"));
+        let missing = ProbeReport {
+            model_available: false,
+            ..serving("x")
+        };
+        let err = check_vllm(&s, &[missing]).unwrap_err();
+        assert!(matches!(err, RunError::Engine(_)));
+        assert_eq!(err.to_string(), "vLLM at http://a: the model is not served");
+        assert!(check_vllm(&s, &[serving("x")]).is_ok());
+    }
+
+    #[test]
+    fn an_ollama_without_the_model_is_fatal_only_when_it_is_the_only_engine() {
+        let http = [http_client(1, &HttpSettings::default()).unwrap()];
+        let unpulled = ProbeReport {
+            reachable: true,
+            advice: Some("run `ollama pull m`".into()),
+            ..Default::default()
+        };
+        let mut out = ProbedEngines::default();
+        let alone = settings(&[], &["http://o"]);
+        let err = add_ollama(&alone, vec![unpulled.clone()], &http, false, &mut out).unwrap_err();
+        assert!(matches!(err, RunError::Engine(_)));
+        assert_eq!(err.to_string(), "Ollama at http://o: run `ollama pull m`");
+        let fallback = settings(&["http://a"], &["http://o"]);
+        add_ollama(&fallback, vec![unpulled], &http, true, &mut out).unwrap();
+        assert!(out.setups.is_empty(), "left out, with a warning");
+        assert_eq!(out.reports.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_engine_url_is_a_usage_error() {
+        let http = [http_client(1, &HttpSettings::default()).unwrap()];
+        let mut out = ProbedEngines::default();
+        let s = settings(&[], &["http://[bad"]);
+        let err = add_ollama(&s, vec![ProbeReport::default()], &http, false, &mut out).unwrap_err();
+        assert!(matches!(err, RunError::Usage(_)));
+        assert!(err.to_string().starts_with("--ollama-url http://[bad"));
+    }
 }
