@@ -12,7 +12,7 @@ use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
 use tiktoken_rs::CoreBPE;
 
 use crate::read::Document;
-use tokens::Counter;
+use tokens::{tokenizer, Counter};
 
 /// A piece of a document, sent as one extraction request.
 #[derive(Debug, Clone)]
@@ -55,16 +55,6 @@ impl ChunkSettings {
 pub struct Chunker {
     settings: ChunkSettings,
     counter: Counter,
-}
-
-/// The tokenizer used for chunk sizes: built once per process (decoding the compiled-in
-/// tables costs ~65 ms).
-pub fn tokenizer() -> &'static CoreBPE {
-    static BPE: std::sync::OnceLock<CoreBPE> = std::sync::OnceLock::new();
-    // cl100k's tables are compiled in; constructing cannot fail for lack of network.
-    BPE.get_or_init(|| {
-        tiktoken_rs::cl100k_base().expect("cl100k tables are compiled into tiktoken-rs")
-    })
 }
 
 /// Token sizes of one document's slices, from one pass over the whole document.

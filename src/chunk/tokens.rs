@@ -16,6 +16,16 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
+/// The tokenizer used for chunk sizes: built once per process (decoding the compiled-in
+/// tables costs ~65 ms).
+pub fn tokenizer() -> &'static tiktoken_rs::CoreBPE {
+    static BPE: std::sync::OnceLock<CoreBPE> = std::sync::OnceLock::new();
+    // cl100k's tables are compiled in; constructing cannot fail for lack of network.
+    BPE.get_or_init(|| {
+        tiktoken_rs::cl100k_base().expect("cl100k tables are compiled into tiktoken-rs")
+    })
+}
+
 /// Character classes of the pattern.
 struct Classes {
     letter: Vec<(char, char)>,
@@ -205,12 +215,12 @@ const CACHE_PIECE_MAX: usize = 48;
 impl Counter {
     pub fn count_piece(&self, piece: &str) -> u32 {
         if piece.len() > CACHE_PIECE_MAX {
-            return crate::chunk::tokenizer().encode_ordinary(piece).len() as u32;
+            return tokenizer().encode_ordinary(piece).len() as u32;
         }
         if let Some(&n) = self.cache.borrow().get(piece) {
             return n;
         }
-        let n = crate::chunk::tokenizer().encode_ordinary(piece).len() as u32;
+        let n = tokenizer().encode_ordinary(piece).len() as u32;
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= CACHE_MAX {
             cache.clear();
@@ -288,14 +298,8 @@ mod tests {
             "Alice Smith's team (est. 1999) works in Berlin & Paris.\n\n東京は日本の首都です。"
                 .repeat(20);
         let c = Counter::default();
-        assert_eq!(
-            c.count(&text),
-            crate::chunk::tokenizer().encode_ordinary(&text).len()
-        );
+        assert_eq!(c.count(&text), tokenizer().encode_ordinary(&text).len());
         // Second time from the cache.
-        assert_eq!(
-            c.count(&text),
-            crate::chunk::tokenizer().encode_ordinary(&text).len()
-        );
+        assert_eq!(c.count(&text), tokenizer().encode_ordinary(&text).len());
     }
 }

@@ -4,6 +4,7 @@
 //! caps live in `router`. Every exchange goes through reqwest (rustls for https, the
 //! environment's proxies, `--ca-cert` on top of the system's roots).
 
+pub mod client;
 pub mod ollama;
 pub mod openai;
 pub mod router;
@@ -265,52 +266,6 @@ pub struct ProbeReport {
 
 /// What to do about a server certificate that is not trusted.
 pub const TLS_ADVICE: &str = "pass --ca-cert FILE (PEM) with the CA that signed the server's certificate, or set SSL_CERT_FILE to a bundle that holds it";
-
-/// The two engines behind one interface.
-#[derive(Debug, Clone)]
-pub enum EngineClient {
-    OpenAi(openai::OpenAiClient),
-    Ollama(ollama::OllamaClient),
-}
-
-impl EngineClient {
-    pub fn kind(&self) -> EngineKind {
-        match self {
-            EngineClient::OpenAi(_) => EngineKind::Vllm,
-            EngineClient::Ollama(_) => EngineKind::Ollama,
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        match self {
-            EngineClient::OpenAi(c) => c.base_url(),
-            EngineClient::Ollama(c) => c.base_url(),
-        }
-    }
-
-    pub fn model(&self) -> String {
-        match self {
-            EngineClient::OpenAi(c) => c.model(),
-            EngineClient::Ollama(c) => c.model().to_string(),
-        }
-    }
-
-    pub async fn chat(&self, req: &ChatRequest) -> Result<ChatAnswer, EngineError> {
-        match self {
-            EngineClient::OpenAi(c) => c.chat(req).await,
-            EngineClient::Ollama(c) => c.chat(req).await,
-        }
-    }
-
-    /// Cheap readiness check used while an engine is down; returns the context length
-    /// when the engine tells it.
-    pub async fn ready(&self) -> Result<Option<u32>, EngineError> {
-        match self {
-            EngineClient::OpenAi(c) => c.ready().await,
-            EngineClient::Ollama(c) => c.ready().await.map(|()| None),
-        }
-    }
-}
 
 /// What every engine client shares: CA certificates trusted on top of the system's roots
 /// (`--ca-cert`).

@@ -1,10 +1,11 @@
 //! The engines' start-up probe: each endpoint is asked once what it serves (model,
 //! context, health); configuration errors are fatal, an engine not up yet starts down.
 
+use crate::engine::client::EngineClient;
 use crate::engine::ollama::OllamaClient;
 use crate::engine::openai::OpenAiClient;
 use crate::engine::router::{EngineSetup, BUSY_TIMEOUT_FACTOR};
-use crate::engine::{http_client, EngineClient, HttpSettings, ProbeReport};
+use crate::engine::{http_client, HttpSettings, ProbeReport};
 use crate::error::RunError;
 use std::time::Duration;
 

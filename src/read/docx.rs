@@ -14,7 +14,8 @@ use std::io::{Cursor, Read};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::{sections, Document, Format, Section};
+use super::document::{Document, Format, Section};
+use super::sections;
 use crate::read::issue::{DocIssue, IssueKind};
 
 /// Limits applied to the zip container.

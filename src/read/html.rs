@@ -7,7 +7,8 @@
 
 use encoding_rs::Encoding;
 
-use super::{sections, text, Document, Format};
+use super::document::{Document, Format};
+use super::{sections, text};
 use crate::read::issue::{DocIssue, IssueKind};
 
 /// Lines are wrapped at this width; wide enough that paragraphs stay (nearly) whole.
@@ -32,7 +33,7 @@ pub fn read_html(rel: &str, bytes: &[u8]) -> Result<Document, DocIssue> {
     }
     // The HTML tree is walked recursively in places: a large stack keeps deeply nested
     // markup from overflowing the caller's (the run reads on small-stack threads).
-    let rendered = super::with_large_stack(|| {
+    let rendered = super::stack::with_large_stack(|| {
         html2text::config::plain_no_decorate()
             .allow_width_overflow()
             .string_from_read(source.as_bytes(), WRAP_WIDTH)

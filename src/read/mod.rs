@@ -29,6 +29,7 @@
 //! PDFs read by `read_document` are parsed in a child process (see `pdf`), so that a stack
 //! overflow or memory exhaustion in the PDF parser cannot take the run down.
 
+mod document;
 mod docx;
 mod html;
 pub mod issue;
@@ -36,9 +37,11 @@ pub mod pdf;
 mod rst;
 mod sections;
 pub mod shard;
+mod stack;
 mod text;
 pub mod walk;
 
+pub use document::{Document, Format, Section};
 pub use docx::{read_docx_with, ZipLimits};
 pub use rst::rst_sections;
 pub use sections::markdown_sections;
@@ -47,55 +50,6 @@ use std::path::Path;
 
 use crate::read::issue::{DocIssue, IssueKind};
 use crate::read::walk::DocEntry;
-
-/// Formats known to the reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Text,
-    Markdown,
-    /// reStructuredText: plain text with section titles as sections.
-    Rst,
-    /// HTML, rendered to Markdown-like text.
-    Html,
-    /// PDF: one section per page ("p. N").
-    Pdf,
-    /// Word (OOXML), rendered to Markdown-like text.
-    Docx,
-}
-
-impl Format {
-    /// Markdown-aware chunking applies to this format (its text has `#` headings, lists).
-    pub fn is_markdown(self) -> bool {
-        matches!(self, Format::Markdown | Format::Html | Format::Docx)
-    }
-}
-
-/// A labelled region of the text, from `start` (byte offset) to the next section's start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
-    pub start: usize,
-    /// "p. 3" for a PDF page, "Intro > Setup" for a heading path.
-    pub label: String,
-}
-
-/// A document turned into text.
-#[derive(Debug, Clone)]
-pub struct Document {
-    pub text: String,
-    pub format: Format,
-    pub sections: Vec<Section>,
-    /// Things worth reporting that are not failures, e.g. "decoded from windows-1252".
-    pub notes: Vec<String>,
-}
-
-impl Document {
-    /// The label of the section containing byte offset `at`, if any.
-    pub fn section_at(&self, at: usize) -> Option<&str> {
-        let idx = self.sections.partition_point(|s| s.start <= at);
-        idx.checked_sub(1).map(|i| self.sections[i].label.as_str())
-    }
-}
 
 /// Reads the file of `entry`. `max_size` bounds what is read into memory. PDFs are parsed
 /// in a child process (see `pdf::read_pdf_isolated`).
@@ -278,35 +232,6 @@ pub fn read_as(rel: &str, bytes: &[u8], format: Format) -> Result<Document, DocI
         return Err(empty_issue(rel));
     }
     Ok(doc)
-}
-
-/// Stack for threads that run recursive parsers (HTML tree, PDF objects).
-pub(crate) const LARGE_STACK: usize = 256 * 1024 * 1024;
-
-/// Runs `f` on a thread with a `LARGE_STACK` stack (reserved, not committed, memory);
-/// a panic comes back as its message.
-pub(crate) fn with_large_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
-    std::thread::scope(|s| {
-        let handle = std::thread::Builder::new()
-            .name("aegis-reader".into())
-            .stack_size(LARGE_STACK)
-            .spawn_scoped(s, || {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                    .map_err(|p| panic_message(p.as_ref()))
-            })
-            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
-        handle
-            .join()
-            .map_err(|p| panic_message(p.as_ref()))
-            .and_then(|r| r)
-    })
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 fn empty_issue(rel: &str) -> DocIssue {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Document, Format, Section};
+use super::document::{Document, Format, Section};
 use crate::read::issue::{DocIssue, IssueKind};
 
 /// Set (to "1") in the environment of a PDF worker process.
@@ -549,7 +549,7 @@ pub fn extract_guarded(bytes: &[u8]) -> Result<PdfText, Problem> {
             format!("objects nested {depth} deep (over {MAX_NESTING}): malformed or hostile PDF"),
         ));
     }
-    super::with_large_stack(|| extract_text(bytes)).unwrap_or_else(|panic| {
+    super::stack::with_large_stack(|| extract_text(bytes)).unwrap_or_else(|panic| {
         Err(Problem::failed(
             "corrupt",
             format!("the PDF parser panicked: {panic}"),

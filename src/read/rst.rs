@@ -3,7 +3,8 @@
 //! heading-path sections. As in docutils, the level of an adornment style is the order in
 //! which the style first appears.
 
-use super::{sections, text, Document, Format, Section};
+use super::document::{Document, Format, Section};
+use super::{sections, text};
 use crate::read::issue::DocIssue;
 
 pub fn read_rst(rel: &str, bytes: &[u8]) -> Result<Document, DocIssue> {

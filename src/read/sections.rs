@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, Options, Parser, Tag};
 
-use super::Section;
+use super::document::Section;
 
 /// Markdown headings (ATX `## Title` and setext `Title` over `===`/`---`) as heading paths.
 /// Only headings at the top level of the document count: one inside a block quote or a

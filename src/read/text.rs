@@ -5,8 +5,8 @@
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
+use super::document::{Document, Format};
 use super::sections::markdown_sections;
-use super::{Document, Format};
 use crate::read::issue::{DocIssue, IssueKind};
 
 /// Share of control bytes above which a file without a known extension is not text.

@@ -56,7 +56,7 @@ impl Ratios {
 
     /// From the model's token count `n` of `sample` (None: not measured, the guesses).
     pub fn from_count(sample: &str, n: Option<u32>) -> Ratios {
-        let cl100k = crate::chunk::tokenizer()
+        let cl100k = crate::chunk::tokens::tokenizer()
             .encode_ordinary(sample)
             .len()
             .max(1) as f64;
@@ -192,7 +192,7 @@ pub(crate) async fn apply_plan(
     s: &mut RunSettings,
     probed: &mut crate::engine::setup::ProbedEngines,
 ) {
-    use crate::engine::EngineClient;
+    use crate::engine::client::EngineClient;
     let Some(setup) = probed
         .setups
         .iter()

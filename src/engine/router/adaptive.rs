@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::config::BUSY_TIMEOUT_FACTOR;
 use super::state::{lock, EngineState, Router};
-use crate::engine::EngineClient;
+use crate::engine::client::EngineClient;
 
 impl EngineState {
     /// Moves the semaphore's permits to `new`: adds at once; withdraws what is free now

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::engine::{EngineClient, EngineError, EngineKind};
+use crate::engine::client::EngineClient;
+use crate::engine::{EngineError, EngineKind};
 
 /// How far a busy engine's request time-out may grow (`--request-timeout` times this). The
 /// clients' own time-out is this much longer; the router enforces the current one.

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{EngineSetup, RouterConfig};
 use super::spend::RetryBudget;
-use crate::engine::{EngineClient, EngineKind};
+use crate::engine::client::EngineClient;
+use crate::engine::EngineKind;
 
 /// Prompt tokens per 1000 characters assumed until an engine's usage says otherwise.
 const DEFAULT_TOKENS_PER_KCHAR: u32 = 340;
