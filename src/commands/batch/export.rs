@@ -57,7 +57,7 @@ impl Parts {
 
     fn open(path: &Path) -> anyhow::Result<BufWriter<File>> {
         let f = File::create(path).map_err(|e| {
-            RunError::config(format!(
+            RunError::io(path, &e, format!(
                 "cannot write the batch file {}: {e}; pass a --batch path in a folder you can write to",
                 path.display()
             ))
@@ -130,7 +130,7 @@ async fn fit_to_model(
         None => {
             let url = s.engines.vllm.first().map_or("", |v| v.url.as_str());
             let Some(model) = s.engines.vllm.first().and_then(|v| v.model.clone()) else {
-                return Err(RunError::config(format!(
+                return Err(RunError::usage(format!(
                     "no vLLM answered at {url} to name its model and context: start it, or pass --vllm-model NAME and --context-length TOKENS (the model the batch will run)"
                 ))
                 .into());
@@ -189,27 +189,13 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         context_length,
         mut run,
     } = a;
-    if max_lines == 0 {
-        return Err(RunError::config("--max-lines must be at least 1").into());
-    }
-    if run.engines.no_vllm {
-        return Err(RunError::config(
-            "batch files hold requests for vLLM's OpenAI-compatible API: drop --no-vllm",
-        )
-        .into());
-    }
-    if run.dry_run {
-        return Err(RunError::config(
-            "--dry-run does not apply to batch export: `aegis-ingest run --dry-run CORPUS` counts the chunks",
-        )
-        .into());
-    }
+    check_flags(&run, max_lines)?;
     // Ollama has no batch format; the export is for the OpenAI-compatible model.
     run.engines.no_ollama = true;
     let quiet = run.output.quiet;
     let mut s = RunSettings::from_args(run)?;
     if s.gleaning > 0 {
-        return Err(RunError::config(
+        return Err(RunError::usage(
             "--gleaning asks again with each chunk's answer in the conversation, which a batch file cannot: export without --gleaning (or extract live with `run`)",
         )
         .into());
@@ -220,7 +206,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
 
     let dir = s.out.join(DIR_NAME);
     std::fs::create_dir_all(&dir)
-        .map_err(|e| RunError::config(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| RunError::io(&dir, &e, format!("cannot create {}: {e}", dir.display())))?;
     let mut sidecar = Sidecar {
         w: BufWriter::with_capacity(
             1 << 20,
@@ -230,21 +216,8 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let mut parts = Parts::new(batch, max_lines);
-    let (mut rx, producer) = spawn_producer(&s, &journal, &probed, CancellationToken::new())?;
-    let (mut requests, mut done, mut docs, mut skipped) = (0u64, 0u64, 0u64, 0u64);
-    while let Some(item) = rx.recv().await {
-        match item {
-            Item::Chunk(job) => {
-                parts.push(&shape.line(&model, job.key, job.user.clone())?)?;
-                sidecar.push(job.key, &job)?;
-                requests += 1;
-            }
-            Item::Resumed { .. } => done += 1,
-            Item::Doc { .. } => docs += 1,
-            Item::Issue(_) => skipped += 1,
-            Item::WalkDone => {}
-        }
-    }
+    let (rx, producer) = spawn_producer(&s, &journal, &probed, CancellationToken::new())?;
+    let counts = write_requests(rx, &shape, &model, &mut parts, &mut sidecar).await?;
     producer.await?;
     let files = parts.finish()?;
     let tmp = sidecar.w.into_inner().map_err(|e| e.into_error())?;
@@ -262,18 +235,70 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         system: s.prompts.system.to_string(),
         schema: RawValue::from_string(s.prompts.schema.to_string())?,
         taxonomy: s.prompts.taxonomy.clone(),
-        files: files.clone(),
-        requests,
-        already_done: done,
+        files,
+        requests: counts.requests,
+        already_done: counts.done,
         created_at: now_secs(),
     };
     crate::outdir::atomic::write_atomic(&dir.join(EXPORT_FILE), |w| {
         serde_json::to_writer_pretty(&mut *w, &info).map_err(std::io::Error::other)
     })?;
     if !quiet {
-        print_export_summary(&info, docs, skipped, &s.out);
+        print_export_summary(&info, counts.docs, counts.skipped, &s.out);
     }
     Ok(ExitCode::Done)
+}
+
+/// The flags a batch export cannot honour.
+fn check_flags(run: &crate::cli::RunArgs, max_lines: usize) -> Result<(), RunError> {
+    if max_lines == 0 {
+        return Err(RunError::usage("--max-lines must be at least 1"));
+    }
+    if run.engines.no_vllm {
+        return Err(RunError::usage(
+            "batch files hold requests for vLLM's OpenAI-compatible API: drop --no-vllm",
+        ));
+    }
+    if run.dry_run {
+        return Err(RunError::usage(
+            "--dry-run does not apply to batch export: `aegis-ingest run --dry-run CORPUS` counts the chunks",
+        ));
+    }
+    Ok(())
+}
+
+/// What the producer sent: requests written, chunks already done, documents, skipped.
+#[derive(Default)]
+struct Counts {
+    requests: u64,
+    done: u64,
+    docs: u64,
+    skipped: u64,
+}
+
+/// Writes a request line and a `chunks.jsonl` line for every chunk not in the checkpoint.
+async fn write_requests(
+    mut rx: tokio::sync::mpsc::Receiver<Item>,
+    shape: &Shape,
+    model: &str,
+    parts: &mut Parts,
+    sidecar: &mut Sidecar,
+) -> anyhow::Result<Counts> {
+    let mut c = Counts::default();
+    while let Some(item) = rx.recv().await {
+        match item {
+            Item::Chunk(job) => {
+                parts.push(&shape.line(model, job.key, job.user.clone())?)?;
+                sidecar.push(job.key, &job)?;
+                c.requests += 1;
+            }
+            Item::Resumed { .. } => c.done += 1,
+            Item::Doc { .. } => c.docs += 1,
+            Item::Issue(_) => c.skipped += 1,
+            Item::WalkDone => {}
+        }
+    }
+    Ok(c)
 }
 
 fn print_export_summary(info: &ExportInfo, docs: u64, skipped: u64, out: &Path) {

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -16,7 +17,7 @@ use crate::cli::BatchImportArgs;
 use crate::engine::openai::parse_response;
 use crate::engine::{EngineError, EngineKind, FailureClass};
 use crate::error::{ExitCode, RunError};
-use crate::outdir::journal::ChunkKey;
+use crate::outdir::journal::{BaseIndex, ChunkKey, Journal};
 use crate::outdir::open_out;
 use crate::parse::{Checks, Extraction, GroundText};
 use crate::run::extract::accept_answer;
@@ -30,7 +31,7 @@ struct ChunkIndex {
 impl ChunkIndex {
     fn open(path: &Path) -> anyhow::Result<Self> {
         let file = File::open(path).map_err(|e| {
-            RunError::config(format!(
+            RunError::io(path, &e, format!(
                 "cannot read {}: {e}; the export is incomplete: run `aegis-ingest batch export` again",
                 path.display()
             ))
@@ -52,7 +53,7 @@ impl ChunkIndex {
                 .ok()
                 .and_then(|k| ChunkKey::from_hex(&k.k))
                 .ok_or_else(|| {
-                    RunError::config(format!(
+                    RunError::checkpoint(format!(
                         "{} is damaged at byte {offset}: run `aegis-ingest batch export` again",
                         path.display()
                     ))
@@ -106,7 +107,7 @@ fn check_file(
         }
         if let Some(m) = r.model() {
             if m != info.model {
-                return Err(RunError::config(format!(
+                return Err(RunError::usage(format!(
                     "{}:{n} was answered by model '{m}', but the batch in {} was exported for '{}': its results belong to another export (other settings); import them into the --out they were exported from, or export again for '{m}'",
                     path.display(),
                     out.display(),
@@ -117,7 +118,7 @@ fn check_file(
         }
     }
     if known == 0 && unknown > 0 {
-        return Err(RunError::config(format!(
+        return Err(RunError::usage(format!(
             "none of the {unknown} results in {} belongs to the batch exported into {} (prompts {}, chunks of {}/{} tokens): they come from another export or other settings; import them into the --out they were exported from, or export again and rerun the batch",
             path.display(),
             out.display(),
@@ -206,7 +207,7 @@ impl Retry {
                 .prefix(".aegis-tmp-")
                 .tempfile_in(dir)
                 .map_err(|e| {
-                    RunError::config(format!(
+                    RunError::io(&self.path, &e, format!(
                         "cannot write the retry file {}: {e}; pass --retry FILE in a folder you can write to",
                         self.path.display()
                     ))
@@ -241,20 +242,20 @@ impl Retry {
 fn load_export(out: &Path) -> anyhow::Result<ExportInfo> {
     let path = out.join(DIR_NAME).join(EXPORT_FILE);
     let bytes = std::fs::read(&path).map_err(|e| {
-        RunError::config(format!(
+        RunError::out_dir(format!(
             "no batch export in {} ({e}): write one first with `aegis-ingest batch export CORPUS --out {} --batch FILE`",
             out.display(),
             out.display()
         ))
     })?;
     let info: ExportInfo = serde_json::from_slice(&bytes).map_err(|e| {
-        RunError::config(format!(
+        RunError::checkpoint(format!(
             "{} is not an export record ({e}): run `aegis-ingest batch export` again",
             path.display()
         ))
     })?;
     if info.schema_version != SCHEMA_VERSION {
-        return Err(RunError::config(format!(
+        return Err(RunError::checkpoint(format!(
             "{} is of format {} (this aegis-ingest reads {SCHEMA_VERSION}): export again with this version",
             path.display(),
             info.schema_version
@@ -269,66 +270,38 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     let out = &a.output.out;
     let info = load_export(out)?;
     let dir = out.join(DIR_NAME);
-    let mut index = ChunkIndex::open(&dir.join(CHUNKS_FILE))?;
+    let index = ChunkIndex::open(&dir.join(CHUNKS_FILE))?;
     // Every file is checked before the checkpoint is touched.
     let mut res = Imported::default();
     for f in &a.results {
         res.unknown += check_file(f, &info, &index, out)?;
     }
-    let (_lock, mut journal) = open_out(out, false)?;
-    let before = journal.at_open();
-    let shape = Shape::new(&info.system, info.schema.get(), info.max_output_tokens)?;
-    let mut retry = Retry {
-        path: a.retry.clone().unwrap_or_else(|| dir.join(RETRY_FILE)),
-        w: None,
+    let (_lock, journal) = open_out(out, false)?;
+    let mut imp = Importer {
+        before: journal.at_open(),
+        journal,
+        shape: Shape::new(&info.system, info.schema.get(), info.max_output_tokens)?,
+        info: &info,
+        index,
+        retry: Retry {
+            path: a.retry.clone().unwrap_or_else(|| dir.join(RETRY_FILE)),
+            w: None,
+        },
+        seen: HashSet::new(),
+        res,
     };
-    let mut seen: HashSet<ChunkKey> = HashSet::new();
     for f in &a.results {
-        for l in result_lines(f)? {
-            let (n, line, complete) = l?;
-            let Some(r) = parse_result(f, n, &line, complete)? else {
-                continue;
-            };
-            let Some(key) = r
-                .custom_id
-                .as_deref()
-                .and_then(ChunkKey::from_hex)
-                .filter(|k| index.contains(k))
-            else {
-                continue;
-            };
-            if before.done(&key).is_some() || !seen.insert(key) {
-                res.already += 1;
-                continue;
-            }
-            let chunk = index.read(&key)?;
-            journal.begin_batch();
-            match evaluate(&r, &chunk, &info) {
-                Ok((x, pt, ct)) => {
-                    // The check refused any other model: every answer is the export's.
-                    journal.record_done(key, EngineKind::Vllm, &info.model, pt, ct, &x)?;
-                    res.done += 1;
-                    res.partial += u64::from(x.partial);
-                }
-                Err(e) => {
-                    journal.record_failed(key, e.class.name(), &e.message, e.raw.as_deref())?;
-                    retry.push(&shape.line(&info.model, key, chunk.user)?)?;
-                    res.failed += 1;
-                    if res.reasons.len() < 5 {
-                        res.reasons.push(format!(
-                            "{} chunk {}: {} ({})",
-                            chunk.doc,
-                            chunk.i,
-                            e.message,
-                            e.class.name()
-                        ));
-                    }
-                }
-            }
-            journal.end_batch()?;
-        }
+        imp.import_file(f)?;
     }
-    journal.sync()?;
+    imp.journal.sync()?;
+    let Importer {
+        before,
+        index,
+        seen,
+        retry,
+        mut res,
+        ..
+    } = imp;
     res.pending = index
         .keys()
         .filter(|k| before.done(k).is_none() && !seen.contains(k))
@@ -348,6 +321,81 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::Done
     })
+}
+
+/// An import under way: the export it belongs to, the checkpoint it writes, what it did.
+struct Importer<'a> {
+    info: &'a ExportInfo,
+    index: ChunkIndex,
+    journal: Journal,
+    /// The checkpoint as it was before the import: chunks done already are not imported.
+    before: Arc<BaseIndex>,
+    shape: Shape,
+    retry: Retry,
+    /// Chunks imported from these files (a key twice counts once).
+    seen: HashSet<ChunkKey>,
+    res: Imported,
+}
+
+impl Importer<'_> {
+    /// Imports every result of one (checked) file that belongs to this export.
+    fn import_file(&mut self, f: &Path) -> anyhow::Result<()> {
+        for l in result_lines(f)? {
+            let (n, line, complete) = l?;
+            let Some(r) = parse_result(f, n, &line, complete)? else {
+                continue;
+            };
+            let Some(key) = r
+                .custom_id
+                .as_deref()
+                .and_then(ChunkKey::from_hex)
+                .filter(|k| self.index.contains(k))
+            else {
+                continue;
+            };
+            if self.before.done(&key).is_some() || !self.seen.insert(key) {
+                self.res.already += 1;
+                continue;
+            }
+            self.import_one(key, &r)?;
+        }
+        Ok(())
+    }
+
+    /// Journals one result: done, or failed with its request in the retry file.
+    fn import_one(&mut self, key: ChunkKey, r: &ResultLine) -> anyhow::Result<()> {
+        let chunk = self.index.read(&key)?;
+        let res = &mut self.res;
+        self.journal.begin_batch();
+        match evaluate(r, &chunk, self.info) {
+            Ok((x, pt, ct)) => {
+                // The check refused any other model: every answer is the export's.
+                let model = &self.info.model;
+                self.journal
+                    .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
+                res.done += 1;
+                res.partial += u64::from(x.partial);
+            }
+            Err(e) => {
+                self.journal
+                    .record_failed(key, e.class.name(), &e.message, e.raw.as_deref())?;
+                let line = self.shape.line(&self.info.model, key, chunk.user)?;
+                self.retry.push(&line)?;
+                res.failed += 1;
+                if res.reasons.len() < 5 {
+                    res.reasons.push(format!(
+                        "{} chunk {}: {} ({})",
+                        chunk.doc,
+                        chunk.i,
+                        e.message,
+                        e.class.name()
+                    ));
+                }
+            }
+        }
+        self.journal.end_batch()?;
+        Ok(())
+    }
 }
 
 fn print_import_summary(res: &Imported, retry: Option<&Path>, out: &Path) {

@@ -58,12 +58,13 @@ pub(super) fn result_lines(
     path: &Path,
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(usize, String, bool)>>> {
     let f = File::open(path).map_err(|e| {
-        RunError::config(format!(
-            "cannot read the result file {}: {e}",
-            path.display()
-        ))
+        RunError::io(
+            path,
+            &e,
+            format!("cannot read the result file {}: {e}", path.display()),
+        )
     })?;
-    let name = path.display().to_string();
+    let path = path.to_path_buf();
     let mut r = BufReader::with_capacity(1 << 20, f);
     let mut n = 0usize;
     Ok(std::iter::from_fn(move || loop {
@@ -79,9 +80,8 @@ pub(super) fn result_lines(
                 return Some(Ok((n, line, complete)));
             }
             Err(e) => {
-                return Some(Err(anyhow::Error::from(RunError::config(format!(
-                    "{name}:{n}: {e}"
-                )))))
+                let msg = format!("{}:{n}: {e}", path.display());
+                return Some(Err(anyhow::Error::from(RunError::io(&path, &e, msg))));
             }
         }
     }))
@@ -104,13 +104,13 @@ pub(super) fn parse_result<'a>(
 
 fn parse_line<'a>(path: &Path, n: usize, line: &'a str) -> anyhow::Result<ResultLine<'a>> {
     let r: ResultLine = serde_json::from_str(line).map_err(|e| {
-        RunError::config(format!(
+        RunError::usage(format!(
             "{}:{n} is not a batch result line ({e}); pass the output file of the batch job (`vllm run-batch -o`), not its input",
             path.display()
         ))
     })?;
     if r.custom_id.is_none() || (r.response.is_none() && r.error().is_none()) {
-        return Err(RunError::config(format!(
+        return Err(RunError::usage(format!(
             "{}:{n} is not a batch result line (it needs a custom_id and a response or an error); pass the output file of the batch job (`vllm run-batch -o`), not its input",
             path.display()
         ))
