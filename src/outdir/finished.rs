@@ -239,7 +239,7 @@ impl RecordKind for Relation {
 
 /// Reads one JSONL output file record by record. Its errors are `io::Error`s carrying a
 /// `RunError` (see [`reader_error`]): `Io` for the file, `Checkpoint` for a damaged line,
-/// naming the file and the line.
+/// naming the file and the line (FILE line N).
 pub struct JsonlReader {
     path: PathBuf,
     reader: BufReader<File>,
@@ -276,7 +276,7 @@ impl JsonlReader {
             }
             let rec: T = serde_json::from_str(text).map_err(|e| {
                 as_io(RunError::checkpoint(format!(
-                    "{}:{}: not a valid {} record ({e}): the outputs are damaged or were \
+                    "{} line {} is not a valid {} record ({e}): the outputs are damaged or were \
                      edited by hand; rerun `aegis-ingest run` on the corpus to rewrite them",
                     self.path.display(),
                     self.lineno,
@@ -333,7 +333,8 @@ mod tests {
         let err = reader_error(err).unwrap();
         assert!(matches!(err, RunError::Checkpoint(_)), "{err:?}");
         assert!(
-            err.to_string().contains(":1: not a valid relation record"),
+            err.to_string()
+                .contains("line 1 is not a valid relation record"),
             "{err}"
         );
         let missing = read_records::<Entity>(&dir.path().join("nope.jsonl")).unwrap_err();

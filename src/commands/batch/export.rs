@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
-use super::{
+use super::files::{
     now_secs, ChunkLine, ExportInfo, Shape, TextAt, CHUNKS_FILE, DIR_NAME, EXPORT_FILE,
     SCHEMA_VERSION,
 };

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::results::{parse_result, result_lines, ResultLine};
-use super::{
+use super::files::{
     ChunkLine, ExportInfo, Shape, CHUNKS_FILE, DIR_NAME, EXPORT_FILE, RETRY_FILE, SCHEMA_VERSION,
 };
+use super::results::{parse_result, result_lines, ResultLine};
 use crate::cli::BatchImportArgs;
 use crate::engine::openai::parse_response;
 use crate::engine::{EngineError, EngineKind, FailureClass};

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::gold::GoldDoc;
+use super::outputs::RunOutputs;
 use super::score::{
     finish_entities, finish_relations, round, DocScores, EvalReport, Example, Examples, RunFigures,
     Score,
 };
-use super::RunOutputs;
 use crate::merge::resolve::resolved_key;
 use crate::prompt::GENERIC_RELATION;
 

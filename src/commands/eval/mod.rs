@@ -24,65 +24,27 @@
 
 mod gold;
 mod matching;
+mod outputs;
 mod score;
 mod table;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{EvalArgs, EvalFormat};
 use crate::error::{ExitCode, RunError};
-use crate::outdir::finished::{Entity, FinishedRun, Relation};
-use crate::prompt::{default_prompts_root, PromptSet, Taxonomy};
+use crate::outdir::finished::FinishedRun;
 use crate::quality::grounding::measure_grounding;
 use crate::quality::Limits;
 
 pub use gold::{read_gold, GoldDoc, GoldEntity, GoldRelation};
 pub use matching::evaluate;
+pub use outputs::RunOutputs;
 pub use score::{
     DocScores, EntityScores, EvalReport, Example, Examples, RelationScores, RunFigures, Score,
 };
 
 /// The output file, beside the run's outputs.
 pub const EVAL_FILE: &str = "eval.json";
-
-/// A finished run and its output records, as `eval` scores them.
-pub struct RunOutputs {
-    pub run: FinishedRun,
-    pub entities: Vec<Entity>,
-    pub relations: Vec<Relation>,
-}
-
-impl RunOutputs {
-    pub fn open(out: &Path) -> Result<Self, RunError> {
-        let run = FinishedRun::open(out)?;
-        Ok(RunOutputs {
-            entities: run.entities()?,
-            relations: run.relations()?,
-            run,
-        })
-    }
-
-    /// The taxonomy the run used: its prompts folder, else the built-in domain named in
-    /// the report.
-    fn taxonomy(&self) -> Result<Taxonomy, RunError> {
-        let dir = PathBuf::from(&self.run.state.prompts_dir);
-        match PromptSet::load_dir(&dir) {
-            Ok(p) => Ok(p.taxonomy),
-            Err(first) => {
-                let domain = self.run.report.settings["domain"]
-                    .as_str()
-                    .unwrap_or("general");
-                PromptSet::load_domain(&default_prompts_root(), domain)
-                    .map(|p| p.taxonomy)
-                    .map_err(|_| {
-                        RunError::usage(format!(
-                            "cannot load the run's taxonomy to check the gold types: {first}"
-                        ))
-                    })
-            }
-        }
-    }
-}
 
 /// `aegis-ingest eval`.
 pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
