@@ -141,7 +141,7 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         crate::cli::Concurrency::Fixed(1),
         1,
     )?;
-    let http = http_client(2, &s.http).map_err(crate::error::RunError::config)?;
+    let http = http_client(2, &s.http).map_err(crate::error::RunError::engine)?;
     let text = args.format == OutputFormat::Text;
     let mut engines = Vec::new();
     for (kind, flag, n) in [

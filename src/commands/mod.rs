@@ -6,4 +6,5 @@ pub mod doctor;
 pub mod eval;
 pub mod export;
 pub mod merge;
+pub mod shell;
 pub mod status;

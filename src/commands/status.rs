@@ -4,15 +4,19 @@
 //! never changes the checkpoint. `--format json` prints the same as one object
 //! ([`StatusReport`], README: "Machine-readable output").
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use indicatif::HumanDuration;
 use serde::Serialize;
 
+use super::shell::shell_quote;
 use crate::chunk::{ChunkSettings, Chunker};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::error::{ExitCode, RunError};
-use crate::outdir::journal::Journal;
+use crate::outdir::finished::{read_report, read_state};
+use crate::outdir::journal::{BaseIndex, Journal};
 use crate::outdir::{RunState, STATE_FILE};
 use crate::prompt::PromptSet;
 use crate::read::walk::{walk, PathFilter, WalkItem};
@@ -21,17 +25,6 @@ use crate::run::producer::chunk_key;
 /// Shape of `status --format json`; raised when a field changes meaning or goes away
 /// (new fields may be added without raising it).
 pub const SCHEMA_VERSION: u32 = 1;
-
-fn shell_quote(a: &str) -> String {
-    if !a.is_empty()
-        && a.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b))
-    {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', "'\\''"))
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckpointInfo {
@@ -100,18 +93,15 @@ fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// The rate of the last run, from its report (read loosely: only two fields matter here).
-fn last_run(out: &std::path::Path, state: &RunState) -> Option<LastRun> {
+/// The rate of the last run, from its report (read loosely: a damaged report only leaves
+/// the rate unknown).
+fn last_run(out: &Path, state: &RunState) -> Option<LastRun> {
     if state.finished_at == 0 {
         return None;
     }
-    let report: Option<serde_json::Value> = std::fs::read(out.join("report.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let extracted = report
-        .as_ref()
-        .and_then(|r| r["chunks"]["extracted_now"].as_u64());
-    let wall = report.as_ref().and_then(|r| r["wall_seconds"].as_f64());
+    let report = read_report(out).ok().flatten();
+    let extracted = report.as_ref().map(|r| r.chunks.extracted_now);
+    let wall = report.as_ref().map(|r| r.wall_seconds);
     let rate = match (extracted, wall) {
         (Some(n), Some(w)) if n > 0 && w > 0.0 => Some((n as f64 / w * 1000.0).round() / 1000.0),
         _ => None,
@@ -128,34 +118,41 @@ fn last_run(out: &std::path::Path, state: &RunState) -> Option<LastRun> {
 /// Reads the checkpoint and walks the corpus; the answer of `status`.
 pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
     let out = &args.output.out;
-    let state_path = out.join(STATE_FILE);
-    let state: RunState = match std::fs::read(&state_path) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| {
-            RunError::config(format!(
-                "{} is unreadable: {e}; rerun `aegis-ingest run` on the same --out to rewrite it",
-                state_path.display()
-            ))
-        })?,
-        Err(_) if !out.join(crate::outdir::journal::FILE_NAME).exists() => {
-            return Err(RunError::config(format!(
+    let state = match read_state(out)? {
+        Some(state) => state,
+        None if !out.join(crate::outdir::journal::FILE_NAME).exists() => {
+            return Err(RunError::out_dir(format!(
                 "no checkpoint in {}: start one with `aegis-ingest run <CORPUS> --out {}`",
                 out.display(),
                 out.display()
             )));
         }
-        Err(_) => RunState::default(),
+        // A run in progress, or one that never finished: the checkpoint alone.
+        None => RunState::default(),
     };
     // Opening recovers a torn tail, as a run would; status takes no lock, so it only reads
     // when no run holds the folder.
     let journal = Journal::open(out).map_err(|e| {
-        RunError::config(format!(
+        RunError::checkpoint(format!(
             "{e}; see README \"Resume and the checkpoint\" (or start over with `aegis-ingest run <CORPUS> --out {} --fresh`)",
             out.display()
         ))
     })?;
-    let last = journal.opened.last_activity;
     let at_open = journal.at_open();
-    let mut report = StatusReport {
+    let mut report = checkpoint_report(out, &journal, &state);
+    if state.corpus.is_empty() {
+        return Ok(report);
+    }
+    report.corpus = Some(PathBuf::from(&state.corpus).display().to_string());
+    let counts = count_corpus(out, &state, &at_open)?;
+    fill_counts(&mut report, &counts, &state);
+    Ok(report)
+}
+
+/// What the checkpoint alone says: its records, models and last activity.
+fn checkpoint_report(out: &Path, journal: &Journal, state: &RunState) -> StatusReport {
+    let last = journal.opened.last_activity;
+    StatusReport {
         schema_version: SCHEMA_VERSION,
         out: out.display().to_string(),
         checkpoint: CheckpointInfo {
@@ -167,96 +164,107 @@ pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
             last_activity_unix: (last > 0).then_some(last),
             last_activity_secs_ago: (last > 0).then(|| now_unix().saturating_sub(last)),
         },
-        models: at_open.done_by_model(),
+        models: journal.at_open().done_by_model(),
         corpus: None,
         documents: None,
         chunks: None,
         complete: false,
-        last_run: last_run(out, &state),
+        last_run: last_run(out, state),
         eta_seconds: None,
         resume_command: None,
-    };
-    if state.corpus.is_empty() {
-        return Ok(report);
     }
-    let corpus = PathBuf::from(&state.corpus);
-    report.corpus = Some(corpus.display().to_string());
-    let prompts_error = |e: crate::prompt::PromptError| {
-        RunError::config(format!(
-            "{e}; the run in {} used the prompts in {}: restore them, or start over with --fresh",
-            out.display(),
-            state.prompts_dir
-        ))
-    };
-    let loaded =
-        PromptSet::load_dir(std::path::Path::new(&state.prompts_dir)).map_err(prompts_error)?;
-    // The run's plan may have used other bounds or the compact template (small contexts).
-    let prompts = match state.limits {
-        Some(l) => loaded.variant(l, state.compact).map_err(prompts_error)?,
-        None => loaded,
-    };
+}
+
+/// Documents and chunks of the corpus as it is now, against the checkpoint.
+#[derive(Default)]
+struct Counts {
+    docs: u64,
+    docs_done: u64,
+    skipped: u64,
+    chunks: u64,
+    chunks_done: u64,
+    chunks_failed: u64,
+}
+
+/// Walks, reads and chunks the corpus with the last run's settings (from `run.json`) and
+/// looks each chunk's key up in the checkpoint.
+fn count_corpus(out: &Path, state: &RunState, at_open: &BaseIndex) -> Result<Counts, RunError> {
+    let prompts = run_prompts(out, state)?;
     let settings = ChunkSettings {
         tokens: state.chunk_tokens,
         overlap: state.chunk_overlap,
     };
-    let chunker = Chunker::new(settings).map_err(RunError::config)?;
-    let (mut docs, mut docs_done, mut skipped) = (0u64, 0u64, 0u64);
-    let (mut chunks, mut chunks_done, mut chunks_failed) = (0u64, 0u64, 0u64);
-    let mut seen = HashSet::new();
+    let chunker = Chunker::new(settings).map_err(RunError::checkpoint)?;
     let filter = PathFilter::new(&state.include, &state.exclude).map_err(|e| {
-        RunError::config(format!(
+        RunError::checkpoint(format!(
             "{e}; fix --include/--exclude in {} (or start over with --fresh)",
-            state_path.display()
+            out.join(STATE_FILE).display()
         ))
     })?;
-    for item in walk(&corpus, filter) {
+    let fingerprint = crate::run::producer::key_fingerprint(&prompts.fingerprint, state.gleaning);
+    let mut c = Counts::default();
+    for item in walk(Path::new(&state.corpus), filter) {
         let WalkItem::Doc(entry) = item else {
-            skipped += 1;
+            c.skipped += 1;
             continue;
         };
         let Ok(doc) = crate::read::read_document(&entry, state.max_file_size.unwrap_or(u64::MAX))
         else {
-            skipped += 1;
+            c.skipped += 1;
             continue;
         };
-        docs += 1;
+        c.docs += 1;
         let mut all = true;
         for ch in chunker.chunk(&doc) {
-            chunks += 1;
+            c.chunks += 1;
             let user = prompts.user_message(&ch.text, &entry.rel, ch.section.as_deref());
-            let key = chunk_key(
-                &crate::run::producer::key_fingerprint(&prompts.fingerprint, state.gleaning),
-                settings,
-                &user,
-            );
-            seen.insert(key);
-            match at_open.get(&key) {
-                Some(e) if e.ok => chunks_done += 1,
+            match at_open.get(&chunk_key(&fingerprint, settings, &user)) {
+                Some(e) if e.ok => c.chunks_done += 1,
                 Some(_) => {
-                    chunks_failed += 1;
+                    c.chunks_failed += 1;
                     all = false;
                 }
                 None => all = false,
             }
         }
-        if all {
-            docs_done += 1;
-        }
+        c.docs_done += u64::from(all);
     }
-    let pending = chunks - chunks_done - chunks_failed;
+    Ok(c)
+}
+
+/// The prompts the last run used, with the bounds and template its plan chose.
+fn run_prompts(out: &Path, state: &RunState) -> Result<PromptSet, RunError> {
+    let prompts_error = |e: crate::prompt::PromptError| {
+        RunError::usage(format!(
+            "{e}; the run in {} used the prompts in {}: restore them, or start over with --fresh",
+            out.display(),
+            state.prompts_dir
+        ))
+    };
+    let loaded = PromptSet::load_dir(Path::new(&state.prompts_dir)).map_err(prompts_error)?;
+    // The run's plan may have used other bounds or the compact template (small contexts).
+    match state.limits {
+        Some(l) => loaded.variant(l, state.compact).map_err(prompts_error),
+        None => Ok(loaded),
+    }
+}
+
+/// The counts, what is left, its time at the last run's rate, and the resume command.
+fn fill_counts(report: &mut StatusReport, c: &Counts, state: &RunState) {
+    let pending = c.chunks - c.chunks_done - c.chunks_failed;
     report.documents = Some(DocumentStatus {
-        total: docs,
-        done: docs_done,
-        skipped_or_unreadable: skipped,
+        total: c.docs,
+        done: c.docs_done,
+        skipped_or_unreadable: c.skipped,
     });
     report.chunks = Some(ChunkStatus {
-        total: chunks,
-        done: chunks_done,
-        failed: chunks_failed,
+        total: c.chunks,
+        done: c.chunks_done,
+        failed: c.chunks_failed,
         pending,
     });
-    report.complete = pending + chunks_failed == 0;
-    let left = pending + chunks_failed;
+    let left = pending + c.chunks_failed;
+    report.complete = left == 0;
     if left > 0 {
         report.eta_seconds = report
             .last_run
@@ -268,20 +276,14 @@ pub fn collect(args: &StatusArgs) -> Result<StatusReport, RunError> {
         let cmd: Vec<String> = state.command.iter().map(|a| shell_quote(a)).collect();
         report.resume_command = Some(cmd.join(" "));
     }
-    Ok(report)
 }
 
-/// `1h 02m`, `3m 20s`, `45s`.
+/// `45 seconds`, `3 minutes`, `2 hours` (the largest unit, as an estimate deserves).
 fn human_secs(s: f64) -> String {
     if s < 0.5 {
         return "less than a second".into();
     }
-    let s = s.round() as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
-    }
+    HumanDuration(Duration::from_secs(s.round() as u64)).to_string()
 }
 
 fn render_text(r: &StatusReport) -> String {
@@ -351,8 +353,9 @@ mod tests {
     #[test]
     fn time_left_reads_naturally() {
         assert_eq!(human_secs(0.07), "less than a second");
-        assert_eq!(human_secs(44.6), "45s");
-        assert_eq!(human_secs(200.0), "3m 20s");
-        assert_eq!(human_secs(3720.0), "1h 02m");
+        assert_eq!(human_secs(44.6), "45 seconds");
+        assert_eq!(human_secs(200.0), "3 minutes");
+        assert_eq!(human_secs(3720.0), "62 minutes");
+        assert_eq!(human_secs(4.0 * 3600.0), "4 hours");
     }
 }

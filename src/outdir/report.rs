@@ -1,12 +1,13 @@
 //! The report: what a run saw, did, skipped and failed, as `report.json` (and `skipped.csv`)
-//! and as a short human summary on stderr. Counters are plain data filled by the writer.
+//! and as a short human summary on stderr. Counters are plain data filled by the writer,
+//! read back by `outdir::finished` and summed across shards by [`Report::absorb`].
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::router::EngineStats;
-use crate::read::issue::DocIssue;
+use crate::read::issue::{DocIssue, IssueKind};
 
 /// Validation counts summed over the chunks merged.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -20,7 +21,8 @@ pub struct ValidationTotals {
     pub drops: crate::parse::Drops,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DocumentCounts {
     pub seen: u64,
     pub extracted: u64,
@@ -32,13 +34,16 @@ pub struct DocumentCounts {
     /// A new modification time but the same bytes (a fresh checkout, a `touch`), every
     /// chunk in the checkpoint: read and hashed, not chunked again.
     pub unchanged_same_bytes: u64,
+    #[serde(deserialize_with = "skipped_issues")]
     pub skipped_list: Vec<DocIssue>,
+    #[serde(deserialize_with = "failed_issues")]
     pub failed_list: Vec<DocIssue>,
     /// Notes worth knowing (e.g. legacy encodings decoded), per document.
     pub notes: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChunkCounts {
     pub total: u64,
     pub extracted_now: u64,
@@ -57,7 +62,8 @@ pub struct ChunkCounts {
 
 /// What validation kept and dropped, over every chunk the outputs hold (each checkpoint
 /// record carries its counts, so resumed chunks count too).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ValidationCounts {
     /// Answers (chunks) whose results the outputs hold.
     pub answers: u64,
@@ -99,7 +105,8 @@ impl ValidationCounts {
 }
 
 /// `--gleaning`: follow-up requests for what an answer missed, and what they added.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct GleaningCounts {
     /// Rounds allowed per chunk.
     pub rounds: u32,
@@ -110,7 +117,7 @@ pub struct GleaningCounts {
 }
 
 /// A chunk that failed, with the reason and a bit of the raw answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedChunk {
     pub doc: String,
     pub chunk: u32,
@@ -118,7 +125,8 @@ pub struct FailedChunk {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     pub corpus: String,
     pub out: String,
@@ -139,6 +147,9 @@ pub struct Report {
     /// Entities each resolution rule folded into another (absent with `--no-resolve`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resolution: Option<BTreeMap<String, u64>>,
+    /// Not read back: an engine's figures belong to the process that ran it (its failure
+    /// classes are the router's names), and nothing that reads a finished run uses them.
+    #[serde(skip_deserializing)]
     pub engines: BTreeMap<String, EngineStats>,
     pub retries: u64,
     pub fallbacks: u64,
@@ -146,24 +157,34 @@ pub struct Report {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub wall_seconds: f64,
-    /// The process's peak resident memory so far (Linux `VmHWM`), in MB.
+    /// The process's peak resident memory so far (`getrusage`'s `ru_maxrss`), in MB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_mb: Option<f64>,
     pub settings: serde_json::Value,
+    /// The grounding counters of reports written by earlier versions: read, never written.
+    #[serde(skip_serializing)]
+    pub grounding: Option<EarlierGrounding>,
 }
 
-/// Peak resident memory of this process (`VmHWM` in /proc/self/status), in MB; None where
-/// the system does not say.
+/// `grounding` in the reports of earlier versions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EarlierGrounding {
+    pub share: Option<f64>,
+    pub grounded: Option<u64>,
+    pub checked: Option<u64>,
+    pub total: Option<u64>,
+}
+
+/// Peak resident memory of this process (`ru_maxrss` of `getrusage`, in KiB on Linux), in
+/// MB with one decimal; None where the system does not say.
 pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
+    // SAFETY: getrusage only writes the struct it is given, which is zeroed and ours.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 || usage.ru_maxrss <= 0 {
+        return None;
+    }
+    let kb = usage.ru_maxrss as f64;
     Some((kb / 1024.0 * 10.0).round() / 10.0)
 }
 
@@ -173,9 +194,18 @@ pub const MAX_LISTED_FAILURES: usize = 1000;
 impl Report {
     /// The human summary for stderr.
     pub fn summary(&self) -> String {
+        let mut s = self.summary_head();
+        s.push_str(&self.summary_validation());
+        s.push_str(&self.summary_engines());
+        s.push_str(&self.summary_issues());
+        s
+    }
+
+    /// The first line: documents, chunks, records, generic share, time.
+    fn summary_head(&self) -> String {
         let d = &self.documents;
         let c = &self.chunks;
-        let mut s = format!(
+        format!(
             "{}: {} documents ({} extracted, {} skipped, {} failed); {} chunks ({} extracted now, {} resumed, {} failed); {} entities, {} relations; {:.1}% {} ; {:.1} s\n",
             self.status,
             d.seen,
@@ -191,36 +221,49 @@ impl Report {
             self.generic_relation_share * 100.0,
             crate::prompt::GENERIC_RELATION,
             self.wall_seconds,
-        );
+        )
+    }
+
+    /// What validation kept and dropped, when an answer was validated.
+    fn summary_validation(&self) -> String {
         let v = &self.validation;
-        if v.answers > 0 {
-            let mut reasons: Vec<String> = serde_json::to_value(v.dropped)
-                .ok()
-                .and_then(|d| d.as_object().cloned())
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect();
-            reasons.sort();
-            s.push_str(&format!(
-                "  answers: {} validated{}{}; dropped: {}\n",
-                v.answers,
-                v.grounded_share
-                    .map(|g| format!(", {:.1}% of entity names found in their chunk", g * 100.0))
-                    .unwrap_or_default(),
-                if c.partial > 0 {
-                    format!(", {} partial (cut off, complete records kept)", c.partial)
-                } else {
-                    String::new()
-                },
-                if reasons.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    reasons.join(", ")
-                },
-            ));
+        if v.answers == 0 {
+            return String::new();
         }
+        let mut reasons: Vec<String> = serde_json::to_value(v.dropped)
+            .ok()
+            .and_then(|d| d.as_object().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        reasons.sort();
+        format!(
+            "  answers: {} validated{}{}; dropped: {}\n",
+            v.answers,
+            v.grounded_share
+                .map(|g| format!(", {:.1}% of entity names found in their chunk", g * 100.0))
+                .unwrap_or_default(),
+            if self.chunks.partial > 0 {
+                format!(
+                    ", {} partial (cut off, complete records kept)",
+                    self.chunks.partial
+                )
+            } else {
+                String::new()
+            },
+            if reasons.is_empty() {
+                "nothing".to_string()
+            } else {
+                reasons.join(", ")
+            },
+        )
+    }
+
+    /// One line per engine that was sent a request.
+    fn summary_engines(&self) -> String {
+        let mut s = String::new();
         for (name, e) in &self.engines {
             if e.requests > 0 {
                 s.push_str(&format!(
@@ -238,6 +281,12 @@ impl Report {
                 ));
             }
         }
+        s
+    }
+
+    /// Skipped and failed documents, one line per reason with the first three named.
+    fn summary_issues(&self) -> String {
+        let d = &self.documents;
         let mut groups: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
         for i in &d.skipped_list {
             groups
@@ -248,6 +297,7 @@ impl Report {
         for i in &d.failed_list {
             groups.entry(("failed", i.reason)).or_default().push(&i.doc);
         }
+        let mut s = String::new();
         for ((kind, reason), docs) in groups {
             let shown: Vec<&str> = docs.iter().take(3).copied().collect();
             s.push_str(&format!(
@@ -274,5 +324,276 @@ impl Report {
         }
         csv.flush()?;
         Ok(())
+    }
+}
+
+impl Report {
+    /// Adds the counts of `other` (another shard's report) to this one: every count is
+    /// summed and every list extended. The fields that are not counts are combined as
+    /// said at each; a field added to `Report` must be added here (the destructuring
+    /// below does not compile until it is).
+    pub fn absorb(&mut self, other: &Report) {
+        let Report {
+            // The run's identity: the first report's is kept.
+            corpus: _,
+            out: _,
+            settings: _,
+            // "done" only when every report says so.
+            status,
+            // The highest code: a failure or a stop in one shard is the merge's.
+            exit_code,
+            documents,
+            chunks,
+            entities,
+            relations,
+            relation_types,
+            // A share, not a count: recomputed from the summed relation types.
+            generic_relation_share: _,
+            entity_types,
+            dropped_items,
+            validation,
+            gleaning,
+            resolution,
+            // Not read back from a report (see the field).
+            engines: _,
+            retries,
+            fallbacks,
+            failed_chunks,
+            prompt_tokens,
+            completion_tokens,
+            // The shards ran side by side: the longest is the merge's.
+            wall_seconds,
+            // Each shard's own process: the largest.
+            peak_rss_mb,
+            // Only in reports of earlier versions, which shards of this one never are.
+            grounding: _,
+        } = other;
+        if status != "done" {
+            self.status = "finished with failures".to_string();
+        } else if self.status.is_empty() {
+            self.status = status.clone();
+        }
+        self.exit_code = self.exit_code.max(*exit_code);
+        self.documents.absorb(documents);
+        self.chunks.absorb(chunks);
+        self.entities += entities;
+        self.relations += relations;
+        add_counts(&mut self.relation_types, relation_types);
+        add_counts(&mut self.entity_types, entity_types);
+        self.generic_relation_share = generic_share(&self.relation_types, self.relations);
+        self.dropped_items += dropped_items;
+        self.validation.absorb(validation);
+        self.gleaning.absorb(gleaning);
+        if let Some(r) = resolution {
+            add_counts(self.resolution.get_or_insert_with(BTreeMap::new), r);
+        }
+        self.retries += retries;
+        self.fallbacks += fallbacks;
+        self.failed_chunks.extend(failed_chunks.iter().cloned());
+        self.prompt_tokens += prompt_tokens;
+        self.completion_tokens += completion_tokens;
+        self.wall_seconds = self.wall_seconds.max(*wall_seconds);
+        self.peak_rss_mb = match (self.peak_rss_mb, *peak_rss_mb) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+impl DocumentCounts {
+    fn absorb(&mut self, o: &DocumentCounts) {
+        let DocumentCounts {
+            seen,
+            extracted,
+            skipped,
+            failed,
+            unchanged_not_read,
+            unchanged_same_bytes,
+            skipped_list,
+            failed_list,
+            notes,
+        } = o;
+        self.seen += seen;
+        self.extracted += extracted;
+        self.skipped += skipped;
+        self.failed += failed;
+        self.unchanged_not_read += unchanged_not_read;
+        self.unchanged_same_bytes += unchanged_same_bytes;
+        self.skipped_list.extend(skipped_list.iter().cloned());
+        self.failed_list.extend(failed_list.iter().cloned());
+        for (doc, list) in notes {
+            self.notes
+                .entry(doc.clone())
+                .or_default()
+                .extend(list.iter().cloned());
+        }
+    }
+}
+
+impl ChunkCounts {
+    fn absorb(&mut self, o: &ChunkCounts) {
+        let ChunkCounts {
+            total,
+            extracted_now,
+            resumed,
+            failed,
+            split,
+            empty,
+            partial,
+            bounds_shrunk,
+        } = o;
+        self.total += total;
+        self.extracted_now += extracted_now;
+        self.resumed += resumed;
+        self.failed += failed;
+        self.split += split;
+        self.empty += empty;
+        self.partial += partial;
+        self.bounds_shrunk += bounds_shrunk;
+    }
+}
+
+impl ValidationCounts {
+    fn absorb(&mut self, o: &ValidationCounts) {
+        let ValidationCounts {
+            answers,
+            entities_kept,
+            relations_kept,
+            dropped,
+            // The same setting in every shard (merge refuses other settings).
+            grounding,
+            // A share: recomputed from the sums by `close`.
+            grounded_share: _,
+            flagged_ungrounded,
+        } = o;
+        self.answers += answers;
+        self.entities_kept += entities_kept;
+        self.relations_kept += relations_kept;
+        self.dropped.add(dropped);
+        self.grounding = *grounding;
+        self.flagged_ungrounded += flagged_ungrounded;
+        self.close();
+    }
+}
+
+impl GleaningCounts {
+    fn absorb(&mut self, o: &GleaningCounts) {
+        let GleaningCounts {
+            // The same setting in every shard.
+            rounds,
+            requests,
+            records_added,
+        } = o;
+        self.rounds = *rounds;
+        self.requests += requests;
+        self.records_added += records_added;
+    }
+}
+
+fn add_counts(to: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (k, n) in from {
+        *to.entry(k.clone()).or_default() += n;
+    }
+}
+
+/// Share of relations typed RELATES_TO, the last-resort type.
+pub fn generic_share(relation_types: &BTreeMap<String, u64>, relations: u64) -> f64 {
+    let generic = relation_types
+        .get(crate::prompt::GENERIC_RELATION)
+        .copied()
+        .unwrap_or(0);
+    if relations > 0 {
+        generic as f64 / relations as f64
+    } else {
+        0.0
+    }
+}
+
+/// A listed document as `report.json` writes it (its kind is the list it is in).
+#[derive(Deserialize)]
+struct IssueRow {
+    doc: String,
+    reason: String,
+    #[serde(default)]
+    detail: String,
+}
+
+fn skipped_issues<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<DocIssue>, D::Error> {
+    issues(d, IssueKind::Skipped)
+}
+
+fn failed_issues<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<DocIssue>, D::Error> {
+    issues(d, IssueKind::Failed)
+}
+
+fn issues<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    kind: IssueKind,
+) -> Result<Vec<DocIssue>, D::Error> {
+    let rows = Vec::<IssueRow>::deserialize(d)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DocIssue::new(r.doc, kind, reason_code(&r.reason), r.detail))
+        .collect())
+}
+
+/// A reason code as the `&'static str` a `DocIssue` holds. The codes are a small closed
+/// set (`binary`, `empty`, ...), so each distinct one read back is kept once for the
+/// process's life.
+fn reason_code(reason: &str) -> &'static str {
+    static CODES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut codes = CODES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&code) = codes.get(reason) {
+        return code;
+    }
+    let code: &'static str = Box::leak(reason.to_string().into_boxed_str());
+    codes.insert(code);
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_reads_back_and_absorbs_every_count() {
+        let mut a = Report {
+            status: "done".into(),
+            ..Report::default()
+        };
+        a.documents.seen = 2;
+        a.documents
+            .skipped_list
+            .push(DocIssue::new("x.bin", IssueKind::Skipped, "binary", "d"));
+        a.chunks.total = 3;
+        a.relations = 2;
+        a.relation_types
+            .insert(crate::prompt::GENERIC_RELATION.into(), 1);
+        let text = serde_json::to_string(&a).unwrap();
+        let back: Report = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.documents.skipped_list, a.documents.skipped_list);
+        let mut b = back.clone();
+        b.status = "finished with failures".into();
+        b.chunks.failed = 1;
+        let mut sum = Report::default();
+        sum.absorb(&back);
+        assert_eq!(sum.status, "done");
+        sum.absorb(&b);
+        assert_eq!(sum.status, "finished with failures");
+        assert_eq!((sum.documents.seen, sum.chunks.total), (4, 6));
+        assert_eq!(
+            (sum.chunks.failed, sum.documents.skipped_list.len()),
+            (1, 2)
+        );
+        assert_eq!(sum.generic_relation_share, 0.5);
+        // A report of an older version, with fields missing, still reads.
+        let old: Report = serde_json::from_str(r#"{"status": "done"}"#).unwrap();
+        assert_eq!(old.chunks.total, 0);
+    }
+
+    #[test]
+    fn peak_memory_is_measured() {
+        assert!(peak_rss_mb().is_some_and(|mb| mb > 0.0));
     }
 }

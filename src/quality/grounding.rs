@@ -3,14 +3,14 @@
 //! `--min-grounded` gate.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::chunk::{ChunkSettings, Chunker};
+use crate::error::RunError;
 use crate::merge::resolve::{fold_case, punctuation, resolved_key};
-use crate::outdir::finished::{read_run_meta, EntityRec};
+use crate::outdir::finished::{into_run_error, read_report, Entity, FinishedRun, JsonlReader};
 use crate::outdir::RunState;
 use crate::read::walk::DocEntry;
 
@@ -59,37 +59,31 @@ pub fn grounded_in(name: &str, text_form: &str) -> bool {
     contains_words(text_form, &search_form(name)) || contains_words(text_form, &resolved_key(name))
 }
 
-/// The grounded share of the entities in `out`'s `entities.jsonl`, re-reading the corpus
-/// with the run's reader and chunk settings (from `run.json`). Each document is read once;
-/// only names and chunk numbers are held per document.
-pub fn measure_grounding(out: &Path, state: &RunState) -> Result<Grounding, String> {
-    let path = out.join("entities.jsonl");
-    let file =
-        std::fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+/// The grounded share of a finished run's entities, re-reading the corpus with the run's
+/// reader and chunk settings (from `run.json`). Each document is read once; only names and
+/// chunk numbers are held per document.
+pub fn measure_grounding(run: &FinishedRun) -> Result<Grounding, RunError> {
     // doc -> (chunk, name index)
     let mut by_doc: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
     let mut names: Vec<String> = Vec::new();
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let e: EntityRec = serde_json::from_str(&line)
-            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+    let mut r = JsonlReader::open(&run.entities_path()).map_err(into_run_error)?;
+    while let Some((e, _)) = r.read::<Entity>().map_err(into_run_error)? {
         let n = names.len() as u32;
         names.push(e.name);
         for s in e.sources {
-            by_doc.entry(s.doc).or_default().push((s.chunk, n));
+            // A chunk number past u32 is no chunk the chunker gives: the whole document.
+            let chunk = u32::try_from(s.chunk).unwrap_or(u32::MAX);
+            by_doc.entry(s.doc).or_default().push((chunk, n));
         }
     }
-    grounding_of(&by_doc, &names, state)
+    grounding_of(&by_doc, &names, &run.state)
 }
 
 fn grounding_of(
     by_doc: &BTreeMap<String, Vec<(u32, u32)>>,
     names: &[String],
     state: &RunState,
-) -> Result<Grounding, String> {
+) -> Result<Grounding, RunError> {
     let corpus = PathBuf::from(&state.corpus);
     let base = if corpus.is_file() {
         corpus.parent().map(Path::to_path_buf).unwrap_or_default()
@@ -100,7 +94,7 @@ fn grounding_of(
         tokens: state.chunk_tokens,
         overlap: state.chunk_overlap,
     })
-    .map_err(|e| format!("run.json's chunk settings: {e}"))?;
+    .map_err(|e| RunError::checkpoint(format!("run.json's chunk settings: {e}")))?;
     let max_size = state.max_file_size.unwrap_or(u64::MAX);
     let mut g = Grounding::default();
     for (doc, mentions) in by_doc {
@@ -136,29 +130,25 @@ fn grounding_of(
     Ok(g)
 }
 
-/// The run's grounded share for its gate: `report.json`'s `grounding` when the run
-/// recorded one, else measured from the outputs and the corpus.
-pub fn run_grounded_share(out: &Path) -> Result<Option<f64>, String> {
-    if let Ok(bytes) = std::fs::read(out.join("report.json")) {
-        if let Ok(report) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            // The run's own count, made at validation (this run's answers).
-            if let Some(share) = report["validation"]["grounded_share"].as_f64() {
+/// The run's grounded share for its gate: the report's when the run recorded one, else
+/// measured from the outputs and the corpus.
+pub fn run_grounded_share(out: &Path) -> Result<Option<f64>, RunError> {
+    // A damaged report is no count: measured instead (opening the run names the damage).
+    if let Ok(Some(report)) = read_report(out) {
+        // The run's own count, made at validation (this run's answers).
+        if let Some(share) = report.validation.grounded_share {
+            return Ok(Some(share));
+        }
+        if let Some(g) = &report.grounding {
+            if let Some(share) = g.share {
                 return Ok(Some(share));
             }
-            let g = &report["grounding"];
-            if let Some(share) = g["share"].as_f64() {
-                return Ok(Some(share));
-            }
-            if let (Some(ok), Some(all)) = (
-                g["grounded"].as_u64(),
-                g["checked"].as_u64().or(g["total"].as_u64()),
-            ) {
+            if let (Some(ok), Some(all)) = (g.grounded, g.checked.or(g.total)) {
                 return Ok((all > 0).then(|| ok as f64 / all as f64));
             }
         }
     }
-    let (state, _) = read_run_meta(out)?;
-    Ok(measure_grounding(out, &state)?.share)
+    Ok(measure_grounding(&FinishedRun::open(out)?)?.share)
 }
 
 #[cfg(test)]
@@ -185,12 +175,16 @@ mod tests {
             std::fs::write(dir.path().join("report.json"), v.to_string()).unwrap()
         };
         write(serde_json::json!({"grounding": {"share": 0.42}}));
-        assert_eq!(run_grounded_share(dir.path()), Ok(Some(0.42)));
+        assert_eq!(run_grounded_share(dir.path()).unwrap(), Some(0.42));
         write(serde_json::json!({"grounding": {"grounded": 1, "checked": 4}}));
-        assert_eq!(run_grounded_share(dir.path()), Ok(Some(0.25)));
+        assert_eq!(run_grounded_share(dir.path()).unwrap(), Some(0.25));
+        write(serde_json::json!({"validation": {"grounded_share": 0.5}}));
+        assert_eq!(run_grounded_share(dir.path()).unwrap(), Some(0.5));
         // Without counters it is measured, which needs a finished run.
         write(serde_json::json!({"status": "done"}));
         let err = run_grounded_share(dir.path()).unwrap_err();
+        assert!(matches!(err, RunError::OutDir(_)), "{err:?}");
+        let err = err.to_string();
         assert!(
             err.contains("no finished run") && err.contains("run.json"),
             "{err}"

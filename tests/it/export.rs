@@ -1332,7 +1332,7 @@ async fn export_refuses_what_is_not_a_finished_run() {
     let ran = run(&["export", "--out", empty.to_str().unwrap(), "--to", "cypher"]).await;
     assert_eq!(ran.code, 2);
     assert!(
-        ran.stderr.contains("holds no finished run") && ran.stderr.contains("aegis-ingest run"),
+        ran.stderr.contains("no finished run in") && ran.stderr.contains("aegis-ingest run"),
         "{}",
         ran.stderr
     );

@@ -9,7 +9,9 @@ use std::io::{self, Write};
 use super::records::docs;
 use super::{Ctx, Input};
 
-/// `s` escaped for XML text and attribute values.
+/// `s` escaped for XML text and attribute values. Not `quick_xml::escape`: it keeps
+/// carriage returns and tabs as they are (a parser then normalises them away) and keeps
+/// the characters XML 1.0 cannot hold; one pass here does all three.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

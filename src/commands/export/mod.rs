@@ -21,14 +21,14 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::shell::shell_quote;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::error::{ExitCode, RunError};
-use records::{Entity, JsonlReader, Relation};
-
-pub const ENTITIES_FILE: &str = "entities.jsonl";
-pub const RELATIONS_FILE: &str = "relations.jsonl";
+use crate::outdir::finished::{reader_error, FinishedRun, JsonlReader};
+use crate::outdir::{ENTITIES_FILE, RELATIONS_FILE, REPORT_FILE, SKIPPED_FILE, STATE_FILE};
+use records::{CleanRecord, Entity, Relation};
 
 /// What every format needs to know about the load.
 #[derive(Debug, Clone)]
@@ -53,16 +53,18 @@ pub struct Stats {
 
 /// The run's outputs, read record by record, with progress.
 pub struct Input {
-    dir: PathBuf,
+    entities: PathBuf,
+    relations: PathBuf,
     bar: ProgressBar,
     pub stats: Stats,
 }
 
 impl Input {
-    fn new(dir: &Path, quiet: bool) -> Self {
-        let total = [ENTITIES_FILE, RELATIONS_FILE]
+    fn new(run: &FinishedRun, quiet: bool) -> Self {
+        let (entities, relations) = (run.entities_path(), run.relations_path());
+        let total = [&entities, &relations]
             .iter()
-            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+            .filter_map(|f| std::fs::metadata(f).ok())
             .map(|m| m.len())
             .sum();
         let bar = if quiet || !io::stderr().is_terminal() {
@@ -79,7 +81,8 @@ impl Input {
             b
         };
         Self {
-            dir: dir.to_path_buf(),
+            entities,
+            relations,
             bar,
             stats: Stats::default(),
         }
@@ -88,8 +91,9 @@ impl Input {
     /// Calls `f` on every entity, in file order.
     pub fn entities(&mut self, mut f: impl FnMut(&Entity) -> io::Result<()>) -> io::Result<()> {
         self.bar.set_message("entities");
-        let mut r = JsonlReader::open(&self.dir.join(ENTITIES_FILE))?;
-        while let Some((e, n)) = r.read::<Entity>()? {
+        let mut r = JsonlReader::open(&self.entities)?;
+        while let Some((mut e, n)) = r.read::<Entity>()? {
+            e.clean_record();
             self.stats.entities += 1;
             bump(&mut self.stats.entity_types, &e.kind);
             f(&e)?;
@@ -101,8 +105,9 @@ impl Input {
     /// Calls `f` on every relation, in file order.
     pub fn relations(&mut self, mut f: impl FnMut(&Relation) -> io::Result<()>) -> io::Result<()> {
         self.bar.set_message("relations");
-        let mut r = JsonlReader::open(&self.dir.join(RELATIONS_FILE))?;
-        while let Some((rel, n)) = r.read::<Relation>()? {
+        let mut r = JsonlReader::open(&self.relations)?;
+        while let Some((mut rel, n)) = r.read::<Relation>()? {
+            rel.clean_record();
             self.stats.relations += 1;
             bump(&mut self.stats.relation_types, &rel.kind);
             f(&rel)?;
@@ -179,19 +184,19 @@ fn dest_of(args: &ExportArgs) -> Result<Dest, RunError> {
     Ok(match (args.to, given) {
         (ExportFormat::Neo4jAdmin, None) => Dest::Dir(out.join("neo4j-admin")),
         (ExportFormat::Neo4jAdmin, Some("-")) => {
-            return Err(RunError::config(
+            return Err(RunError::usage(
                 "--to neo4j-admin writes two files: --dest must be a folder, not `-`",
             ))
         }
         (ExportFormat::Neo4jAdmin, Some(d)) if is_postgres_url(d) => {
-            return Err(RunError::config(
+            return Err(RunError::usage(
                 "--dest postgres://... is for --to postgres; --to neo4j-admin needs a folder",
             ))
         }
         (ExportFormat::Neo4jAdmin, Some(d)) => Dest::Dir(PathBuf::from(d)),
         (ExportFormat::Postgres, Some(d)) if is_postgres_url(d) => Dest::Postgres(d.to_string()),
         (_, Some(d)) if is_postgres_url(d) => {
-            return Err(RunError::config(
+            return Err(RunError::usage(
                 "--dest postgres://... loads into PostgreSQL: use it with --to postgres",
             ))
         }
@@ -200,71 +205,6 @@ fn dest_of(args: &ExportArgs) -> Result<Dest, RunError> {
         (ExportFormat::Cypher, None) => Dest::File(out.join("graph.cypher")),
         (ExportFormat::Postgres, None) => Dest::File(out.join("graph.sql")),
         (ExportFormat::Graphml, None) => Dest::File(out.join("graph.graphml")),
-    })
-}
-
-/// The last run's state, as far as export cares.
-struct FinishedRun {
-    corpus: String,
-    status: String,
-    exit_code: i64,
-    failed_docs: u64,
-    failed_chunks: u64,
-}
-
-fn read_finished_run(out: &Path) -> Result<FinishedRun, RunError> {
-    if !out.is_dir() {
-        return Err(RunError::config(format!(
-            "{} is not a folder: pass the --out folder of a finished `aegis-ingest run`",
-            out.display()
-        )));
-    }
-    let missing: Vec<&str> = [
-        crate::outdir::STATE_FILE,
-        "report.json",
-        ENTITIES_FILE,
-        RELATIONS_FILE,
-    ]
-    .into_iter()
-    .filter(|f| !out.join(f).is_file())
-    .collect();
-    if !missing.is_empty() {
-        return Err(RunError::config(format!(
-            "{} holds no finished run ({} missing): run `aegis-ingest run <CORPUS> --out {}` to the end first, then export",
-            out.display(),
-            missing.join(", "),
-            out.display()
-        )));
-    }
-    let read_json = |name: &str| -> Result<serde_json::Value, RunError> {
-        let p = out.join(name);
-        std::fs::read(&p)
-            .map_err(|e| RunError::config(format!("cannot read {}: {e}", p.display())))
-            .and_then(|b| {
-                serde_json::from_slice(&b).map_err(|e| {
-                    RunError::config(format!(
-                        "{} is not valid JSON ({e}): rerun `aegis-ingest run` to rewrite it",
-                        p.display()
-                    ))
-                })
-            })
-    };
-    let state = read_json(crate::outdir::STATE_FILE)?;
-    let report = read_json("report.json")?;
-    let corpus = state["corpus"]
-        .as_str()
-        .or_else(|| report["corpus"].as_str())
-        .unwrap_or("")
-        .to_string();
-    Ok(FinishedRun {
-        corpus,
-        status: report["status"].as_str().unwrap_or("unknown").to_string(),
-        exit_code: report["exit_code"]
-            .as_i64()
-            .or_else(|| state["exit_code"].as_i64())
-            .unwrap_or(0),
-        failed_docs: report["documents"]["failed"].as_u64().unwrap_or(0),
-        failed_chunks: report["chunks"]["failed"].as_u64().unwrap_or(0),
     })
 }
 
@@ -282,9 +222,9 @@ fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
     let run_files = [
         ENTITIES_FILE,
         RELATIONS_FILE,
-        "report.json",
-        "skipped.csv",
-        crate::outdir::STATE_FILE,
+        REPORT_FILE,
+        SKIPPED_FILE,
+        STATE_FILE,
         crate::outdir::journal::FILE_NAME,
     ];
     for t in &targets {
@@ -293,7 +233,7 @@ fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
             .iter()
             .any(|f| canon(&out.join(f)).as_ref() == Some(&t))
         {
-            return Err(RunError::config(format!(
+            return Err(RunError::out_dir(format!(
                 "--dest {} would replace one of the run's own files: choose another name",
                 t.display()
             )));
@@ -315,7 +255,7 @@ fn shared_lock(out: &Path) -> Result<Option<std::fs::File>, RunError> {
         Err(std::fs::TryLockError::WouldBlock) => {
             let owner = std::fs::read_to_string(&path).unwrap_or_default();
             let owner = owner.trim();
-            Err(RunError::config(format!(
+            Err(RunError::out_dir(format!(
                 "a run{} is writing to {}: export when it has finished",
                 if owner.is_empty() {
                     String::new()
@@ -341,7 +281,7 @@ fn namespace_of(given: Option<&str>, corpus: &str) -> Result<String, RunError> {
             .unwrap_or_else(|| "default".to_string()),
     };
     if ns.trim().is_empty() || ns.chars().any(char::is_control) || ns.chars().count() > 200 {
-        return Err(RunError::config(format!(
+        return Err(RunError::usage(format!(
             "--namespace {ns:?}: give a name of 1 to 200 characters without control characters"
         )));
     }
@@ -349,36 +289,28 @@ fn namespace_of(given: Option<&str>, corpus: &str) -> Result<String, RunError> {
 }
 
 /// Hash of the namespace and both output files (read once more, in blocks).
-fn stamp_of(out: &Path, namespace: &str) -> io::Result<String> {
+fn stamp_of(run: &FinishedRun, namespace: &str) -> Result<String, RunError> {
     let mut h = blake3::Hasher::new();
     h.update(namespace.as_bytes());
-    for f in [ENTITIES_FILE, RELATIONS_FILE] {
+    for f in [run.entities_path(), run.relations_path()] {
         h.update(&[0x1f]);
-        let mut file = std::fs::File::open(out.join(f))?;
-        io::copy(&mut file, &mut h)?;
+        std::fs::File::open(&f)
+            .and_then(|mut file| io::copy(&mut file, &mut h))
+            .map_err(|e| RunError::io(&f, &e, format!("cannot read the outputs: {e}")))?;
     }
     Ok(h.finalize().to_hex()[..16].to_string())
 }
 
-/// Quotes a word for a POSIX shell when it needs it.
-pub fn shell_quote(a: &str) -> String {
-    if !a.is_empty()
-        && a.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+".contains(&b))
-    {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', "'\\''"))
-    }
-}
-
-/// Turns an error from a format writer into the user's sentence: bad input is a
-/// configuration error (exit 2) with its own message; anything else is a write failure.
-fn io_to_run(e: io::Error, writing: &str) -> RunError {
-    if e.kind() == io::ErrorKind::InvalidData {
-        RunError::config(e.to_string())
-    } else {
-        RunError::config(format!("cannot write {writing}: {e}"))
+/// Turns an error from a format writer into the user's sentence: the record reader's own
+/// error (a damaged or unreadable output file) as it is; anything else is a write failure.
+fn io_to_run(e: io::Error, writing: &Path) -> RunError {
+    match reader_error(e) {
+        Ok(read) => read,
+        Err(e) => RunError::io(
+            writing,
+            &e,
+            format!("cannot write {}: {e}", writing.display()),
+        ),
     }
 }
 
@@ -392,13 +324,17 @@ fn write_stream(
         Dest::File(p) => {
             if let Some(parent) = p.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    RunError::config(format!("cannot create {}: {e}", parent.display()))
+                    RunError::io(
+                        parent,
+                        &e,
+                        format!("cannot create {}: {e}", parent.display()),
+                    )
                 })?;
             }
             crate::outdir::atomic::write_atomic(p, fill)
                 .and_then(|_| readable(p))
                 .map(|_| true)
-                .map_err(|e| io_to_run(e, &p.display().to_string()))
+                .map_err(|e| io_to_run(e, p))
         }
         Dest::Stdout => {
             let stdout = io::stdout();
@@ -407,7 +343,9 @@ fn write_stream(
             match r {
                 // A closed pipe (`| head`) is the reader's choice, not a failure.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-                r => r.map(|_| true).map_err(|e| io_to_run(e, "standard output")),
+                r => r
+                    .map(|_| true)
+                    .map_err(|e| io_to_run(e, Path::new("standard output"))),
             }
         }
         Dest::Postgres(url) => postgres::load_with_psql(url, fill).map(|_| true),
@@ -428,19 +366,9 @@ pub fn readable(p: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn human_bytes(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{:.1} MB", n as f64 / (1u64 << 20) as f64)
-    } else if n >= 1 << 10 {
-        format!("{:.1} KB", n as f64 / 1024.0)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 fn size_of(p: &Path) -> String {
     std::fs::metadata(p)
-        .map(|m| human_bytes(m.len()))
+        .map(|m| HumanBytes(m.len()).to_string())
         .unwrap_or_default()
 }
 
@@ -448,105 +376,147 @@ fn size_of(p: &Path) -> String {
 pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let out = &args.output.out;
-    let run = read_finished_run(out)?;
+    let run = FinishedRun::open(out)?;
     let dest = dest_of(args)?;
     refuse_run_files(out, &dest)?;
     let _lock = shared_lock(out)?;
-    if run.exit_code == ExitCode::NoEngine as i64 || run.exit_code == ExitCode::Interrupted as i64 {
-        if !args.allow_partial {
-            return Err(RunError::config(format!(
-                "the last run in {} stopped before the end ({}): its outputs hold only part of the corpus, \
-                 and loading them would remove the rest of this corpus from the database. Rerun the same \
-                 `aegis-ingest run` command to finish it, or pass --allow-partial to export what there is",
-                out.display(),
-                run.status
-            ))
-            .into());
-        }
-        tracing::warn!(
-            "exporting the outputs of a run that stopped before the end ({})",
-            run.status
-        );
-    } else if run.failed_docs > 0 || run.failed_chunks > 0 {
-        tracing::warn!(
-            "the last run finished with failures ({} documents, {} chunks): what they hold is not in the outputs; rerun `aegis-ingest run` to retry them, then export again",
-            run.failed_docs,
-            run.failed_chunks
-        );
-    }
-    let namespace = namespace_of(args.namespace.as_deref(), &run.corpus)?;
+    check_finished(&run, args.allow_partial)?;
+    // A state written without the corpus (by hand, by an old version): the report's.
+    let corpus = if run.state.corpus.is_empty() {
+        run.report.corpus.clone()
+    } else {
+        run.state.corpus.clone()
+    };
+    let namespace = namespace_of(args.namespace.as_deref(), &corpus)?;
     let stamp = match args.to {
-        ExportFormat::Cypher => stamp_of(out, &namespace)
-            .map_err(|e| RunError::config(format!("cannot read the outputs: {e}")))?,
+        ExportFormat::Cypher => stamp_of(&run, &namespace)?,
         _ => String::new(),
     };
     let ctx = Ctx {
         namespace,
         stamp,
-        corpus: run.corpus.clone(),
+        corpus,
     };
-    let mut input = Input::new(out, args.output.quiet);
+    let mut input = Input::new(&run, args.output.quiet);
+    let written = write_export(&ctx, &mut input, &dest, args.to)?;
+    input.bar.finish_and_clear();
+    // None: the reader stopped reading (`| head`): its choice, not a failure.
+    if let Some(written) = written {
+        print_summary(&ctx, &input.stats, &written, started, args.output.quiet);
+    }
+    Ok(ExitCode::Done)
+}
 
-    let written: String;
-    let load_command: Option<String>;
-    match (&dest, args.to) {
-        (Dest::Dir(dir), ExportFormat::Neo4jAdmin) => {
-            let files = neo4j::write(&ctx, &mut input, dir)
-                .map_err(|e| io_to_run(e, &dir.display().to_string()))?;
-            written = format!(
+/// Refuses the outputs of a run that stopped before the end (loading them would remove the
+/// rest of the corpus from the database) unless `--allow-partial`; warns about failures.
+fn check_finished(run: &FinishedRun, allow_partial: bool) -> Result<(), RunError> {
+    let r = &run.report;
+    let code = i64::from(r.exit_code);
+    if code == ExitCode::NoEngine as i64 || code == ExitCode::Interrupted as i64 {
+        if !allow_partial {
+            return Err(RunError::out_dir(format!(
+                "the last run in {} stopped before the end ({}): its outputs hold only part of the corpus, \
+                 and loading them would remove the rest of this corpus from the database. Rerun the same \
+                 `aegis-ingest run` command to finish it, or pass --allow-partial to export what there is",
+                run.out.display(),
+                status_of(r)
+            )));
+        }
+        tracing::warn!(
+            "exporting the outputs of a run that stopped before the end ({})",
+            status_of(r)
+        );
+    } else if r.documents.failed > 0 || r.chunks.failed > 0 {
+        tracing::warn!(
+            "the last run finished with failures ({} documents, {} chunks): what they hold is not in the outputs; rerun `aegis-ingest run` to retry them, then export again",
+            r.documents.failed,
+            r.chunks.failed
+        );
+    }
+    Ok(())
+}
+
+/// The report's status, `unknown` when it has none.
+fn status_of(r: &crate::outdir::report::Report) -> &str {
+    if r.status.is_empty() {
+        "unknown"
+    } else {
+        &r.status
+    }
+}
+
+/// What an export wrote, and the command that loads it.
+struct Written {
+    what: String,
+    load_command: Option<String>,
+}
+
+/// Writes the export; None when standard output was closed before the end.
+fn write_export(
+    ctx: &Ctx,
+    input: &mut Input,
+    dest: &Dest,
+    to: ExportFormat,
+) -> Result<Option<Written>, RunError> {
+    if let Dest::Dir(dir) = dest {
+        let files = neo4j::write(ctx, input, dir).map_err(|e| io_to_run(e, dir))?;
+        return Ok(Some(Written {
+            what: format!(
                 "{} ({}) and {} ({})",
                 files.nodes.display(),
                 size_of(&files.nodes),
                 files.relationships.display(),
                 size_of(&files.relationships)
-            );
-            load_command = Some(neo4j::import_command(&files));
-        }
-        (_, ExportFormat::Neo4jAdmin) => unreachable!("neo4j-admin always writes a folder"),
-        (dest, format) => {
-            let complete = write_stream(dest, |w| match format {
-                ExportFormat::Cypher => cypher::write(&ctx, &mut input, w),
-                ExportFormat::Postgres => postgres::write(&ctx, &mut input, w),
-                ExportFormat::Graphml => graphml::write(&ctx, &mut input, w),
-                ExportFormat::Neo4jAdmin => unreachable!(),
-            })?;
-            if !complete {
-                // The reader stopped reading (`| head`): its choice, not a failure.
-                input.bar.finish_and_clear();
-                return Ok(ExitCode::Done);
-            }
-            match dest {
-                Dest::File(p) => {
-                    written = format!("{} ({})", p.display(), size_of(p));
-                    let q = shell_quote(&p.display().to_string());
-                    load_command = Some(match format {
-                        ExportFormat::Cypher => format!("cypher-shell -f {q}"),
-                        ExportFormat::Postgres => {
-                            format!("psql -X -v ON_ERROR_STOP=1 -d \"$DATABASE_URL\" -f {q}")
-                        }
-                        _ => format!(
-                            "python3 -c {}  # or open it in Gephi or yEd",
-                            shell_quote(&format!(
-                                "import networkx as nx; print(nx.read_graphml({:?}))",
-                                p.display().to_string()
-                            ))
-                        ),
-                    });
-                }
-                Dest::Postgres(_) => {
-                    written = "the PostgreSQL database at --dest (one transaction)".to_string();
-                    load_command = None;
-                }
-                _ => {
-                    written = "standard output".to_string();
-                    load_command = None;
-                }
-            }
-        }
+            ),
+            load_command: Some(neo4j::import_command(&files)),
+        }));
     }
-    input.bar.finish_and_clear();
-    let s = &input.stats;
-    if !args.output.quiet {
+    let complete = write_stream(dest, |w| match to {
+        ExportFormat::Cypher => cypher::write(ctx, input, w),
+        ExportFormat::Postgres => postgres::write(ctx, input, w),
+        ExportFormat::Graphml => graphml::write(ctx, input, w),
+        ExportFormat::Neo4jAdmin => unreachable!("neo4j-admin always writes a folder"),
+    })?;
+    if !complete {
+        return Ok(None);
+    }
+    Ok(Some(match dest {
+        Dest::File(p) => Written {
+            what: format!("{} ({})", p.display(), size_of(p)),
+            load_command: Some(load_command(p, to)),
+        },
+        Dest::Postgres(_) => Written {
+            what: "the PostgreSQL database at --dest (one transaction)".to_string(),
+            load_command: None,
+        },
+        _ => Written {
+            what: "standard output".to_string(),
+            load_command: None,
+        },
+    }))
+}
+
+/// The command that loads the file `p` written in format `to`.
+fn load_command(p: &Path, to: ExportFormat) -> String {
+    let q = shell_quote(&p.display().to_string());
+    match to {
+        ExportFormat::Cypher => format!("cypher-shell -f {q}"),
+        ExportFormat::Postgres => {
+            format!("psql -X -v ON_ERROR_STOP=1 -d \"$DATABASE_URL\" -f {q}")
+        }
+        _ => format!(
+            "python3 -c {}  # or open it in Gephi or yEd",
+            shell_quote(&format!(
+                "import networkx as nx; print(nx.read_graphml({:?}))",
+                p.display().to_string()
+            ))
+        ),
+    }
+}
+
+/// What was exported (stderr), and the load command (stdout, for scripts).
+fn print_summary(ctx: &Ctx, s: &Stats, written: &Written, started: Instant, quiet: bool) {
+    if !quiet {
         eprintln!(
             "exported namespace {:?}: {} entities ({} types), {} relations ({} types) to {} in {:.2} s",
             ctx.namespace,
@@ -554,17 +524,16 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             s.entity_types.len(),
             s.relations,
             s.relation_types.len(),
-            written,
+            written.what,
             started.elapsed().as_secs_f64()
         );
     }
-    if let Some(cmd) = load_command {
-        if !args.output.quiet {
+    if let Some(cmd) = &written.load_command {
+        if !quiet {
             eprintln!("load it with:");
         }
         println!("{cmd}");
     }
-    Ok(ExitCode::Done)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::records::docs;
-use super::{graph_type, node_label, shell_quote, Ctx, Input};
+use super::{graph_type, node_label, Ctx, Input};
+use crate::commands::shell::shell_quote;
 
 pub const NODES_FILE: &str = "entities.csv";
 pub const RELATIONSHIPS_FILE: &str = "relations.csv";

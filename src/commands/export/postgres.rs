@@ -14,6 +14,7 @@
 //! binary), so authentication, TLS and `.pgpass` work as they do for the user's own psql.
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde::Serialize;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use super::records::Source;
 use super::{Ctx, Input};
 use crate::error::RunError;
+use crate::outdir::finished::reader_error;
 
 /// A SQL string literal (standard_conforming_strings is set on by the script).
 pub fn literal(s: &str) -> String {
@@ -247,7 +249,7 @@ pub fn load_with_psql(
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| {
-            RunError::config(format!(
+            RunError::usage(format!(
                 "cannot start {psql} ({e}): --dest postgres://... loads through psql, PostgreSQL's \
                  client; install it (Debian: apt-get install postgresql-client), name it with \
                  AEGIS_PSQL, or write a file with --dest FILE.sql and load that"
@@ -262,19 +264,22 @@ pub fn load_with_psql(
     };
     let status = child
         .wait()
-        .map_err(|e| RunError::config(format!("waiting for {psql}: {e}")))?;
+        .map_err(|e| RunError::io(Path::new(&psql), &e, format!("waiting for {psql}: {e}")))?;
     if !status.success() {
-        return Err(RunError::config(format!(
+        return Err(RunError::usage(format!(
             "{psql} stopped with {status} (its message is above): nothing was changed, the load is \
              one transaction; check the URL given with --dest and the database's permissions"
         )));
     }
-    match written {
+    match written.map_err(reader_error) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(RunError::config(e.to_string())),
-        Err(e) => Err(RunError::config(format!(
-            "cannot send the load to {psql}: {e}"
-        ))),
+        // The outputs could not be read: the reader's own sentence.
+        Err(Ok(read)) => Err(read),
+        Err(Err(e)) => Err(RunError::io(
+            Path::new(&psql),
+            &e,
+            format!("cannot send the load to {psql}: {e}"),
+        )),
     }
 }
 

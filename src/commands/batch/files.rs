@@ -1,0 +1,132 @@
+//! What an export leaves for its import in `DIR/batch` (`export.json`, `chunks.jsonl`) and
+//! the request lines both write: one definition for the two sides.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::engine::openai::chat_body;
+use crate::engine::ChatRequest;
+use crate::outdir::journal::ChunkKey;
+use crate::parse::Grounding;
+use crate::prompt::Taxonomy;
+
+/// The folder in `--out` that holds what an export leaves for its import.
+pub const DIR_NAME: &str = "batch";
+pub(super) const EXPORT_FILE: &str = "export.json";
+pub(super) const CHUNKS_FILE: &str = "chunks.jsonl";
+pub(super) const RETRY_FILE: &str = "retry.jsonl";
+pub(super) const SCHEMA_VERSION: u32 = 1;
+/// The endpoint every request line names.
+pub(super) const CHAT_URL: &str = "/v1/chat/completions";
+
+/// What an export used, written last (`DIR/batch/export.json`): import validates against it.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ExportInfo {
+    pub(super) schema_version: u32,
+    /// The model every request names (`body.model`); results from another are refused.
+    pub(super) model: String,
+    pub(super) context_length: Option<u32>,
+    pub(super) prompt_fingerprint: String,
+    pub(super) chunk_tokens: usize,
+    pub(super) chunk_overlap: usize,
+    pub(super) max_output_tokens: u32,
+    pub(super) grounding: Grounding,
+    /// System prompt, answer schema and taxonomy as sent (after the plan fitted them to
+    /// the context): retries are built from them, answers are checked against them.
+    pub(super) system: String,
+    pub(super) schema: Box<RawValue>,
+    pub(super) taxonomy: Taxonomy,
+    pub(super) files: Vec<PathBuf>,
+    pub(super) requests: u64,
+    /// Chunks the checkpoint already held (not exported).
+    pub(super) already_done: u64,
+    pub(super) created_at: u64,
+}
+
+/// One exported chunk (`DIR/batch/chunks.jsonl`).
+#[derive(Serialize, Deserialize)]
+pub(super) struct ChunkLine {
+    pub(super) k: String,
+    pub(super) doc: String,
+    pub(super) i: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) section: Option<String>,
+    pub(super) user: String,
+    pub(super) text: TextAt,
+}
+
+/// The chunk's text, for the grounding check: where it is in the user message (the
+/// template puts it there verbatim), or a copy when the template changed it.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub(super) enum TextAt {
+    Range([usize; 2]),
+    Own(String),
+}
+
+impl ChunkLine {
+    pub(super) fn text(&self) -> &str {
+        match &self.text {
+            TextAt::Range([a, b]) => self.user.get(*a..*b).unwrap_or(&self.user),
+            TextAt::Own(t) => t,
+        }
+    }
+}
+
+/// The request parts every chunk shares.
+pub(super) struct Shape {
+    pub(super) system: Arc<str>,
+    pub(super) system_json: Arc<RawValue>,
+    pub(super) schema: Arc<RawValue>,
+    pub(super) max_tokens: u32,
+}
+
+impl Shape {
+    pub(super) fn new(system: &str, schema: &str, max_tokens: u32) -> anyhow::Result<Self> {
+        Ok(Shape {
+            system: Arc::from(system),
+            system_json: serde_json::value::to_raw_value(system)?.into(),
+            schema: RawValue::from_string(schema.to_string())?.into(),
+            max_tokens,
+        })
+    }
+
+    /// The chunk's request as a live run sends it first (same seed, same bounds).
+    pub(super) fn request(&self, key: ChunkKey, user: String) -> ChatRequest {
+        ChatRequest {
+            system: self.system.clone(),
+            system_json: self.system_json.clone(),
+            user,
+            schema: self.schema.clone(),
+            max_tokens: self.max_tokens,
+            max_tokens_ceiling: self.max_tokens,
+            seed: key.seed(),
+            request_id: key.hex(),
+            followup: None,
+        }
+    }
+
+    /// One line of an OpenAI batch file.
+    pub(super) fn line(&self, model: &str, key: ChunkKey, user: String) -> anyhow::Result<Vec<u8>> {
+        let req = self.request(key, user);
+        let body = chat_body(model, &req).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let mut line = Vec::with_capacity(body.len() + 128);
+        line.extend_from_slice(b"{\"custom_id\":\"");
+        line.extend_from_slice(req.request_id.as_bytes());
+        line.extend_from_slice(b"\",\"method\":\"POST\",\"url\":\"");
+        line.extend_from_slice(CHAT_URL.as_bytes());
+        line.extend_from_slice(b"\",\"body\":");
+        line.extend_from_slice(&body);
+        line.extend_from_slice(b"}\n");
+        Ok(line)
+    }
+}
+
+pub(super) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

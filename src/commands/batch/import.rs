@@ -1,0 +1,426 @@
+//! `batch import`: each result validated like a live answer to its chunk's request and
+//! journaled under the chunk's key; a failure goes to a retry file as a request.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::files::{
+    ChunkLine, ExportInfo, Shape, CHUNKS_FILE, DIR_NAME, EXPORT_FILE, RETRY_FILE, SCHEMA_VERSION,
+};
+use super::results::{parse_result, result_lines, ResultLine};
+use crate::cli::BatchImportArgs;
+use crate::engine::openai::parse_response;
+use crate::engine::{EngineError, EngineKind, FailureClass};
+use crate::error::{ExitCode, RunError};
+use crate::outdir::journal::{BaseIndex, ChunkKey, Journal};
+use crate::outdir::open_out;
+use crate::parse::{Checks, Extraction, GroundText};
+use crate::run::extract::accept_answer;
+
+/// Where each exported chunk's line is in `chunks.jsonl` (16 + 12 bytes a chunk).
+struct ChunkIndex {
+    file: File,
+    at: HashMap<ChunkKey, (u64, u32)>,
+}
+
+impl ChunkIndex {
+    fn open(path: &Path) -> anyhow::Result<Self> {
+        let file = File::open(path).map_err(|e| {
+            RunError::io(path, &e, format!(
+                "cannot read {}: {e}; the export is incomplete: run `aegis-ingest batch export` again",
+                path.display()
+            ))
+        })?;
+        let mut at = HashMap::new();
+        let mut r = BufReader::new(file.try_clone()?);
+        let (mut offset, mut line) = (0u64, String::new());
+        #[derive(Deserialize)]
+        struct KeyOnly {
+            k: String,
+        }
+        loop {
+            line.clear();
+            let n = r.read_line(&mut line)?;
+            if n == 0 {
+                break;
+            }
+            let key = serde_json::from_str::<KeyOnly>(&line)
+                .ok()
+                .and_then(|k| ChunkKey::from_hex(&k.k))
+                .ok_or_else(|| {
+                    RunError::checkpoint(format!(
+                        "{} is damaged at byte {offset}: run `aegis-ingest batch export` again",
+                        path.display()
+                    ))
+                })?;
+            at.insert(key, (offset, n as u32));
+            offset += n as u64;
+        }
+        Ok(ChunkIndex { file, at })
+    }
+
+    fn contains(&self, key: &ChunkKey) -> bool {
+        self.at.contains_key(key)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &ChunkKey> {
+        self.at.keys()
+    }
+
+    fn read(&mut self, key: &ChunkKey) -> anyhow::Result<ChunkLine> {
+        let (offset, len) = self.at[key];
+        let mut buf = vec![0u8; len as usize];
+        self.file.seek(SeekFrom::Start(offset))?;
+        self.file.read_exact(&mut buf)?;
+        Ok(serde_json::from_slice(&buf)?)
+    }
+}
+
+/// Checks a result file before anything is written: every line a result, answered by the
+/// exported model, and some of its custom_ids from this export. Returns the unknown ids.
+fn check_file(
+    path: &Path,
+    info: &ExportInfo,
+    index: &ChunkIndex,
+    out: &Path,
+) -> anyhow::Result<u64> {
+    let (mut known, mut unknown) = (0u64, 0u64);
+    for l in result_lines(path)? {
+        let (n, line, complete) = l?;
+        let Some(r) = parse_result(path, n, &line, complete)? else {
+            tracing::warn!(
+                "{} ends with a partial line ({n}): left out, its chunk stays pending; import the file again when the batch job has finished writing it",
+                path.display()
+            );
+            continue;
+        };
+        let id = r.custom_id.as_deref().unwrap_or_default();
+        if ChunkKey::from_hex(id).is_some_and(|k| index.contains(&k)) {
+            known += 1;
+        } else {
+            unknown += 1;
+        }
+        if let Some(m) = r.model() {
+            if m != info.model {
+                return Err(RunError::usage(format!(
+                    "{}:{n} was answered by model '{m}', but the batch in {} was exported for '{}': its results belong to another export (other settings); import them into the --out they were exported from, or export again for '{m}'",
+                    path.display(),
+                    out.display(),
+                    info.model
+                ))
+                .into());
+            }
+        }
+    }
+    if known == 0 && unknown > 0 {
+        return Err(RunError::usage(format!(
+            "none of the {unknown} results in {} belongs to the batch exported into {} (prompts {}, chunks of {}/{} tokens): they come from another export or other settings; import them into the --out they were exported from, or export again and rerun the batch",
+            path.display(),
+            out.display(),
+            &info.prompt_fingerprint[..info.prompt_fingerprint.len().min(12)],
+            info.chunk_tokens,
+            info.chunk_overlap
+        ))
+        .into());
+    }
+    Ok(unknown)
+}
+
+/// Validates one result like a live answer to the chunk's request.
+fn evaluate(
+    r: &ResultLine,
+    chunk: &ChunkLine,
+    info: &ExportInfo,
+) -> Result<(Extraction, u64, u64), EngineError> {
+    if let Some(e) = r.error() {
+        return Err(EngineError::new(
+            FailureClass::Server,
+            format!(
+                "the batch job failed this request: {}",
+                crate::engine::snippet(e)
+            ),
+        ));
+    }
+    let body = r.body().ok_or_else(|| {
+        EngineError::new(FailureClass::Malformed, "the result has no response body")
+    })?;
+    match r.response.as_ref().and_then(|x| x.status_code) {
+        Some(200) | None => {}
+        Some(code) => {
+            let class = match code {
+                400 if body.get().contains("context length") => FailureClass::ContextLength,
+                429 | 503 => FailureClass::RateLimited,
+                500..=599 => FailureClass::Server,
+                _ => FailureClass::BadRequest,
+            };
+            return Err(EngineError::new(
+                class,
+                format!("{code} {}", crate::engine::snippet(body.get())),
+            ));
+        }
+    }
+    let ans = parse_response(body.get())?;
+    let ground = GroundText::new(chunk.text());
+    let checks = Checks {
+        taxonomy: &info.taxonomy,
+        text: Some(&ground),
+        grounding: info.grounding,
+    };
+    let x = accept_answer(&ans, &checks)?;
+    Ok((x, ans.prompt_tokens, ans.completion_tokens))
+}
+
+/// What an import did.
+#[derive(Default)]
+struct Imported {
+    done: u64,
+    partial: u64,
+    failed: u64,
+    already: u64,
+    unknown: u64,
+    /// Exported chunks with no result in these files (and none in the checkpoint).
+    pending: u64,
+    /// The first failures' reasons, for the summary.
+    reasons: Vec<String>,
+}
+
+/// The retry file, written only when some result failed.
+struct Retry {
+    path: PathBuf,
+    w: Option<BufWriter<tempfile::NamedTempFile>>,
+}
+
+impl Retry {
+    fn push(&mut self, line: &[u8]) -> anyhow::Result<()> {
+        if self.w.is_none() {
+            let dir = self
+                .path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::Builder::new()
+                .prefix(".aegis-tmp-")
+                .tempfile_in(dir)
+                .map_err(|e| {
+                    RunError::io(&self.path, &e, format!(
+                        "cannot write the retry file {}: {e}; pass --retry FILE in a folder you can write to",
+                        self.path.display()
+                    ))
+                })?;
+            self.w = Some(BufWriter::new(tmp));
+        }
+        if let Some(w) = self.w.as_mut() {
+            w.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the retry file in place; with no failure, an old one of ours goes away.
+    fn finish(self, ours: bool) -> anyhow::Result<Option<PathBuf>> {
+        match self.w {
+            Some(w) => {
+                let tmp = w.into_inner().map_err(|e| e.into_error())?;
+                tmp.as_file().sync_all()?;
+                tmp.persist(&self.path).map_err(|e| e.error)?;
+                Ok(Some(self.path))
+            }
+            None => {
+                if ours && self.path.exists() {
+                    std::fs::remove_file(&self.path)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn load_export(out: &Path) -> anyhow::Result<ExportInfo> {
+    let path = out.join(DIR_NAME).join(EXPORT_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        RunError::out_dir(format!(
+            "no batch export in {} ({e}): write one first with `aegis-ingest batch export CORPUS --out {} --batch FILE`",
+            out.display(),
+            out.display()
+        ))
+    })?;
+    let info: ExportInfo = serde_json::from_slice(&bytes).map_err(|e| {
+        RunError::checkpoint(format!(
+            "{} is not an export record ({e}): run `aegis-ingest batch export` again",
+            path.display()
+        ))
+    })?;
+    if info.schema_version != SCHEMA_VERSION {
+        return Err(RunError::checkpoint(format!(
+            "{} is of format {} (this aegis-ingest reads {SCHEMA_VERSION}): export again with this version",
+            path.display(),
+            info.schema_version
+        ))
+        .into());
+    }
+    Ok(info)
+}
+
+/// `aegis-ingest batch import`.
+pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
+    let out = &a.output.out;
+    let info = load_export(out)?;
+    let dir = out.join(DIR_NAME);
+    let index = ChunkIndex::open(&dir.join(CHUNKS_FILE))?;
+    // Every file is checked before the checkpoint is touched.
+    let mut res = Imported::default();
+    for f in &a.results {
+        res.unknown += check_file(f, &info, &index, out)?;
+    }
+    let (_lock, journal) = open_out(out, false)?;
+    let mut imp = Importer {
+        before: journal.at_open(),
+        journal,
+        shape: Shape::new(&info.system, info.schema.get(), info.max_output_tokens)?,
+        info: &info,
+        index,
+        retry: Retry {
+            path: a.retry.clone().unwrap_or_else(|| dir.join(RETRY_FILE)),
+            w: None,
+        },
+        seen: HashSet::new(),
+        res,
+    };
+    for f in &a.results {
+        imp.import_file(f)?;
+    }
+    imp.journal.sync()?;
+    let Importer {
+        before,
+        index,
+        seen,
+        retry,
+        mut res,
+        ..
+    } = imp;
+    res.pending = index
+        .keys()
+        .filter(|k| before.done(k).is_none() && !seen.contains(k))
+        .count() as u64;
+    let retry_file = retry.finish(a.retry.is_none())?;
+    if !a.output.quiet {
+        print_import_summary(&res, retry_file.as_deref(), out);
+    }
+    if res.unknown > 0 {
+        tracing::warn!(
+            "{} results had a custom_id this export did not write (another export's, or edited): left out",
+            res.unknown
+        );
+    }
+    Ok(if res.failed > 0 {
+        ExitCode::SomeFailed
+    } else {
+        ExitCode::Done
+    })
+}
+
+/// An import under way: the export it belongs to, the checkpoint it writes, what it did.
+struct Importer<'a> {
+    info: &'a ExportInfo,
+    index: ChunkIndex,
+    journal: Journal,
+    /// The checkpoint as it was before the import: chunks done already are not imported.
+    before: Arc<BaseIndex>,
+    shape: Shape,
+    retry: Retry,
+    /// Chunks imported from these files (a key twice counts once).
+    seen: HashSet<ChunkKey>,
+    res: Imported,
+}
+
+impl Importer<'_> {
+    /// Imports every result of one (checked) file that belongs to this export.
+    fn import_file(&mut self, f: &Path) -> anyhow::Result<()> {
+        for l in result_lines(f)? {
+            let (n, line, complete) = l?;
+            let Some(r) = parse_result(f, n, &line, complete)? else {
+                continue;
+            };
+            let Some(key) = r
+                .custom_id
+                .as_deref()
+                .and_then(ChunkKey::from_hex)
+                .filter(|k| self.index.contains(k))
+            else {
+                continue;
+            };
+            if self.before.done(&key).is_some() || !self.seen.insert(key) {
+                self.res.already += 1;
+                continue;
+            }
+            self.import_one(key, &r)?;
+        }
+        Ok(())
+    }
+
+    /// Journals one result: done, or failed with its request in the retry file.
+    fn import_one(&mut self, key: ChunkKey, r: &ResultLine) -> anyhow::Result<()> {
+        let chunk = self.index.read(&key)?;
+        let res = &mut self.res;
+        self.journal.begin_batch();
+        match evaluate(r, &chunk, self.info) {
+            Ok((x, pt, ct)) => {
+                // The check refused any other model: every answer is the export's.
+                let model = &self.info.model;
+                self.journal
+                    .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
+                res.done += 1;
+                res.partial += u64::from(x.partial);
+            }
+            Err(e) => {
+                self.journal
+                    .record_failed(key, e.class.name(), &e.message, e.raw.as_deref())?;
+                let line = self.shape.line(&self.info.model, key, chunk.user)?;
+                self.retry.push(&line)?;
+                res.failed += 1;
+                if res.reasons.len() < 5 {
+                    res.reasons.push(format!(
+                        "{} chunk {}: {} ({})",
+                        chunk.doc,
+                        chunk.i,
+                        e.message,
+                        e.class.name()
+                    ));
+                }
+            }
+        }
+        self.journal.end_batch()?;
+        Ok(())
+    }
+}
+
+fn print_import_summary(res: &Imported, retry: Option<&Path>, out: &Path) {
+    println!(
+        "batch import: {} chunks journaled ({} partial: cut off at the output budget, complete records kept), {} failed, {} already in the checkpoint, {} unknown custom_ids",
+        res.done, res.partial, res.failed, res.already, res.unknown
+    );
+    for r in &res.reasons {
+        println!("  failed: {r}");
+    }
+    if res.pending > 0 {
+        println!(
+            "pending: {} exported chunks have no result in these files yet (import more results, or `aegis-ingest run` extracts them live)",
+            res.pending
+        );
+    }
+    if let Some(p) = retry {
+        println!(
+            "retry: {} holds the {} failed requests; run it as a batch and import its results, or let `aegis-ingest run` extract them live",
+            p.display(),
+            res.failed
+        );
+    }
+    println!(
+        "next: aegis-ingest run CORPUS --out {} (sends no request for the imported chunks, writes the outputs)",
+        out.display()
+    );
+}
