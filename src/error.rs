@@ -89,11 +89,6 @@ impl RunError {
         }
     }
 
-    /// Transitional: a configuration-class error not yet given its kind.
-    pub fn config(msg: impl std::fmt::Display) -> Self {
-        RunError::Usage(msg.to_string())
-    }
-
     pub fn exit_code(&self) -> ExitCode {
         match self {
             RunError::Usage(_)

@@ -9,7 +9,6 @@ pub mod tokens;
 use std::ops::Range;
 
 use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
-use tiktoken_rs::CoreBPE;
 
 use crate::read::Document;
 use tokens::{tokenizer, Counter};

@@ -15,10 +15,11 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
+use tiktoken_rs::CoreBPE;
 
 /// The tokenizer used for chunk sizes: built once per process (decoding the compiled-in
 /// tables costs ~65 ms).
-pub fn tokenizer() -> &'static tiktoken_rs::CoreBPE {
+pub fn tokenizer() -> &'static CoreBPE {
     static BPE: std::sync::OnceLock<CoreBPE> = std::sync::OnceLock::new();
     // cl100k's tables are compiled in; constructing cannot fail for lack of network.
     BPE.get_or_init(|| {

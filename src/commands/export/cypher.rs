@@ -21,8 +21,8 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+use super::graph::{graph_type, node_label, Ctx, Input};
 use super::records::{docs, Source};
-use super::{graph_type, node_label, Ctx, Input};
 
 /// Rows per `UNWIND`.
 pub const BATCH: usize = 500;

@@ -6,8 +6,8 @@
 
 use std::io::{self, Write};
 
+use super::graph::{Ctx, Input};
 use super::records::docs;
-use super::{Ctx, Input};
 
 /// `s` escaped for XML text and attribute values. Not `quick_xml::escape`: it keeps
 /// carriage returns and tabs as they are (a parser then normalises them away) and keeps

@@ -17,8 +17,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::graph::{graph_type, node_label, Ctx, Input};
 use super::records::docs;
-use super::{graph_type, node_label, Ctx, Input};
 use crate::commands::shell::shell_quote;
 
 pub const NODES_FILE: &str = "entities.csv";
@@ -125,7 +125,7 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         })?;
         csv.flush()
     })?;
-    super::readable(&files.nodes)?;
+    super::graph::readable(&files.nodes)?;
     crate::outdir::atomic::write_atomic(&files.relationships, |w| {
         let mut csv = writer(w);
         csv.write_record(RELATIONSHIP_HEADER).map_err(csv_err)?;
@@ -151,7 +151,7 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         })?;
         csv.flush()
     })?;
-    super::readable(&files.relationships)?;
+    super::graph::readable(&files.relationships)?;
     Ok(files)
 }
 

@@ -19,8 +19,8 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
+use super::graph::{Ctx, Input};
 use super::records::Source;
-use super::{Ctx, Input};
 use crate::error::RunError;
 use crate::outdir::finished::reader_error;
 
