@@ -14,7 +14,7 @@ pub struct OutLock {
 
 impl OutLock {
     pub fn acquire(out: &Path) -> Result<Self, RunError> {
-        let path = out.join(".lock");
+        let path = out.join(crate::outdir::LOCK_FILE);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

@@ -54,6 +54,8 @@ pub const RELATIONS_FILE: &str = "relations.jsonl";
 pub const REPORT_FILE: &str = "report.json";
 /// The documents skipped or failed, one a row.
 pub const SKIPPED_FILE: &str = "skipped.csv";
+/// The run's lock: exclusive for a run, shared for readers.
+pub const LOCK_FILE: &str = ".lock";
 /// What the outputs were merged from (see `merge::outputs`).
 pub const OUTPUTS_FILE: &str = "outputs.json";
 

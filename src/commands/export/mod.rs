@@ -112,7 +112,7 @@ fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
 /// replacing the outputs while they are read, and a running run is refused. Shared, and
 /// opened read-only, so several exports may read at once and a read-only folder exports.
 fn shared_lock(out: &Path) -> Result<Option<std::fs::File>, RunError> {
-    let path = out.join(".lock");
+    let path = out.join(crate::outdir::LOCK_FILE);
     let Ok(file) = std::fs::File::open(&path) else {
         return Ok(None);
     };
