@@ -38,6 +38,17 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Opens `path` to read and write, creating it if missing and keeping what it holds: the
+/// journal and the lock file, which persist between runs.
+pub fn open_persistent(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! the process dies, so a killed run never leaves a stale lock), holding the owner's pid for
 //! the message a second run prints.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -15,12 +15,7 @@ pub struct OutLock {
 impl OutLock {
     pub fn acquire(out: &Path) -> Result<Self, RunError> {
         let path = out.join(crate::outdir::LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let mut file = crate::outdir::atomic::open_persistent(&path)
             .map_err(|e| {
                 RunError::io(&path, &e, format!(
                     "cannot create {}: {e}; make --out writable (permissions, free space) or pass another --out",

@@ -16,7 +16,7 @@ mod error;
 mod index;
 mod scan;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,13 +98,7 @@ impl Journal {
             path: path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let mut file = crate::outdir::atomic::open_persistent(&path).map_err(io)?;
         let mut j = Journal {
             path: path.clone(),
             len: 0,
@@ -485,7 +479,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = written(dir.path(), &["Ada"]);
         let good_len = std::fs::metadata(&path).unwrap().len();
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"{\"t\":\"ok\",\"k\":\"0101").unwrap();
         f.write_all(b"\n\x00\x00garbage\nmore garbage").unwrap();
         drop(f);
