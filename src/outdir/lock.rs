@@ -14,7 +14,7 @@ pub struct OutLock {
 
 impl OutLock {
     pub fn acquire(out: &Path) -> Result<Self, RunError> {
-        let path = out.join(crate::outdir::LOCK_FILE);
+        let path = out.join(super::names::LOCK_FILE);
         let mut file = crate::outdir::atomic::open_persistent(&path)
             .map_err(|e| {
                 RunError::io(&path, &e, format!(

@@ -8,6 +8,7 @@ pub mod finished;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
+pub mod names;
 pub mod report;
 pub mod shard;
 
@@ -16,6 +17,7 @@ use std::path::Path;
 
 use crate::error::RunError;
 use journal::Journal;
+pub use names::*;
 
 /// Previous run's identity, to say at start what will be redone.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -44,20 +46,6 @@ pub struct RunState {
     pub finished_at: u64,
     pub exit_code: i32,
 }
-
-/// `run.json`: the last run's identity (settings, models, exit code), written at its end.
-pub const STATE_FILE: &str = "run.json";
-/// The outputs: one entity, one relation a line.
-pub const ENTITIES_FILE: &str = "entities.jsonl";
-pub const RELATIONS_FILE: &str = "relations.jsonl";
-/// What the run saw, did, skipped and failed.
-pub const REPORT_FILE: &str = "report.json";
-/// The documents skipped or failed, one a row.
-pub const SKIPPED_FILE: &str = "skipped.csv";
-/// The run's lock: exclusive for a run, shared for readers.
-pub const LOCK_FILE: &str = ".lock";
-/// What the outputs were merged from (see `merge::outputs`).
-pub const OUTPUTS_FILE: &str = "outputs.json";
 
 pub(crate) fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
     let mut gone = Vec::new();
