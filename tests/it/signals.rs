@@ -11,7 +11,8 @@ use fake_engine::{FakeConfig, FakeEngine, Fault, FaultRule};
 
 use crate::support::*;
 
-/// Reads stderr lines until one contains `what`; panics if the stream ends first.
+/// Reads stderr lines until one contains `what` (panics if the stream ends first), then
+/// keeps reading the rest, so the stream stays open.
 async fn wait_for_line(stderr: tokio::process::ChildStderr, what: &'static str) {
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(stderr).lines();
@@ -25,6 +26,7 @@ async fn wait_for_line(stderr: tokio::process::ChildStderr, what: &'static str) 
     })
     .await;
     assert_eq!(found, Ok(true), "no line with {what:?} on stderr");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 }
 
 /// Sends `signal` to the child and waits (at most 30 s) for it to exit: its exit code and
