@@ -5,9 +5,14 @@
 //! `engine` (clients + `router`) -> `parse` -> `journal` (one writer) -> `merge` ->
 //! `report`. `pipeline` drives them; `main.rs` only maps the outcome to an exit code.
 
+// All printing goes through `console` (`outln!`, `errln!`...): std's macros panic when
+// the reader has gone away.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
+
 pub mod chunk;
 pub mod cli;
 pub mod commands;
+pub mod console;
 pub mod engine;
 pub mod error;
 pub mod merge;
@@ -38,6 +43,7 @@ fn init_logging(format: LogFormat, quiet: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(progress::log_writer)
+        .with_ansi(console::stderr_colour())
         .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
@@ -106,7 +112,7 @@ pub fn main_entry() -> i32 {
         Ok(parsed) => {
             if let (Some(f), Command::Run(a)) = (&parsed.file, &parsed.cli.command) {
                 if !a.output.quiet {
-                    eprintln!(
+                    crate::errln!(
                         "aegis-ingest: settings from {} (`aegis-ingest config` shows each one's source)",
                         f.path.display()
                     );
@@ -122,7 +128,7 @@ pub fn main_entry() -> i32 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("aegis-ingest: cannot start the async runtime: {e}; the system refused threads or memory (check `ulimit -u` and free memory)");
+            crate::errln!("aegis-ingest: cannot start the async runtime: {e}; the system refused threads or memory (check `ulimit -u` and free memory)");
             return ExitCode::Usage as i32;
         }
     };
@@ -136,10 +142,17 @@ pub fn main_entry() -> i32 {
     });
     // In-flight HTTP requests may still hold tasks; do not wait for them.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    // Output lost other than to a reader that left (a full disk under `> file`).
+    let result = match (result, console::stdout_failure()) {
+        (Ok(_), Some(why)) => Err(anyhow::anyhow!(
+            "cannot write the output: {why}; check the disk or the file stdout goes to"
+        )),
+        (r, _) => r,
+    };
     match result {
         Ok(code) => code as i32,
         Err(e) => {
-            eprintln!("aegis-ingest: {e:#}");
+            crate::errln!("aegis-ingest: {e:#}");
             exit_code_of(&e) as i32
         }
     }

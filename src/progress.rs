@@ -33,10 +33,13 @@ impl Write for LogWriter {
         }
         let buf = std::mem::take(&mut self.buf);
         let bar = bar_slot().lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // A log line nobody can read is dropped: a failed write must not end the task
+        // that logged it.
         match bar {
-            Some(b) => b.suspend(|| std::io::stderr().write_all(&buf)),
-            None => std::io::stderr().write_all(&buf),
+            Some(b) => b.suspend(|| crate::console::write_stderr(&buf)),
+            None => crate::console::write_stderr(&buf),
         }
+        Ok(())
     }
 }
 
@@ -77,10 +80,16 @@ impl Progress {
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty).then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(8));
+            // No colour under NO_COLOR.
+            let bar = if crate::console::stderr_colour() {
+                "{bar:30.cyan/blue}"
+            } else {
+                "{bar:30}"
+            };
             b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} chunks {msg}",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} [{{elapsed_precise}}] {bar} {{pos}}/{{len}} chunks {{msg}}"
+                ))
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
@@ -195,13 +204,9 @@ impl Drop for Progress {
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
+/// Writes to stdout; a closed pipe (`| head`) is not an error (see `console`).
 pub fn print_stdout(bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes.as_ref()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
+    crate::console::write_stdout(bytes.as_ref())
 }
 
 #[cfg(test)]

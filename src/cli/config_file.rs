@@ -374,7 +374,7 @@ fn parse_layered(
             path.map(|p| load(&p, run)).transpose()
         })
         .map_err(|msg| {
-            eprintln!("aegis-ingest: {msg}");
+            crate::errln!("aegis-ingest: {msg}");
             ExitCode::Usage as i32
         })?;
     let mut skip: Vec<String> = Vec::new();

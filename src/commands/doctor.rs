@@ -86,17 +86,17 @@ pub struct DoctorReport {
 
 fn print_report(name: &str, p: &ProbeReport) {
     let usable = p.ready && p.model_available;
-    println!("{name} at {}", p.url);
-    println!(
+    crate::outln!("{name} at {}", p.url);
+    crate::outln!(
         "  reachable:      {}",
         if p.reachable { "yes" } else { "no" }
     );
     if let Some(v) = &p.version {
-        println!("  version:        {v}");
+        crate::outln!("  version:        {v}");
     }
     if p.reachable {
-        println!("  ready:          {}", if p.ready { "yes" } else { "no" });
-        println!(
+        crate::outln!("  ready:          {}", if p.ready { "yes" } else { "no" });
+        crate::outln!(
             "  models:         {}",
             if p.models.is_empty() {
                 "(none)".to_string()
@@ -105,7 +105,7 @@ fn print_report(name: &str, p: &ProbeReport) {
             }
         );
         if let Some(m) = &p.model {
-            println!(
+            crate::outln!(
                 "  model to use:   {m} ({})",
                 if p.model_available {
                     "available"
@@ -115,16 +115,16 @@ fn print_report(name: &str, p: &ProbeReport) {
             );
         }
         if let Some(c) = p.context_length {
-            println!("  context length: {c} tokens");
+            crate::outln!("  context length: {c} tokens");
         }
     }
     if let Some(e) = &p.error {
-        println!("  error:          {e}");
+        crate::outln!("  error:          {e}");
     }
     if let Some(a) = &p.advice {
-        println!("  to fix:         {a}");
+        crate::outln!("  to fix:         {a}");
     }
-    println!("  usable:         {}", if usable { "yes" } else { "no" });
+    crate::outln!("  usable:         {}", if usable { "yes" } else { "no" });
 }
 
 /// `vllm`, `vllm#2`, ... as in the run's report.
@@ -150,7 +150,7 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     ] {
         if n == 0 {
             if text {
-                println!("{kind}: disabled ({flag})");
+                crate::outln!("{kind}: disabled ({flag})");
             }
             engines.push(EngineStatus::disabled(kind.to_string()));
         }
@@ -182,9 +182,11 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         };
         crate::progress::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
     } else if any {
-        println!("ready: `aegis-ingest run <CORPUS>` can extract");
+        crate::outln!("ready: `aegis-ingest run <CORPUS>` can extract");
     } else {
-        println!("no engine is usable: fix one of the above, then rerun `aegis-ingest doctor`");
+        crate::outln!(
+            "no engine is usable: fix one of the above, then rerun `aegis-ingest doctor`"
+        );
     }
     Ok(if any {
         ExitCode::Done

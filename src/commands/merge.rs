@@ -94,7 +94,7 @@ pub fn merge(
     let report = merged_report(&shards, &merged);
     write_report(out, &report, &shards[0].dir)?;
     if !quiet {
-        eprintln!(
+        crate::errln!(
             "merged {} shard{} of {}{}: {} entities, {} relations -> {}",
             shards.len(),
             if shards.len() > 1 { "s" } else { "" },

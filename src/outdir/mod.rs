@@ -99,7 +99,7 @@ pub(crate) fn open_out(
             )
         })?;
         if !gone.is_empty() {
-            eprintln!(
+            crate::errln!(
                 "aegis-ingest: --fresh: discarded {} in {}",
                 gone.join(", "),
                 out.display()

@@ -58,15 +58,15 @@ pub(crate) fn finish(
     let (code, err) = exit_status(&mut report, &snapshot, stop.as_ref(), unfinished);
     write_run_files(s, &report, code)?;
     if !s.quiet {
-        eprint!("{}", report.summary());
-        eprintln!("outputs: {}", s.out.join(ENTITIES_FILE).display());
+        crate::err!("{}", report.summary());
+        crate::errln!("outputs: {}", s.out.join(ENTITIES_FILE).display());
     }
     // Quality gates (--max-generic-share, --min-grounded; `quality`): the outputs are
     // written; a failed gate makes the exit code 1.
     if err.is_none() && !s.gates.is_empty() {
         let failed = crate::quality::check_run(&s.out, &report, &s.gates);
         for m in &failed {
-            eprintln!("aegis-ingest: {m}");
+            crate::errln!("aegis-ingest: {m}");
         }
         if !failed.is_empty() {
             return Ok(ExitCode::SomeFailed);

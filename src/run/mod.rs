@@ -72,12 +72,12 @@ pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
     }
     handle.await?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    crate::outln!(
         "dry run: {docs} documents to extract, {chunks} chunks ({:.1} MB of chunk text), in {secs:.2} s",
         bytes as f64 / 1e6
     );
     for ((kind, reason), n) in &issues {
-        println!("  {kind} ({reason}): {n}");
+        crate::outln!("  {kind} ({reason}): {n}");
     }
     Ok(ExitCode::Done)
 }
@@ -98,7 +98,12 @@ pub async fn run(settings: RunSettings) -> anyhow::Result<ExitCode> {
     install_signals(stopping.clone(), s.stop_grace);
 
     let resume = resume_index(&journal, &probed);
-    let router = Router::new(probed.setups, s.router_config(), stopping.abort.clone());
+    let router = Router::new(
+        probed.setups,
+        s.router_config(),
+        stopping.stop.clone(),
+        stopping.abort.clone(),
+    );
 
     let capacity = router.total_capacity();
     let producer = Producer::new(&s, resume, stopping.stop.clone())?;
@@ -132,9 +137,9 @@ fn say_what_is_redone(s: &RunSettings) {
         .and_then(|b| serde_json::from_slice(&b).ok());
     if let Some(prev) = &previous {
         if prev.prompt_fingerprint != s.prompts.fingerprint {
-            eprintln!("aegis-ingest: the prompts or taxonomy changed since the last run in {} ({}): chunks are extracted again with the new ones; old results are not mixed in", s.out.display(), prev.prompts_dir);
+            crate::errln!("aegis-ingest: the prompts or taxonomy changed since the last run in {} ({}): chunks are extracted again with the new ones; old results are not mixed in", s.out.display(), prev.prompts_dir);
         } else if (prev.chunk_tokens, prev.chunk_overlap) != (s.chunk.tokens, s.chunk.overlap) {
-            eprintln!("aegis-ingest: chunk settings changed since the last run ({}/{} -> {}/{}): documents are chunked and extracted again", prev.chunk_tokens, prev.chunk_overlap, s.chunk.tokens, s.chunk.overlap);
+            crate::errln!("aegis-ingest: chunk settings changed since the last run ({}/{} -> {}/{}): documents are chunked and extracted again", prev.chunk_tokens, prev.chunk_overlap, s.chunk.tokens, s.chunk.overlap);
         }
     }
 }

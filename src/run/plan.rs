@@ -251,7 +251,7 @@ pub(crate) async fn fit_plan(
         s.max_output_explicit,
     );
     if let Some(note) = &p.note {
-        eprintln!("aegis-ingest: {note}");
+        crate::errln!("aegis-ingest: {note}");
     }
     s.prompts = std::sync::Arc::new(p.prompts);
     s.chunk = p.chunk;

@@ -16,14 +16,27 @@ pub(crate) enum Stop {
     Journal(String),
 }
 
-/// How the run is stopped early: `stop` ends dispatching (no new requests); `abort`
-/// abandons the requests in flight (their connections close, so the engine frees their
-/// slots); `why` keeps the first reason.
-#[derive(Clone, Default)]
+/// How the run is stopped early: `stop` ends dispatching (no new requests: chunks that
+/// wait for an engine, a slot or a retry end at once, so with nothing in flight the run
+/// ends without waiting out the grace); `abort` abandons the requests in flight (their
+/// connections close, so the engine frees their slots) and implies `stop`; `why` keeps
+/// the first reason.
+#[derive(Clone)]
 pub(crate) struct Stopping {
     pub(crate) stop: CancellationToken,
     pub(crate) abort: CancellationToken,
     pub(crate) why: Arc<Mutex<Option<Stop>>>,
+}
+
+impl Default for Stopping {
+    fn default() -> Self {
+        let abort = CancellationToken::new();
+        Self {
+            stop: abort.child_token(),
+            abort,
+            why: Arc::default(),
+        }
+    }
 }
 
 impl Stopping {
@@ -66,7 +79,7 @@ pub(crate) fn install_signals(stopping: Stopping, grace: Duration) {
                     _ = term.recv() => {}
                 }
                 if n == 0 {
-                    eprintln!("aegis-ingest: stopping: no new requests; the ones in flight get {} s to finish, then they are abandoned and the outputs are written. Press Ctrl-C again to exit at once; the checkpoint keeps all finished work.", grace.as_secs_f64());
+                    crate::errln!("aegis-ingest: stopping: no new requests; the ones in flight get {} s to finish, then they are abandoned and the outputs are written. Press Ctrl-C again to exit at once; the checkpoint keeps all finished work.", grace.as_secs_f64());
                     stopping.halt(Stop::Interrupted, false);
                     let abort = stopping.abort.clone();
                     tokio::spawn(async move {
@@ -79,7 +92,7 @@ pub(crate) fn install_signals(stopping: Stopping, grace: Duration) {
                         }
                     });
                 } else {
-                    eprintln!("aegis-ingest: exiting now; finished work is in the checkpoint. Rerun the same command to resume.");
+                    crate::errln!("aegis-ingest: exiting now; finished work is in the checkpoint. Rerun the same command to resume.");
                     std::process::exit(ExitCode::Interrupted as i32);
                 }
             }

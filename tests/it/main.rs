@@ -13,4 +13,5 @@ mod golden;
 mod resume;
 mod run;
 mod shards;
+mod signals;
 mod support;

@@ -122,7 +122,7 @@ async fn fit_to_model(
         Some((model, context)) => {
             if let (Some(flag), Some(c)) = (context_flag, context) {
                 if flag != c {
-                    eprintln!("aegis-ingest: --context-length {flag} ignored: {model} is served with a {c}-token context");
+                    crate::errln!("aegis-ingest: --context-length {flag} ignored: {model} is served with a {c}-token context");
                 }
             }
             (model, context)
@@ -141,8 +141,8 @@ async fn fit_to_model(
                 .and_then(|(_, p)| p.error.clone())
                 .unwrap_or_else(|| "no answer".into());
             match context_flag {
-                Some(c) => eprintln!("aegis-ingest: no vLLM answered at {url} ({why}): exporting for --vllm-model {model} with a {c}-token context"),
-                None => eprintln!("aegis-ingest: no vLLM answered at {url} ({why}) and no --context-length: exporting for --vllm-model {model} with prompts and output budget not fitted to its context (a later `run` against the served model may plan differently and extract again)"),
+                Some(c) => crate::errln!("aegis-ingest: no vLLM answered at {url} ({why}): exporting for --vllm-model {model} with a {c}-token context"),
+                None => crate::errln!("aegis-ingest: no vLLM answered at {url} ({why}) and no --context-length: exporting for --vllm-model {model} with prompts and output budget not fitted to its context (a later `run` against the served model may plan differently and extract again)"),
             }
             if let Some(c) = context_flag {
                 // No tokenizer to ask: the plan estimates.
@@ -303,7 +303,7 @@ async fn write_requests(
 
 fn print_export_summary(info: &ExportInfo, docs: u64, skipped: u64, out: &Path) {
     let names: Vec<String> = info.files.iter().map(|f| f.display().to_string()).collect();
-    println!(
+    crate::outln!(
         "batch export: {} requests in {} (model {}, {} output tokens each); {} chunks already in the checkpoint; {docs} documents, {skipped} skipped",
         info.requests,
         names.join(", "),
@@ -312,14 +312,17 @@ fn print_export_summary(info: &ExportInfo, docs: u64, skipped: u64, out: &Path) 
         info.already_done,
     );
     if info.requests == 0 {
-        println!("nothing to extract: `aegis-ingest run` writes the outputs from the checkpoint");
+        crate::outln!(
+            "nothing to extract: `aegis-ingest run` writes the outputs from the checkpoint"
+        );
         return;
     }
-    println!(
+    crate::outln!(
         "next: vllm run-batch -i {} -o results.jsonl --model MODEL_PATH --served-model-name {}",
-        names[0], info.model
+        names[0],
+        info.model
     );
-    println!(
+    crate::outln!(
         "then: aegis-ingest batch import results.jsonl --out {}",
         out.display()
     );

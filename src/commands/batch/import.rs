@@ -399,27 +399,27 @@ impl Importer<'_> {
 }
 
 fn print_import_summary(res: &Imported, retry: Option<&Path>, out: &Path) {
-    println!(
+    crate::outln!(
         "batch import: {} chunks journaled ({} partial: cut off at the output budget, complete records kept), {} failed, {} already in the checkpoint, {} unknown custom_ids",
         res.done, res.partial, res.failed, res.already, res.unknown
     );
     for r in &res.reasons {
-        println!("  failed: {r}");
+        crate::outln!("  failed: {r}");
     }
     if res.pending > 0 {
-        println!(
+        crate::outln!(
             "pending: {} exported chunks have no result in these files yet (import more results, or `aegis-ingest run` extracts them live)",
             res.pending
         );
     }
     if let Some(p) = retry {
-        println!(
+        crate::outln!(
             "retry: {} holds the {} failed requests; run it as a batch and import its results, or let `aegis-ingest run` extract them live",
             p.display(),
             res.failed
         );
     }
-    println!(
+    crate::outln!(
         "next: aegis-ingest run CORPUS --out {} (sends no request for the imported chunks, writes the outputs)",
         out.display()
     );

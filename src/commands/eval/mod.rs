@@ -72,14 +72,14 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     rep.gates_failed = crate::quality::check(&rep.figures(), &limits);
     write_eval(out, &rep)?;
     match args.format {
-        EvalFormat::Text => print!("{}", rep.table(args.examples)),
-        EvalFormat::Json => println!(
+        EvalFormat::Text => crate::out!("{}", rep.table(args.examples)),
+        EvalFormat::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(&rep).map_err(|e| anyhow::anyhow!("{e}"))?
         ),
     }
     for m in &rep.gates_failed {
-        eprintln!("aegis-ingest: {m}");
+        crate::errln!("aegis-ingest: {m}");
     }
     Ok(if rep.gates_failed.is_empty() {
         ExitCode::Done

@@ -370,7 +370,7 @@ fn load_command(p: &Path, to: ExportFormat) -> String {
 /// What was exported (stderr), and the load command (stdout, for scripts).
 fn print_summary(ctx: &Ctx, s: &Stats, written: &Written, started: Instant, quiet: bool) {
     if !quiet {
-        eprintln!(
+        crate::errln!(
             "exported namespace {:?}: {} entities ({} types), {} relations ({} types) to {} in {:.2} s",
             ctx.namespace,
             s.entities,
@@ -383,9 +383,9 @@ fn print_summary(ctx: &Ctx, s: &Stats, written: &Written, started: Instant, quie
     }
     if let Some(cmd) = &written.load_command {
         if !quiet {
-            eprintln!("load it with:");
+            crate::errln!("load it with:");
         }
-        println!("{cmd}");
+        crate::outln!("{cmd}");
     }
 }
 

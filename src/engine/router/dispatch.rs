@@ -41,7 +41,8 @@ impl Router {
             seed: req.seed,
         };
         loop {
-            if self.cancel.is_cancelled() {
+            // Stopping: no new attempt (only the ones in flight get the grace).
+            if self.stop.is_cancelled() {
                 return Err(RouteError::Cancelled);
             }
             if spend.exhausted() {
@@ -107,7 +108,7 @@ impl Router {
                 Ok(Some((i, p.map_err(|_| RouteError::Cancelled)?)))
             }
             _ = rx.changed() => Ok(None),
-            _ = self.cancel.cancelled() => Err(RouteError::Cancelled),
+            _ = self.stop.cancelled() => Err(RouteError::Cancelled),
         }
     }
 
@@ -242,7 +243,7 @@ impl Router {
                 let wait = self.backoff(failure.attempt, err.retry_after);
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => Ok(()),
-                    _ = self.cancel.cancelled() => Err(RouteError::Cancelled),
+                    _ = self.stop.cancelled() => Err(RouteError::Cancelled),
                 }
             }
             Next::Split => Err(RouteError::Split(err)),
@@ -390,7 +391,7 @@ impl Router {
                 return Err(RouteError::NoEngine(self.no_engine_message()));
             }
             tokio::select! {
-                _ = self.cancel.cancelled() => return Err(RouteError::Cancelled),
+                _ = self.stop.cancelled() => return Err(RouteError::Cancelled),
                 _ = rx.changed() => {}
                 _ = tokio::time::sleep(self.cfg.engine_wait - waited) => {}
             }

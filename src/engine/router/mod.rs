@@ -48,10 +48,12 @@ use super::EngineKind;
 const INITIAL_RETRY_TOKENS: f64 = 20.0;
 
 impl Router {
-    /// Engines in preference order. Downed engines start being probed at once.
+    /// Engines in preference order. Downed engines start being probed at once. After `stop`
+    /// no new attempt starts; `cancel` also ends the attempts in flight.
     pub fn new(
         setups: Vec<EngineSetup>,
         cfg: RouterConfig,
+        stop: CancellationToken,
         cancel: CancellationToken,
     ) -> Arc<Self> {
         let (health_tx, _) = watch::channel(0u64);
@@ -78,6 +80,7 @@ impl Router {
             budget: RetryBudget::new(INITIAL_RETRY_TOKENS),
             health_tx,
             all_down_since: Mutex::new(None),
+            stop,
             cancel,
             preferred,
         });

@@ -114,6 +114,9 @@ pub struct Router {
     pub(super) budget: RetryBudget,
     pub(super) health_tx: watch::Sender<u64>,
     pub(super) all_down_since: Mutex<Option<Instant>>,
+    /// The run stops: no new attempt starts (waits for an engine, a slot or a backoff end).
+    pub(super) stop: CancellationToken,
+    /// The run abandons its requests: the ones in flight end too.
     pub(super) cancel: CancellationToken,
     pub(super) preferred: EngineKind,
 }
