@@ -12,5 +12,6 @@ mod export;
 mod golden;
 mod resume;
 mod run;
+mod setup_feedback;
 mod shards;
 mod support;
