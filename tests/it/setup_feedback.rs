@@ -28,7 +28,9 @@ fn lines_with<'a>(stderr: &'a str, needle: &str) -> Vec<&'a str> {
 async fn a_bad_engine_url_exits_2_at_once_naming_the_flag() {
     let c = case(1, 1);
     let dead = closed_port_url();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    /// Flags, environment, and the name the message must give.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (vec!["--vllm-url", "not-a-url"], vec![], "--vllm-url"),
         (vec!["--vllm-url", "http://"], vec![], "--vllm-url"),
         (vec!["--vllm-url", "http://:8000"], vec![], "--vllm-url"),
