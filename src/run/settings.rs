@@ -328,3 +328,25 @@ fn ollama_endpoints(
     }
     Ok(list)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::vllm_base;
+
+    #[test]
+    fn vllm_urls_with_a_host_pass_and_the_rest_are_usage_errors() {
+        for (raw, want) in [
+            ("localhost:8001", "http://localhost:8001"),
+            ("[::1]:8000", "http://[::1]:8000"),
+            ("gpu1:8001/openai/v1", "http://gpu1:8001/openai"),
+            ("https://gw.example/openai/v1/", "https://gw.example/openai"),
+            ("http://vllm", "http://vllm"),
+        ] {
+            assert_eq!(vllm_base(raw).unwrap(), want, "{raw}");
+        }
+        for raw in ["not-a-url", "vllm", "http://", "http://:8000", "://x", "localhost:"] {
+            let err = vllm_base(raw).unwrap_err().to_string();
+            assert!(err.starts_with("--vllm-url"), "{raw}: {err}");
+        }
+    }
+}
