@@ -344,7 +344,14 @@ mod tests {
         ] {
             assert_eq!(vllm_base(raw).unwrap(), want, "{raw}");
         }
-        for raw in ["not-a-url", "vllm", "http://", "http://:8000", "://x", "localhost:"] {
+        for raw in [
+            "not-a-url",
+            "vllm",
+            "http://",
+            "http://:8000",
+            "://x",
+            "localhost:",
+        ] {
             let err = vllm_base(raw).unwrap_err().to_string();
             assert!(err.starts_with("--vllm-url"), "{raw}: {err}");
         }
