@@ -65,6 +65,8 @@ pub struct Snapshot {
     pub completion_tokens: u64,
     pub walk_finished: bool,
     pub engine: Option<&'static str>,
+    /// While no engine is up: which were tried, why each failed, the time left to wait.
+    pub waiting: Option<String>,
 }
 
 pub struct Progress {
@@ -73,6 +75,8 @@ pub struct Progress {
     started: Instant,
     last_line: Instant,
     interval: Duration,
+    /// The last update found no engine up.
+    waiting: bool,
 }
 
 impl Progress {
@@ -108,6 +112,7 @@ impl Progress {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(10),
             ),
+            waiting: false,
         }
     }
 
@@ -118,6 +123,10 @@ impl Progress {
     }
 
     pub fn update(&mut self, s: &Snapshot) {
+        if let Some(waiting) = &s.waiting {
+            return self.show_waiting(waiting);
+        }
+        self.waiting = false;
         let (rate, tps) = self.rates(s);
         let left = s
             .chunks_total
@@ -156,6 +165,18 @@ impl Progress {
                 s.engine.unwrap_or("none available")
             );
         }
+    }
+
+    /// No engine is up: the bar says why; the plain log says it at once, then once an
+    /// interval (each line with the time left, so no two are the same).
+    fn show_waiting(&mut self, waiting: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(format!("| {waiting}"));
+        } else if self.plain && (!self.waiting || self.last_line.elapsed() >= self.interval) {
+            self.last_line = Instant::now();
+            tracing::info!("{waiting}");
+        }
+        self.waiting = true;
     }
 
     pub fn finish(&mut self) {

@@ -486,3 +486,27 @@ pub struct ConfigArgs {
     )]
     pub run_args: Vec<OsString>,
 }
+
+/// The flags whose values are secrets: never written to a file nor printed back.
+pub const SECRET_FLAGS: &[&str] = &["--vllm-api-key"];
+
+/// A command line with the values of `SECRET_FLAGS` replaced by `<KEY>` (both
+/// `--flag VALUE` and `--flag=VALUE`), for `run.json` and the commands printed from it.
+pub fn without_secrets(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut hide_next = false;
+    for a in args {
+        if std::mem::take(&mut hide_next) {
+            out.push("<KEY>".to_string());
+            continue;
+        }
+        match a.split_once('=') {
+            Some((f, _)) if SECRET_FLAGS.contains(&f) => out.push(format!("{f}=<KEY>")),
+            _ => {
+                hide_next = SECRET_FLAGS.contains(&a.as_str());
+                out.push(a);
+            }
+        }
+    }
+    out
+}

@@ -135,6 +135,39 @@ fn endpoint_label(kind: &str, n: usize) -> String {
     }
 }
 
+/// The `run` command line that uses what doctor just found usable: doctor's own command
+/// line (`args`, without the program) with `doctor` read as `run <CORPUS>`, less doctor's
+/// output flags, and an API key shown as `<KEY>` (the line may be logged or pasted).
+fn run_command(args: impl IntoIterator<Item = String>) -> String {
+    let mut words = vec!["aegis-ingest".to_string()];
+    let mut args = args.into_iter();
+    let mut seen_doctor = false;
+    while let Some(a) = args.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (a.as_str(), None),
+        };
+        let mut skip_value = || {
+            if inline.is_none() {
+                args.next();
+            }
+        };
+        match flag {
+            "doctor" if !seen_doctor => {
+                seen_doctor = true;
+                words.extend(["run".into(), "<CORPUS>".into()]);
+            }
+            "--format" | "--log-format" if seen_doctor => skip_value(),
+            "--vllm-api-key" => {
+                skip_value();
+                words.extend(["--vllm-api-key".into(), "<KEY>".into()]);
+            }
+            _ => words.push(crate::commands::shell::shell_quote(&a)),
+        }
+    }
+    words.join(" ")
+}
+
 pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let s = crate::engine::setup::EngineSettings::from_args(
         &args.engines,
@@ -182,7 +215,10 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
         };
         crate::progress::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
     } else if any {
-        crate::outln!("ready: `aegis-ingest run <CORPUS>` can extract");
+        crate::outln!(
+            "ready: `{}` can extract",
+            run_command(std::env::args().skip(1))
+        );
     } else {
         crate::outln!(
             "no engine is usable: fix one of the above, then rerun `aegis-ingest doctor`"
@@ -193,4 +229,37 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::NoEngine
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_command;
+
+    fn line(args: &[&str]) -> String {
+        run_command(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn the_run_line_carries_the_engine_flags_doctor_was_given() {
+        assert_eq!(line(&["doctor"]), "aegis-ingest run <CORPUS>");
+        assert_eq!(
+            line(&[
+                "--config",
+                "my conf.toml",
+                "doctor",
+                "--vllm-url",
+                "https://gw:8443",
+                "--format=text",
+                "--ca-cert",
+                "/etc/ca.pem",
+                "--log-format",
+                "json",
+                "--vllm-api-key=s3cret",
+                "--ollama-url",
+                "http://o:11434",
+            ]),
+            "aegis-ingest --config 'my conf.toml' run <CORPUS> --vllm-url https://gw:8443 \
+             --ca-cert /etc/ca.pem --vllm-api-key <KEY> --ollama-url http://o:11434"
+        );
+    }
 }

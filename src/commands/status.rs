@@ -312,7 +312,7 @@ fn render_text(r: &StatusReport) -> String {
         c.done, c.total, c.failed, c.pending
     );
     if let Some(rate) = r.last_run.as_ref().and_then(|l| l.chunks_per_second) {
-        s += &format!("  last run rate:  {rate:.1} chunks/s\n");
+        s += &format!("  last run rate:  {}\n", crate::progress::rate_text(rate));
     }
     if !r.complete {
         match r.eta_seconds {

@@ -440,8 +440,32 @@ pub async fn post_json(
     })
 }
 
+/// Said of a host name the resolver does not know; `brief_reason` reads it back.
+pub const DNS_FAILED: &str = "DNS lookup failed";
+
+/// The resolver's failure, when that is what the error is: the connector wraps it as
+/// "dns error" (hyper-util), so the host name does not resolve (a typo, or a container's
+/// name not registered yet), which is not a refused connection.
+fn dns_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(s) = src {
+        if s.to_string() == "dns error" {
+            return Some(innermost(s));
+        }
+        src = cause(s);
+    }
+    None
+}
+
 /// Classifies a transport-level reqwest error.
 pub fn classify_transport(err: &reqwest::Error) -> EngineError {
+    if let Some(why) = dns_failure(err) {
+        let host = err.url().and_then(|u| u.host_str()).unwrap_or("the host");
+        return EngineError::new(
+            FailureClass::Connect,
+            format!("{DNS_FAILED}: the host name {host} does not resolve ({why})"),
+        );
+    }
     if let Some(why) = untrusted_certificate(err) {
         return EngineError::new(
             FailureClass::Tls,

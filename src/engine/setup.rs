@@ -81,7 +81,24 @@ pub async fn setup_engines(s: &EngineSettings) -> Result<ProbedEngines, RunError
     check_vllm(s, &vllm_probes)?;
     let agreed = agreed_model(s, &vllm_probes)?;
     let mut out = ProbedEngines::default();
-    add_vllm(s, vllm_probes, &vllm_http, agreed.as_deref(), &mut out)?;
+    let ollama_up = ollama_probes.iter().any(|p| p.ready && p.model_available);
+    let meanwhile = if agreed.is_some() {
+        "using the other endpoints meanwhile and probing it in the background"
+    } else if ollama_up {
+        "using Ollama meanwhile and probing vLLM in the background"
+    } else if !s.ollama.is_empty() {
+        "Ollama is not up either: waiting for either (see --engine-wait)"
+    } else {
+        "waiting for it (see --engine-wait)"
+    };
+    add_vllm(
+        s,
+        vllm_probes,
+        &vllm_http,
+        agreed.as_deref(),
+        meanwhile,
+        &mut out,
+    )?;
     add_ollama(s, ollama_probes, &ollama_http, agreed.is_some(), &mut out)?;
     if out.setups.is_empty() {
         return Err(RunError::engine(
@@ -169,23 +186,13 @@ fn add_vllm(
     probes: Vec<ProbeReport>,
     http: &[reqwest::Client],
     agreed: Option<&str>,
+    meanwhile: &str,
     out: &mut ProbedEngines,
 ) -> Result<(), RunError> {
-    let vllm_usable = agreed.is_some();
     for (n, ((v, p), http)) in s.vllm.iter().zip(probes).zip(http).enumerate() {
         if !p.ready {
-            out.not_ready.push(format!(
-                "vLLM at {} is not ready ({}); {}",
-                v.url,
-                p.error.as_deref().unwrap_or("no answer"),
-                if vllm_usable {
-                    "using the other endpoints meanwhile and probing it in the background"
-                } else if !s.ollama.is_empty() {
-                    "using Ollama meanwhile and probing vLLM in the background"
-                } else {
-                    "waiting for it (see --engine-wait)"
-                }
-            ));
+            out.not_ready
+                .push(not_ready_line("vLLM", &v.url, "--vllm-url", &p, meanwhile));
         }
         let model = p
             .model
@@ -214,6 +221,18 @@ fn add_vllm(
     Ok(())
 }
 
+/// What a run says once of an endpoint not ready at the start, and what it does meanwhile.
+/// A host name that does not resolve is said plainly: most likely a typo in the flag, but
+/// a container's name may be registered only once it starts, so the run still waits.
+fn not_ready_line(kind: &str, url: &str, flag: &str, p: &ProbeReport, meanwhile: &str) -> String {
+    let error = p.error.as_deref().unwrap_or("no answer");
+    if error.starts_with(crate::engine::DNS_FAILED) {
+        format!("{kind} at {url}: {error}; check {flag} for a typo; {meanwhile}, in case the name is registered later (a container starting)")
+    } else {
+        format!("{kind} at {url} is not ready ({error}); {meanwhile}")
+    }
+}
+
 /// One setup per Ollama endpoint that has the model. One without it is left out with a
 /// warning while vLLM can serve, and is fatal when it is the only engine.
 fn add_ollama(
@@ -230,6 +249,19 @@ fn add_ollama(
                 o.url,
                 p.error.as_deref().unwrap_or(crate::engine::TLS_ADVICE)
             )));
+        }
+        let dns = p
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(crate::engine::DNS_FAILED));
+        if dns {
+            let meanwhile = if vllm_usable {
+                "vLLM serves meanwhile"
+            } else {
+                "waiting for an engine (see --engine-wait)"
+            };
+            let line = not_ready_line("Ollama", &o.url, "--ollama-url", &p, meanwhile);
+            out.not_ready.push(line);
         }
         let missing_model = p.reachable && !p.model_available && p.error.is_none();
         if missing_model {

@@ -259,7 +259,7 @@ pub(crate) fn write_state(s: &RunSettings, report: &Report, code: ExitCode) -> s
             .iter()
             .map(|(k, v)| (k.clone(), v.model.clone()))
             .collect(),
-        command: std::env::args().collect(),
+        command: crate::cli::without_secrets(std::env::args()),
         finished_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())

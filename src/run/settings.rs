@@ -55,18 +55,62 @@ pub struct RunSettings {
     pub stop_grace: Duration,
 }
 
-fn check_url(flag: &str, url: &str) -> Result<(), RunError> {
+/// An engine URL as given (`raw`, shown in the message) and as it will be used (`url`):
+/// http or https, with a host. `example` is a URL that would work for this flag.
+fn check_url(flag: &str, raw: &str, url: &str, example: &str) -> Result<(), RunError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| {
+        // `url::ParseError::EmptyHost` (reqwest re-exports `Url`, not its error type).
+        let why = match e.to_string() {
+            m if m == "empty host" => "it has no host name".to_string(),
+            m => m,
+        };
         RunError::usage(format!(
-            "{flag} {url:?} is not a URL ({e}); use e.g. http://localhost:8001"
+            "{flag} {raw:?} is not a URL ({why}): give http://HOST:PORT, e.g. {example}"
         ))
     })?;
     match parsed.scheme() {
-        "http" | "https" => Ok(()),
-        s => Err(RunError::usage(format!(
-            "{flag} {url}: scheme {s} is not http or https; use http://HOST:PORT (or https:// behind a gateway)"
-        ))),
+        "http" | "https" => {}
+        s => {
+            return Err(RunError::usage(format!(
+                "{flag} {raw}: scheme {s} is not http or https; use http://HOST:PORT (or https:// behind a gateway)"
+            )))
+        }
     }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(RunError::usage(format!(
+            "{flag} {raw:?} has no host name: give http://HOST:PORT, e.g. {example}"
+        )));
+    }
+    Ok(())
+}
+
+/// A `--vllm-url` value as the clients use it. Without a scheme it must be HOST:PORT
+/// (`localhost:8001`): a bare word (`not-a-url`) is far more often a slip than a server
+/// on port 80, and would only be found out after `--engine-wait`.
+fn vllm_base(raw: &str) -> Result<String, RunError> {
+    const EXAMPLE: &str = "http://localhost:8001";
+    let has_port = |s: &str| {
+        let host_port = s.split('/').next().unwrap_or("");
+        host_port
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !raw.contains("://") && !has_port(raw) {
+        return Err(RunError::usage(format!(
+            "--vllm-url {raw:?} is not a URL: give http://HOST:PORT, e.g. {EXAMPLE} (HOST:PORT alone also works)"
+        )));
+    }
+    // Checked as given, before the trailing `/` and `/v1` are trimmed (`http://` trimmed
+    // would read as the host `http:`).
+    let given = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("http://{raw}")
+    };
+    check_url("--vllm-url", raw, &given, EXAMPLE)?;
+    let url = normalize_base(raw);
+    check_url("--vllm-url", raw, &url, EXAMPLE)?;
+    Ok(url)
 }
 
 impl EngineSettings {
@@ -206,15 +250,14 @@ fn vllm_endpoints(
         .iter()
         .map(|u| u.trim())
         .filter(|u| !u.is_empty())
-        .map(normalize_base)
-        .collect();
+        .map(vllm_base)
+        .collect::<Result<_, _>>()?;
     if urls.is_empty() {
         return Err(RunError::usage(
             "--vllm-url is empty: give a URL such as http://localhost:8001, or pass --no-vllm",
         ));
     }
     for (i, url) in urls.iter().enumerate() {
-        check_url("--vllm-url", url)?;
         if urls[..i].contains(url) {
             return Err(RunError::usage(format!(
                 "--vllm-url {url} is given twice: list each endpoint once"
@@ -260,8 +303,18 @@ fn ollama_endpoints(
     };
     let mut list: Vec<OllamaSettings> = Vec::new();
     for r in raw {
+        // OLLAMA_HOST is read by Ollama's rules (`:11434`, `0.0.0.0` and a bare host are
+        // fine); a value with a scheme must be a URL with a host as given.
+        let flag = match (r, std::env::var("OLLAMA_HOST")) {
+            (Some(r), Ok(env)) if env == r => "OLLAMA_HOST",
+            _ => "--ollama-url",
+        };
+        let (raw, example) = (r.unwrap_or("").trim(), "http://localhost:11434");
+        if raw.contains("://") {
+            check_url(flag, raw, raw, example)?;
+        }
         let url = parse_ollama_host(r);
-        check_url("--ollama-url", &url)?;
+        check_url(flag, raw, &url, example)?;
         if list.iter().any(|o| o.url == url) {
             return Err(RunError::usage(format!(
                 "--ollama-url {url} is given twice: list each endpoint once"
@@ -274,4 +327,33 @@ fn ollama_endpoints(
         });
     }
     Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vllm_base;
+
+    #[test]
+    fn vllm_urls_with_a_host_pass_and_the_rest_are_usage_errors() {
+        for (raw, want) in [
+            ("localhost:8001", "http://localhost:8001"),
+            ("[::1]:8000", "http://[::1]:8000"),
+            ("gpu1:8001/openai/v1", "http://gpu1:8001/openai"),
+            ("https://gw.example/openai/v1/", "https://gw.example/openai"),
+            ("http://vllm", "http://vllm"),
+        ] {
+            assert_eq!(vllm_base(raw).unwrap(), want, "{raw}");
+        }
+        for raw in [
+            "not-a-url",
+            "vllm",
+            "http://",
+            "http://:8000",
+            "://x",
+            "localhost:",
+        ] {
+            let err = vllm_base(raw).unwrap_err().to_string();
+            assert!(err.starts_with("--vllm-url"), "{raw}: {err}");
+        }
+    }
 }

@@ -201,6 +201,7 @@ impl Writer {
             .sync()
             .map_err(|e| Stop::Journal(e.to_string()))?;
         self.snapshot.engine = self.router.serving().map(EngineKind::name);
+        self.snapshot.waiting = self.router.waiting_line();
         self.progress.update(&self.snapshot);
         Ok(())
     }

@@ -224,6 +224,14 @@ async fn wrong_key_or_missing_model_exit_2_without_a_retry_storm() {
     // The right key works.
     let ran = run(&s.args(&["--vllm-url", &u, "--no-ollama", "--vllm-api-key", "sekrit"])).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // The key is kept out of run.json and out of the resume command `status` prints.
+    let state = std::fs::read_to_string(s.out.join("run.json")).unwrap();
+    assert!(
+        !state.contains("sekrit") && state.contains("<KEY>"),
+        "{state}"
+    );
+    let st = run(&["status", "--out", s.out.to_str().unwrap()]).await;
+    assert!(!st.stdout.contains("sekrit"), "{}", st.stdout);
 
     // Ollama alone without the model pulled: exit 2 with the pull command.
     let ol = ollama(0).await;

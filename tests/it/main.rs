@@ -12,6 +12,7 @@ mod export;
 mod golden;
 mod resume;
 mod run;
+mod setup_feedback;
 mod shards;
 mod signals;
 mod support;

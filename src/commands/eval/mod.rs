@@ -60,7 +60,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let taxonomy = run.taxonomy()?;
     let gold = read_gold(&args.gold, &taxonomy)?;
     let mut rep = evaluate(&run, &gold, &args.gold);
-    warn_unscored(&run, &gold, &rep);
+    // The wrong run is said first, alone: a warning per gold document would bury it.
     if rep.documents == 0 {
         return Err(RunError::usage(format!(
             "none of the gold file's documents is in the run's corpus {}: is --out the run of the right corpus?",
@@ -68,6 +68,7 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    warn_unscored(&run, &gold, &rep);
     add_grounding(&mut rep, &run.run)?;
     rep.gates_failed = crate::quality::check(&rep.figures(), &limits);
     write_eval(out, &rep)?;
@@ -91,21 +92,58 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
 /// Warns about gold documents the run did not (fully) extract, and those not in its corpus.
 fn warn_unscored(run: &RunOutputs, gold: &[GoldDoc], rep: &EvalReport) {
     let documents = &run.run.report.documents;
-    for issue in documents.skipped_list.iter().chain(&documents.failed_list) {
-        if gold.iter().any(|g| g.doc == issue.doc) {
-            tracing::warn!(
+    let missed: Vec<(&str, String)> = documents
+        .skipped_list
+        .iter()
+        .chain(&documents.failed_list)
+        .filter(|issue| gold.iter().any(|g| g.doc == issue.doc))
+        .map(|issue| {
+            let line = format!(
                 "gold document {:?} was not (fully) extracted by the run ({}): its gold items count as missed",
-                issue.doc,
-                issue.reason
+                issue.doc, issue.reason
             );
-        }
-    }
-    for d in &rep.unknown_documents {
-        tracing::warn!(
-            "gold document {d:?} is not in the run's corpus ({}): not scored",
+            (issue.doc.as_str(), line)
+        })
+        .collect();
+    warn_folded(&missed, |n| {
+        format!("{n} gold documents were not (fully) extracted by the run: their gold items count as missed")
+    });
+    let unknown: Vec<(&str, String)> = rep
+        .unknown_documents
+        .iter()
+        .map(|d| {
+            let line = format!(
+                "gold document {d:?} is not in the run's corpus ({}): not scored",
+                rep.corpus
+            );
+            (d.as_str(), line)
+        })
+        .collect();
+    warn_folded(&unknown, |n| {
+        format!(
+            "{n} gold documents are not in the run's corpus ({}): not scored",
             rep.corpus
-        );
+        )
+    });
+}
+
+/// How many documents a warning names one by one; more (a gold file of a larger corpus)
+/// are one line with the count and the first names.
+const WARN_EACH_UP_TO: usize = 3;
+
+/// One warning per `(document, line)`, or, for many, `many(count)` and the first names.
+fn warn_folded(docs: &[(&str, String)], many: impl Fn(usize) -> String) {
+    if docs.len() <= WARN_EACH_UP_TO {
+        for (_, line) in docs {
+            tracing::warn!("{line}");
+        }
+        return;
     }
+    let first: Vec<String> = docs[..WARN_EACH_UP_TO]
+        .iter()
+        .map(|(d, _)| format!("{d:?}"))
+        .collect();
+    tracing::warn!("{} ({}, ...)", many(docs.len()), first.join(", "));
 }
 
 /// The grounded share, overall and per document, measured on the corpus read again.
