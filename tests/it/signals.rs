@@ -90,8 +90,9 @@ async fn sigterm_with_nothing_in_flight_exits_at_once() {
         .env("AEGIS_PROGRESS_SECS", "0")
         .spawn()
         .unwrap();
-    // The writer's progress lines start once the run dispatches (signals are handled).
-    wait_for_line(child.stderr.take().unwrap(), "progress:").await;
+    // The line that says it waits for an engine comes once the run dispatches (signals
+    // are handled by then).
+    wait_for_line(child.stderr.take().unwrap(), "waiting for an engine").await;
     let (code, took) = signal_and_wait(child, libc::SIGTERM).await;
     assert_eq!(code, 130);
     assert!(took < Duration::from_secs(1), "stopped {took:?} after it");
