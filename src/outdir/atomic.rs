@@ -1,6 +1,11 @@
 //! Files that matter are replaced atomically: a temp file in the target's own folder,
 //! written, synced, renamed over the target, and the folder synced. A crash leaves either
 //! the old file or the new one, never half of one.
+//!
+//! The temp file is created with mode 0666, which the kernel masks with the umask, so what
+//! lands in `--out` has the mode any new file gets (0644 under the usual umask 022), like the
+//! journal (opened with `OpenOptions`) and the files `cp` or a shell redirection make.
+//! tempfile's own default, 0600, suits secrets, not outputs other tools and users read.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -14,9 +19,7 @@ pub fn write_atomic(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".aegis-tmp-")
-        .tempfile_in(dir)?;
+    let tmp = temp_in(dir)?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
         fill(&mut w)?;
@@ -25,6 +28,18 @@ pub fn write_atomic(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)
+}
+
+/// A temp file in `dir` to be renamed over an output: mode 0666 less the umask (see above).
+pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".aegis-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
 }
 
 /// Makes a rename or a new file in `dir` durable.

@@ -162,7 +162,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn create(out: &Path, fingerprint: &str) -> Writer {
-        let file = tempfile::NamedTempFile::new_in(out).ok().and_then(|f| {
+        let file = crate::outdir::atomic::temp_in(out).ok().and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
             let h = Header {
                 aegis_files: 1,

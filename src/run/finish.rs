@@ -61,6 +61,9 @@ pub(crate) fn finish(
         crate::err!("{}", report.summary());
         crate::errln!("outputs: {}", s.out.join(ENTITIES_FILE).display());
     }
+    if snapshot.walk_finished && report.documents.seen == 0 {
+        warn_nothing_found(s);
+    }
     // Quality gates (--max-generic-share, --min-grounded; `quality`): the outputs are
     // written; a failed gate makes the exit code 1.
     if err.is_none() && !s.gates.is_empty() {
@@ -76,6 +79,26 @@ pub(crate) fn finish(
         Some(e) => Err(e.into()),
         None => Ok(code),
     }
+}
+
+/// Says that the walk found no file: "done: 0 documents" alone reads as a success, and the
+/// cause is nearly always a wrong path or a filter that matches nothing. The exit code stays
+/// 0: an empty folder is a valid corpus (an inbox with nothing new today, a shard that drew
+/// no document), and a scheduled job must not fail on it.
+pub(crate) fn warn_nothing_found(s: &RunSettings) {
+    let mut filters: Vec<String> = Vec::new();
+    filters.extend(s.include.iter().map(|g| format!("--include '{g}'")));
+    filters.extend(s.exclude.iter().map(|g| format!("--exclude '{g}'")));
+    filters.extend(s.shard.map(|sh| format!("--shard {sh}")));
+    let filters = if filters.is_empty() {
+        "no --include or --exclude filter".to_string()
+    } else {
+        format!("filters: {}", filters.join(" "))
+    };
+    tracing::warn!(
+        "nothing found under {}: no file to read ({filters}; hidden files and folders are skipped); check the corpus path and the filters",
+        s.corpus.display()
+    );
 }
 
 /// The merge: results arrive in completion order; it reads them in corpus order so that

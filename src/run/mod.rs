@@ -79,6 +79,9 @@ pub async fn dry_run(s: RunSettings) -> anyhow::Result<ExitCode> {
     for ((kind, reason), n) in &issues {
         crate::outln!("  {kind} ({reason}): {n}");
     }
+    if docs == 0 && issues.is_empty() {
+        finish::warn_nothing_found(&s);
+    }
     Ok(ExitCode::Done)
 }
 

@@ -9,8 +9,9 @@
 //! against Neo4j's documented header rules.
 //!
 //! Where the databases come from: `scripts/db/install.sh` (run by `.ci/run`), which exports
-//! AEGIS_TEST_PG_BIN and AEGIS_TEST_FALKORDB_DIR. With CI=true a missing database fails the
-//! test; elsewhere the test is skipped with the reason printed.
+//! AEGIS_TEST_PG_BIN and AEGIS_TEST_FALKORDB_DIR. The tests that need a database are
+//! ignored by a plain `cargo test` and run by `make test`, which says at the end which ones
+//! it skipped for a missing database (`support::program_missing`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,19 +28,13 @@ use crate::support::*;
 // ---------------------------------------------------------------------------------------
 // Finding the databases
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// In CI a missing database is a failure; locally the test is skipped with the reason.
+/// Outside CI and `make test` a missing database fails the test; see `program_missing`.
 fn unavailable(what: &str, why: String) -> Option<std::convert::Infallible> {
-    let msg = format!(
-        "{what} is not available ({why}); install it with scripts/db/install.sh and export the variables it prints"
+    program_missing(
+        what,
+        &why,
+        "scripts/db/install.sh (then `. $AEGIS_CACHE/db/env`, or export the variables it prints)",
     );
-    if in_ci() {
-        panic!("CI=true and {msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
     None
 }
 
@@ -733,6 +728,7 @@ fn assert_edit_reflected(snapshot: &Value) {
 // Tests
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (scripts/db/install.sh); make test runs it, or skips it and says so"]
 async fn postgres_round_trip_is_idempotent_and_follows_a_resumed_run() {
     let Some(pg) = Pg::start() else { return };
     let c = Corpus::new().await;
@@ -811,6 +807,7 @@ async fn postgres_round_trip_is_idempotent_and_follows_a_resumed_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs FalkorDB (scripts/db/install.sh); make test runs it, or skips it and says so"]
 async fn cypher_script_round_trip_on_falkordb() {
     let Some(mut db) = Falkor::start() else {
         return;
@@ -957,6 +954,7 @@ fn awkward_outputs(dir: &Path) -> (Vec<Value>, Vec<Value>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and FalkorDB (scripts/db/install.sh); make test runs it, or skips it and says so"]
 async fn awkward_names_survive_postgres_and_falkordb() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
@@ -1436,6 +1434,7 @@ async fn export_refuses_what_is_not_a_finished_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (scripts/db/install.sh); make test runs it, or skips it and says so"]
 async fn a_failed_postgres_load_says_so_and_changes_nothing() {
     let Some(pg) = Pg::start() else { return };
     let tmp = tempfile::tempdir().unwrap();

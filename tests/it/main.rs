@@ -9,6 +9,7 @@ mod engines;
 mod errors;
 mod eval;
 mod export;
+mod first_run;
 mod golden;
 mod resume;
 mod run;

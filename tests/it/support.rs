@@ -267,3 +267,33 @@ impl Case {
         a
     }
 }
+
+/// A test needs a program from outside Rust (nginx, PostgreSQL, FalkorDB) that is not here.
+/// Such tests are `#[ignore]`d with the program's name in their own, so a plain `cargo test`
+/// lists them as ignored; `make test` runs them (scripts/tool-tests.sh) with
+/// AEGIS_ALLOW_SKIP=1, and a missing program is written to AEGIS_SKIP_LOG for the summary
+/// that ends `make test`. Anywhere else (the test run by name, CI) it fails the test, with
+/// how to install the program.
+pub fn program_missing(program: &str, why: &str, install: &str) {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let allowed = std::env::var("AEGIS_ALLOW_SKIP").is_ok_and(|v| v == "1");
+    if in_ci || !allowed {
+        panic!(
+            "{program} is missing ({why}): install it with {install}, or set AEGIS_ALLOW_SKIP=1 to skip the tests that need it (CI never skips)"
+        );
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    if let Some(log) = std::env::var_os("AEGIS_SKIP_LOG") {
+        use std::io::Write;
+        // One short O_APPEND write per line: lines from parallel tests do not interleave.
+        let line = format!("{program}\t{test}\t{install}\n");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .unwrap_or_else(|e| panic!("cannot record the skip in AEGIS_SKIP_LOG: {e}"));
+    }
+    eprintln!("SKIPPED: {test}: {program} is missing ({why}); install it with {install}");
+}

@@ -208,12 +208,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| RunError::io(&dir, &e, format!("cannot create {}: {e}", dir.display())))?;
     let mut sidecar = Sidecar {
-        w: BufWriter::with_capacity(
-            1 << 20,
-            tempfile::Builder::new()
-                .prefix(".aegis-tmp-")
-                .tempfile_in(&dir)?,
-        ),
+        w: BufWriter::with_capacity(1 << 20, crate::outdir::atomic::temp_in(&dir)?),
     };
     let mut parts = Parts::new(batch, max_lines);
     let (rx, producer) = spawn_producer(&s, &journal, &probed, CancellationToken::new())?;

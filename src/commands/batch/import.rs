@@ -203,10 +203,7 @@ impl Retry {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let tmp = tempfile::Builder::new()
-                .prefix(".aegis-tmp-")
-                .tempfile_in(dir)
-                .map_err(|e| {
+            let tmp = crate::outdir::atomic::temp_in(dir).map_err(|e| {
                     RunError::io(&self.path, &e, format!(
                         "cannot write the retry file {}: {e}; pass --retry FILE in a folder you can write to",
                         self.path.display()
