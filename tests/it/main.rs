@@ -10,6 +10,7 @@ mod errors;
 mod eval;
 mod export;
 mod golden;
+mod pace;
 mod resume;
 mod run;
 mod shards;

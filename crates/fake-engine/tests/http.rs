@@ -178,32 +178,37 @@ async fn shared_rate_splits_the_generation_rate() {
     let alone = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let body = oai_body(TEXT, None);
-    let both = tokio::join!(
-        post_oai(&fake, &body),
-        post_oai(&fake, &body),
-        async {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            client()
-                .get(format!("{}/metrics", fake.url()))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    );
+    let both = tokio::join!(post_oai(&fake, &body), post_oai(&fake, &body), async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        client()
+            .get(format!("{}/metrics", fake.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
     let two = t0.elapsed().as_secs_f64();
-    assert_eq!((both.0.status().as_u16(), both.1.status().as_u16()), (200, 200));
+    assert_eq!(
+        (both.0.status().as_u16(), both.1.status().as_u16()),
+        (200, 200)
+    );
     assert!(
-        both.2.contains("vllm:num_requests_running{model_name=\"fake-model\"} 2.0")
-            && both.2.contains("vllm:num_requests_waiting{model_name=\"fake-model\"} 0.0"),
+        both.2
+            .contains("vllm:num_requests_running{model_name=\"fake-model\"} 2.0")
+            && both
+                .2
+                .contains("vllm:num_requests_waiting{model_name=\"fake-model\"} 0.0"),
         "{}",
         both.2
     );
     assert!(alone > 0.2, "one alone took {alone} s");
     let ratio = two / alone;
-    assert!((1.7..2.4).contains(&ratio), "alone {alone} s, two at once {two} s");
+    assert!(
+        (1.7..2.4).contains(&ratio),
+        "alone {alone} s, two at once {two} s"
+    );
 }
 
 #[tokio::test]
