@@ -163,7 +163,16 @@ impl Router {
         let mut new = limit;
         if let Some(w) = &window {
             let timeout = self.cfg.request_timeout.as_secs_f64();
-            new = pace::after_window(w, limit, timeout, says.room, &mut look.memory).limit;
+            let v = pace::after_window(w, limit, timeout, says.room, &mut look.memory);
+            // Latency from the server's own queue is the queue rule's to cut, and a
+            // back-off below the slots a queue showed would leave slots idle; the
+            // time-out's cap holds whatever the queue says.
+            let floor = match (says.room, look.slots_seen) {
+                (false, _) => limit,
+                (true, Some(slots)) => slots as usize,
+                (true, None) => 1,
+            };
+            new = v.limit.max(floor.min(limit)).min(v.most);
         }
         if new > limit {
             new = new.min(says.ceiling).max(limit);
