@@ -16,7 +16,10 @@ use crate::error::RunError;
 use crate::prompt::{default_prompts_root, PromptSet};
 use crate::read::walk::PathFilter;
 
-pub const AUTO_START_CONCURRENCY: usize = 32;
+/// `--concurrency auto` starts here and climbs as the answers show room: a first wave as
+/// large as a fast server's batch would, on a slow compute-bound one, share its rate so
+/// thinly that every answer outlives the request time-out (issue 20, item 5).
+pub const AUTO_START_CONCURRENCY: usize = 4;
 pub const AUTO_MAX_CONCURRENCY: usize = 1024;
 /// Cap of the default output budget.
 pub const MAX_DEFAULT_OUTPUT_TOKENS: u32 = 8192;

@@ -11,6 +11,7 @@ mod eval;
 mod export;
 mod first_run;
 mod golden;
+mod pace;
 mod resume;
 mod run;
 mod setup_feedback;

@@ -19,6 +19,27 @@ pub struct FakeSpec {
     pub fixed_ms: u64,
     /// Tokio worker threads of the fake (None = its default, one per core).
     pub threads: Option<usize>,
+    /// A compute-bound fake: total tokens/s shared by the requests in flight, and ms a
+    /// token for one request alone (`--shared-rate`, `--per-token-ms`).
+    pub shared: Option<(f64, f64)>,
+}
+
+impl FakeSpec {
+    /// The flags beyond api, port, slots and fixed latency.
+    pub fn extra_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        match self.shared {
+            Some((rate, ms)) => {
+                a.extend(["--shared-rate".into(), rate.to_string()]);
+                a.extend(["--per-token-ms".into(), ms.to_string()]);
+            }
+            None => a.extend(["--per-token-ms".into(), "0".into()]),
+        }
+        if let Some(t) = self.threads {
+            a.extend(["--threads".into(), t.to_string()]);
+        }
+        a
+    }
 }
 
 pub struct Fake {
@@ -67,14 +88,12 @@ impl Stats {
 impl Fake {
     pub fn start(bin: &Path, spec: &FakeSpec, log: &Path) -> anyhow::Result<Fake> {
         let mut cmd = Command::new(bin);
-        cmd.args(["--api", spec.api, "--port", "0", "--per-token-ms", "0"])
+        cmd.args(["--api", spec.api, "--port", "0"])
             .arg("--slots")
             .arg(spec.slots.to_string())
             .arg("--fixed-ms")
-            .arg(spec.fixed_ms.to_string());
-        if let Some(t) = spec.threads {
-            cmd.arg("--threads").arg(t.to_string());
-        }
+            .arg(spec.fixed_ms.to_string())
+            .args(spec.extra_args());
         let errlog = std::fs::File::create(log)?;
         let mut child = cmd
             .stdin(Stdio::null())

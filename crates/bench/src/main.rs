@@ -3,7 +3,8 @@
 //! and reports wall time, CPU (user+sys of the child, from wait4) and peak RSS (ru_maxrss),
 //! as medians over `--repeat` runs, in a Markdown table (and JSON with `--out-json`).
 //!
-//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, frontend, resume, and two of
+//! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, shared-rate (a compute-bound
+//! server: `--concurrency auto` against the best fixed concurrency), frontend, resume, and two of
 //! the binary alone: pdf-read (PDF text extraction) and export (a large run exported and
 //! loaded) (`--scenario all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
 //! but 127.0.0.1.
@@ -15,6 +16,7 @@ mod measure;
 mod pdf_gen;
 mod pdf_read;
 mod report;
+mod shared_rate;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -39,6 +41,7 @@ const SCENARIOS: &[&str] = &[
     "ollama",
     "client-cost",
     "rate",
+    "shared-rate",
     "frontend",
     "resume",
     "pdf-read",
@@ -51,7 +54,7 @@ const SCENARIOS: &[&str] = &[
     about = "Benchmarks of aegis-ingest against the fake engine"
 )]
 struct Args {
-    /// vllm | vllm-auto | ollama | client-cost | rate | frontend | resume | pdf-read |
+    /// vllm | vllm-auto | ollama | client-cost | rate | shared-rate | frontend | resume | pdf-read |
     /// export | all
     /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
@@ -219,16 +222,17 @@ impl Bench {
             slots,
             fixed_ms,
             threads: self.args.fake_threads,
+            shared: None,
         }
     }
 
     fn fake_cmdline(&self, spec: &FakeSpec) -> String {
         let mut s = format!(
-            "target/release/fake-engine --api {} --port 0 --slots {} --fixed-ms {} --per-token-ms 0",
+            "target/release/fake-engine --api {} --port 0 --slots {} --fixed-ms {}",
             spec.api, spec.slots, spec.fixed_ms
         );
-        if let Some(t) = spec.threads {
-            let _ = write!(s, " --threads {t}");
+        for a in spec.extra_args() {
+            let _ = write!(s, " {a}");
         }
         s
     }
@@ -1286,6 +1290,7 @@ fn main() -> anyhow::Result<()> {
             "ollama" => bench.efficiency(false, true),
             "client-cost" => bench.client_cost(),
             "rate" => bench.rate(),
+            "shared-rate" => bench.shared_rate(),
             "frontend" => bench.frontend(),
             "resume" => bench.resume(),
             "pdf-read" => pdf_read::run(&pdf_read::PdfRead {

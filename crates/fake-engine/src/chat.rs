@@ -91,9 +91,15 @@ pub(crate) fn pick_fault(inner: &Inner, api: crate::Api, text: &str) -> Option<(
     f
 }
 
-/// Sleep `fixed_ms + tokens * per_output_token_ms`.
+/// Sleep `fixed_ms + tokens * per_output_token_ms`; with a shared rate, `fixed_ms` and
+/// then the tokens at this request's share of it.
 pub(crate) async fn simulate(inner: &Inner, tokens: u64) {
     let l = inner.cfg.latency;
+    if let Some(share) = &inner.share {
+        tokio::time::sleep(Duration::from_millis(l.fixed_ms)).await;
+        share.generate(tokens).await;
+        return;
+    }
     let ms = l.fixed_ms as f64 + tokens as f64 * l.per_output_token_ms;
     if ms > 0.0 {
         tokio::time::sleep(crate::server::secs(ms / 1000.0)).await;

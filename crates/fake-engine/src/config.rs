@@ -260,6 +260,12 @@ pub struct FakeConfig {
     /// completion tokens, the output budget and `/tokenize` of JSON text. `None`: the
     /// fake's usual `ceil(chars / 4)`.
     pub answer_tokens_per_char: Option<f64>,
+    /// A compute-bound server: this many generated tokens a second in total, shared by
+    /// every request generating at the moment (each gets `rate / n`, and at most
+    /// `1000 / latency.per_output_token_ms` when that is set: one request's own speed).
+    /// `/metrics` still shows every request running and none waiting (room in the batch),
+    /// as vLLM does in that state. `None`: each request sleeps its own latency.
+    pub shared_rate: Option<f64>,
 }
 
 impl Default for FakeConfig {
@@ -280,6 +286,7 @@ impl Default for FakeConfig {
             down_for_secs: 1.0,
             fills_schema: false,
             answer_tokens_per_char: None,
+            shared_rate: None,
         }
     }
 }
@@ -294,6 +301,12 @@ impl FakeConfig {
     pub fn fills_schema(mut self, tokens_per_char: f64) -> Self {
         self.fills_schema = true;
         self.answer_tokens_per_char = Some(tokens_per_char);
+        self
+    }
+    /// A compute-bound server generating `tokens_per_sec` in total, shared by the
+    /// requests in flight (see the field `shared_rate`).
+    pub fn shared_rate(mut self, tokens_per_sec: f64) -> Self {
+        self.shared_rate = Some(tokens_per_sec);
         self
     }
     /// Set the API(s) served.

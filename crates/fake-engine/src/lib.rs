@@ -26,6 +26,7 @@ mod ollama;
 mod openai;
 mod routes;
 mod server;
+mod share;
 mod stats;
 
 pub use config::{Api, ColdStart, FakeConfig, Fault, FaultRule, Latency, When};

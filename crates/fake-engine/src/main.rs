@@ -29,6 +29,10 @@ struct Args {
     /// Extra latency per output token, in ms (fractions allowed).
     #[arg(long)]
     per_token_ms: Option<f64>,
+    /// A compute-bound server: generated tokens a second in total, shared by the requests
+    /// in flight (with --per-token-ms: one request's own speed is at most 1000/that).
+    #[arg(long)]
+    shared_rate: Option<f64>,
     /// Served model name.
     #[arg(long)]
     model: Option<String>,
@@ -102,6 +106,9 @@ fn load_config(args: &Args) -> anyhow::Result<FakeConfig> {
     }
     if let Some(v) = args.per_token_ms {
         cfg.latency.per_output_token_ms = v;
+    }
+    if let Some(v) = args.shared_rate {
+        cfg.shared_rate = Some(v);
     }
     if let Some(v) = &args.model {
         cfg.model = v.clone();

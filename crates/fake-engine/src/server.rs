@@ -35,7 +35,6 @@ impl FakeEngine {
         let inner = Arc::new(Inner {
             slots: Arc::new(Semaphore::new(config.slots.max(1))),
             faults: Mutex::new(FaultBook::new(config.faults.clone())),
-            cfg: config,
             addr,
             stats: Mutex::new(StatsInner::default()),
             loading: AtomicBool::new(false),
@@ -44,6 +43,11 @@ impl FakeEngine {
             transition: tokio::sync::Mutex::new(()),
             timers: Mutex::new(Vec::new()),
             ids: AtomicU64::new(0),
+            share: config.shared_rate.map(|r| {
+                let ms = config.latency.per_output_token_ms;
+                crate::share::Share::new(r, (ms > 0.0).then(|| 1000.0 / ms))
+            }),
+            cfg: config,
         });
         match inner.cfg.cold_start {
             Some(cs) if cs.refuse_secs > 0.0 => {
@@ -190,6 +194,8 @@ pub(crate) struct Inner {
     transition: tokio::sync::Mutex<()>,
     timers: Mutex<Vec<AbortHandle>>,
     pub(crate) ids: AtomicU64,
+    /// `FakeConfig::shared_rate`: the generation rate the requests share.
+    pub(crate) share: Option<crate::share::Share>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

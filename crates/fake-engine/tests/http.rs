@@ -167,6 +167,50 @@ async fn slots_queue_and_max_in_flight() {
     assert_eq!(s.distinct_answered(), 6);
 }
 
+/// A compute-bound fake: two requests in flight share the rate, so each takes about twice
+/// as long as one alone, while /metrics shows both running and none waiting.
+#[tokio::test]
+async fn shared_rate_splits_the_generation_rate() {
+    // The answer to TEXT is about 200 tokens: about 0.4 s alone at 500 tokens/s.
+    let fake = start(FakeConfig::new().shared_rate(500.0)).await;
+    let t0 = Instant::now();
+    assert_eq!(post_oai(&fake, &oai_body(TEXT, None)).await.status(), 200);
+    let alone = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let body = oai_body(TEXT, None);
+    let both = tokio::join!(post_oai(&fake, &body), post_oai(&fake, &body), async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        client()
+            .get(format!("{}/metrics", fake.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    let two = t0.elapsed().as_secs_f64();
+    assert_eq!(
+        (both.0.status().as_u16(), both.1.status().as_u16()),
+        (200, 200)
+    );
+    assert!(
+        both.2
+            .contains("vllm:num_requests_running{model_name=\"fake-model\"} 2.0")
+            && both
+                .2
+                .contains("vllm:num_requests_waiting{model_name=\"fake-model\"} 0.0"),
+        "{}",
+        both.2
+    );
+    assert!(alone > 0.2, "one alone took {alone} s");
+    let ratio = two / alone;
+    assert!(
+        (1.7..2.4).contains(&ratio),
+        "alone {alone} s, two at once {two} s"
+    );
+}
+
 #[tokio::test]
 async fn auth_model_and_context_errors() {
     let fake = start(FakeConfig::new().api_key("sekrit").max_model_len(100)).await;

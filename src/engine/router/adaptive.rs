@@ -1,6 +1,6 @@
 //! How many requests may be in flight to each endpoint: the limit moves under the fixed
 //! cap. A 429 or 503 (back pressure) halves it and successes grow it back; `--concurrency
-//! auto` follows vLLM's queue; a time-out from a server that is alive and busy cuts it to
+//! auto` follows the answers' latency and throughput (`pace`) and vLLM's queue; a time-out from a server that is alive and busy cuts it to
 //! what the server runs and lengthens that engine's request time-out.
 
 use std::sync::atomic::Ordering;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::BUSY_TIMEOUT_FACTOR;
+use super::pace;
 use super::state::{lock, EngineState, Router};
 use crate::engine::client::EngineClient;
 
@@ -17,6 +18,8 @@ impl EngineState {
     fn set_limit(&self, new: usize) {
         let old = self.limit.swap(new, Ordering::SeqCst);
         self.peak_limit.fetch_max(new, Ordering::Relaxed);
+        // Answers to requests sent before the change say nothing of the new limit.
+        lock(&self.sampler).restart(Instant::now(), self.in_flight.load(Ordering::Relaxed));
         if new > old {
             let mut grow = new - old;
             // Cancel withdrawals still owed before adding permits.
@@ -79,14 +82,39 @@ impl EngineState {
     }
 }
 
+/// What the adaptive loop of one engine carries from one look to the next.
+struct Look {
+    /// Unreadable /metrics in a row.
+    misses: u32,
+    /// While the limit is still climbing, look again soon: every step waits for one
+    /// reading, and slow readings made the climb to a large server's slot count the main
+    /// cost of `auto` (measured: 1.6 s of ramp-up for 256 slots).
+    climbing: bool,
+    /// The most requests the server was seen running while others waited: its slot
+    /// count. Once known, the limit stays within a short queue of it (a queue that
+    /// momentarily drains would otherwise read as room and climb again).
+    slots_seen: Option<f64>,
+    /// The answers' side (see `pace`).
+    memory: pace::Memory,
+}
+
+/// What vLLM's queue says: whether there is room for more, a cut when its queue is long,
+/// and the most the limit may climb to.
+struct QueueSays {
+    room: bool,
+    cut: Option<usize>,
+    ceiling: usize,
+}
+
 impl Router {
-    /// `--concurrency auto`: every 0.5 s (0.1 s while climbing), reads vLLM's queue from /metrics and moves this
-    /// engine's limit so that a few requests always wait at the server (no slot idles
-    /// between one request finishing and the next arriving) but the queue stays short (no
-    /// request waits long enough to time out). Saturated with an empty server queue:
-    /// double (but once a queue has shown the server's slot count, not past that count
-    /// plus twice the target). Queue longer than twice the target: cut to what runs plus
-    /// the target.
+    /// `--concurrency auto`: every 0.5 s (0.1 s while climbing) reads vLLM's queue from
+    /// /metrics and the answers since the last look, and moves this engine's limit. The
+    /// answers decide the climb (`pace`): doubled while latency stays near the unloaded
+    /// one or the rate still rises with it, backed off when latency grew and the rate
+    /// did not, and never so high that the slowest answer nears the request time-out.
+    /// The queue vetoes and cuts: no climb while requests wait at the server; a queue
+    /// longer than twice the target cuts to what runs plus the target; once a queue has
+    /// shown the server's slot count, no climb past that count plus twice the target.
     pub(super) fn spawn_adaptive(self: &Arc<Self>, idx: usize) {
         let router = Arc::clone(self);
         tokio::spawn(async move {
@@ -94,17 +122,14 @@ impl Router {
             let EngineClient::OpenAi(client) = &e.client else {
                 return;
             };
-            let mut misses = 0u32;
-            // While the limit is still climbing, look again soon: every doubling step waits
-            // for one reading, and slow readings made the climb to a large server's slot
-            // count the main cost of `auto` (measured: 1.6 s of ramp-up for 256 slots).
-            let mut climbing = true;
-            // The most requests the server was seen running while others waited: its slot
-            // count. Once known, the limit stays within a short queue of it (a queue that
-            // momentarily drains would otherwise read as room and double the limit again).
-            let mut slots_seen: Option<f64> = None;
+            let mut look = Look {
+                misses: 0,
+                climbing: true,
+                slots_seen: None,
+                memory: pace::Memory::default(),
+            };
             loop {
-                let pause = if climbing { 100 } else { 500 };
+                let pause = if look.climbing { 100 } else { 500 };
                 tokio::select! {
                     _ = router.cancel.cancelled() => break,
                     _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
@@ -113,45 +138,56 @@ impl Router {
                 if !e.up.load(Ordering::SeqCst) {
                     continue;
                 }
-                let Some((running, waiting)) = client.queue_metrics().await else {
-                    misses += 1;
-                    if misses == 3 {
+                let queue = client.queue_metrics().await;
+                if queue.is_none() {
+                    look.misses += 1;
+                    if look.misses == 3 {
                         tracing::warn!(
                             url = client.base_url(),
-                            "vLLM /metrics is not readable: --concurrency auto stays at {}",
-                            e.limit.load(Ordering::Relaxed)
+                            "vLLM /metrics is not readable: --concurrency auto follows the answers' latency and throughput only"
                         );
                     }
-                    continue;
-                };
-                misses = 0;
-                let limit = e.limit.load(Ordering::Relaxed);
-                let in_flight = e.in_flight.load(Ordering::Relaxed);
-                let target = (running / 8.0).max(4.0);
-                // A queue longer than the target, not the request or two that waits for the
-                // scheduler's next step, shows the server full.
-                if waiting > target {
-                    slots_seen = Some(slots_seen.map_or(running, |s| s.max(running)));
-                } else if slots_seen.is_some_and(|s| running > s) {
-                    // The server runs more than before (restarted bigger): find out again.
-                    slots_seen = None;
-                }
-                let ceiling =
-                    slots_seen.map_or(e.cap, |s| ((s + 2.0 * target) as usize).min(e.cap));
-                let new = if waiting < 1.0 && in_flight + 2 >= limit {
-                    (limit * 2).min(ceiling).max(limit)
-                } else if waiting > 2.0 * target {
-                    ((running + target) as usize).clamp(4, e.cap)
                 } else {
-                    limit
-                };
-                climbing = new > limit;
-                if new != limit {
-                    tracing::debug!(running, waiting, limit, new, "adaptive concurrency");
-                    e.set_limit(new);
+                    look.misses = 0;
                 }
+                router.adapt(e, queue, &mut look);
             }
         });
+    }
+
+    /// One look: the queue's say and the answers' window, then the new limit.
+    fn adapt(&self, e: &EngineState, queue: Option<(f64, f64)>, look: &mut Look) {
+        let limit = e.limit.load(Ordering::Relaxed);
+        let says = queue_says(e, queue, limit, &mut look.slots_seen);
+        let window = lock(&e.sampler).take(Instant::now(), pace::answers_needed(limit));
+        let mut new = limit;
+        if let Some(w) = &window {
+            let timeout = self.cfg.request_timeout.as_secs_f64();
+            let v = pace::after_window(w, limit, timeout, says.room, &mut look.memory);
+            // Latency from the server's own queue is the queue rule's to cut, and a
+            // back-off below the slots a queue showed would leave slots idle; the
+            // time-out's cap holds whatever the queue says.
+            let floor = match (says.room, look.slots_seen) {
+                (false, _) => limit,
+                (true, Some(slots)) => slots as usize,
+                (true, None) => 1,
+            };
+            new = v.limit.max(floor.min(limit)).min(v.most);
+        }
+        if new > limit {
+            new = new.min(says.ceiling).max(limit);
+        }
+        if let Some(cut) = says.cut {
+            new = new.min(cut);
+        }
+        let new = new.clamp(1, e.cap);
+        if window.is_some() || new != limit {
+            look.climbing = new > limit;
+        }
+        if new != limit {
+            tracing::debug!(?queue, ?window, limit, new, "adaptive concurrency");
+            e.set_limit(new);
+        }
     }
 
     /// After a request time-out: whether the engine is alive and busy (answers `/metrics`
@@ -225,5 +261,42 @@ impl Router {
             );
         }
         Some(what)
+    }
+}
+
+/// vLLM's queue (`running`, `waiting`) at `limit`: room when nothing waits (or the queue
+/// is not readable), a cut to what runs plus a short queue when many wait, and the slot
+/// count learnt from a queue (forgotten when the server runs more than that: restarted
+/// bigger).
+fn queue_says(
+    e: &EngineState,
+    queue: Option<(f64, f64)>,
+    limit: usize,
+    slots_seen: &mut Option<f64>,
+) -> QueueSays {
+    let Some((running, waiting)) = queue else {
+        let ceiling = slots_seen.map_or(e.cap, |s| (s as usize).max(1));
+        return QueueSays {
+            room: true,
+            cut: None,
+            ceiling,
+        };
+    };
+    let target = (running / 8.0).max(4.0);
+    // A queue longer than the target, not the request or two that waits for the
+    // scheduler's next step, shows the server full.
+    if waiting > target {
+        *slots_seen = Some(slots_seen.map_or(running, |s| s.max(running)));
+    } else if slots_seen.is_some_and(|s| running > s) {
+        *slots_seen = None;
+    }
+    let ceiling = slots_seen.map_or(e.cap, |s| ((s + 2.0 * target) as usize).min(e.cap));
+    let cut = (waiting > 2.0 * target)
+        .then(|| ((running + target) as usize).clamp(4, e.cap))
+        .filter(|&c| c < limit);
+    QueueSays {
+        room: waiting < 1.0,
+        cut,
+        ceiling,
     }
 }

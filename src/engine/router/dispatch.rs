@@ -135,6 +135,10 @@ impl Router {
         e.requests.fetch_add(1, Ordering::Relaxed);
         let now = e.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         e.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        let sent_at = Instant::now();
+        if e.adaptive {
+            lock(&e.sampler).sent(now);
+        }
         let limit = Duration::from_millis(e.timeout_ms.load(Ordering::Relaxed));
         let result = tokio::select! {
             r = tokio::time::timeout(limit, e.client.chat(attempt)) => Some(r.unwrap_or_else(|_| {
@@ -147,6 +151,9 @@ impl Router {
         };
         e.in_flight.fetch_sub(1, Ordering::SeqCst);
         drop(permit);
+        if let (true, Some(Ok(ans))) = (e.adaptive, &result) {
+            lock(&e.sampler).answered(sent_at, sent_at.elapsed(), ans.completion_tokens);
+        }
         result
     }
 

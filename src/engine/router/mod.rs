@@ -14,13 +14,15 @@
 //!
 //! The modules: `config` (policy and plain types), `state` (per-endpoint state),
 //! `dispatch` (a request's attempts), `retry` (the pure retry decision), `health` (breaker
-//! and probes), `adaptive` (the limit of requests in flight), `spend` (the chunk's cap and
+//! and probes), `adaptive` (the limit of requests in flight), `pace` (the pure limit
+//! decision from the answers' latency and throughput), `spend` (the chunk's cap and
 //! the shared retry budget), `stats` (the report's counters).
 
 mod adaptive;
 mod config;
 mod dispatch;
 mod health;
+mod pace;
 mod retry;
 mod spend;
 mod state;

@@ -13,6 +13,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{EngineSetup, RouterConfig};
+use super::pace::Sampler;
 use super::spend::RetryBudget;
 use crate::engine::client::EngineClient;
 use crate::engine::EngineKind;
@@ -50,6 +51,8 @@ pub(super) struct EngineState {
     /// time out together get one look at the server and one adjustment, not one each.
     pub(super) busy_seen: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
     pub(super) in_flight: AtomicUsize,
+    /// `auto`: the answers of the current window (see `pace`).
+    pub(super) sampler: Mutex<Sampler>,
     pub(super) requests: AtomicU64,
     pub(super) successes: AtomicU64,
     pub(super) retries: AtomicU64,
@@ -92,6 +95,7 @@ impl EngineState {
             timeout_ms: AtomicU64::new(timeout.as_millis() as u64),
             busy_seen: tokio::sync::Mutex::new(None),
             in_flight: AtomicUsize::new(0),
+            sampler: Mutex::new(Sampler::new(Instant::now())),
             requests: AtomicU64::new(0),
             successes: AtomicU64::new(0),
             retries: AtomicU64::new(0),
