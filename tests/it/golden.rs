@@ -9,6 +9,7 @@
 //! and every export format (with the checkout's path written as `<repo>`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fake_engine::{FakeConfig, FakeEngine, Fault, FaultRule, When};
 use serde_json::Value;
@@ -92,19 +93,9 @@ async fn run_case(case: &str, corpus: &Path, fake: FakeConfig, extra: &[&str]) {
     let fake = FakeEngine::start(fake).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let url = fake.url();
-    let mut args = vec![
-        "run",
-        corpus.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--vllm-url",
-        &url,
-        "--no-ollama",
-        "--quiet",
-    ];
+    let mut args = vec!["--quiet"];
     args.extend_from_slice(extra);
-    let ran = run(&args).await;
+    let ran = run_vllm(corpus, &out, &fake.url(), &args, Duration::from_secs(120)).await;
     assert!(
         ran.code == 0 || ran.code == 1,
         "{case}: exit {}; stderr: {}",
