@@ -12,6 +12,7 @@
 pub mod chunk;
 pub mod cli;
 pub mod commands;
+pub mod community;
 pub mod console;
 pub mod engine;
 pub mod error;

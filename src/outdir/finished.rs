@@ -14,8 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::RunError;
+use crate::outdir::communities::{Community, CommunityReport, Description};
 use crate::outdir::report::Report;
-use crate::outdir::{RunState, ENTITIES_FILE, RELATIONS_FILE, REPORT_FILE, STATE_FILE};
+use crate::outdir::{
+    RunState, COMMUNITIES_FILE, COMMUNITY_REPORTS_FILE, DESCRIPTIONS_FILE, ENTITIES_FILE,
+    RELATIONS_FILE, REPORT_FILE, STATE_FILE,
+};
 
 /// A finished run: its state and report, and where its outputs are.
 pub struct FinishedRun {
@@ -68,6 +72,33 @@ impl FinishedRun {
     /// Every relation, in file order.
     pub fn relations(&self) -> Result<Vec<Relation>, RunError> {
         read_records(&self.relations_path())
+    }
+
+    /// The communities of the finishing step, when it has run (`None` when the file is
+    /// not there).
+    pub fn communities(&self) -> Result<Option<Vec<Community>>, RunError> {
+        self.optional(COMMUNITIES_FILE)
+    }
+
+    /// The community reports, when the finishing step has written them.
+    pub fn community_reports(&self) -> Result<Option<Vec<CommunityReport>>, RunError> {
+        self.optional(COMMUNITY_REPORTS_FILE)
+    }
+
+    /// The summarized descriptions, when the finishing step has written them.
+    pub fn descriptions(&self) -> Result<Option<Vec<Description>>, RunError> {
+        self.optional(DESCRIPTIONS_FILE)
+    }
+
+    fn optional<T: DeserializeOwned + RecordKind>(
+        &self,
+        name: &str,
+    ) -> Result<Option<Vec<T>>, RunError> {
+        let path = self.out.join(name);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        read_records(&path).map(Some)
     }
 }
 
@@ -235,6 +266,18 @@ impl RecordKind for Entity {
 
 impl RecordKind for Relation {
     const WHAT: &'static str = "relation";
+}
+
+impl RecordKind for Community {
+    const WHAT: &'static str = "community";
+}
+
+impl RecordKind for CommunityReport {
+    const WHAT: &'static str = "community report";
+}
+
+impl RecordKind for Description {
+    const WHAT: &'static str = "description";
 }
 
 /// Reads one JSONL output file record by record. Its errors are `io::Error`s carrying a

@@ -3,6 +3,7 @@
 //! through `finished`, by every command.
 
 pub mod atomic;
+pub mod communities;
 pub mod filecache;
 pub mod finished;
 pub mod journal;

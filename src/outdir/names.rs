@@ -14,3 +14,9 @@ pub const SKIPPED_FILE: &str = "skipped.csv";
 pub const LOCK_FILE: &str = ".lock";
 /// What the outputs were merged from (see `merge::outputs`).
 pub const OUTPUTS_FILE: &str = "outputs.json";
+/// The finishing step's outputs (`aegis-ingest communities`): the hierarchy of communities,
+/// one a line, and one report per community that got one.
+pub const COMMUNITIES_FILE: &str = "communities.jsonl";
+pub const COMMUNITY_REPORTS_FILE: &str = "community_reports.jsonl";
+/// One summarized description per entity or relation whose fragments were summarized.
+pub const DESCRIPTIONS_FILE: &str = "descriptions.jsonl";
