@@ -111,14 +111,14 @@ fn unsafe_geteuid() -> u32 {
 // ---------------------------------------------------------------------------------------
 // PostgreSQL
 
-struct Pg {
+pub(crate) struct Pg {
     tmp: tempfile::TempDir,
     bin: PathBuf,
     user: Option<(u32, u32)>,
 }
 
 impl Pg {
-    fn start() -> Option<Pg> {
+    pub(crate) fn start() -> Option<Pg> {
         let bin = match pg_bin() {
             Ok(b) => b,
             Err(e) => {
@@ -187,19 +187,19 @@ impl Pg {
     }
 
     /// The URL `--dest` takes.
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!(
             "postgresql://aegis@/postgres?host={}&port=5432",
             self.sock().display()
         )
     }
 
-    fn psql_path(&self) -> String {
+    pub(crate) fn psql_path(&self) -> String {
         self.bin.join("psql").display().to_string()
     }
 
     /// Runs SQL; returns stdout (tuples only, unaligned).
-    fn sql(&self, sql: &str) -> String {
+    pub(crate) fn sql(&self, sql: &str) -> String {
         let out = Command::new(self.bin.join("psql"))
             .args([
                 "-X",
@@ -224,7 +224,7 @@ impl Pg {
     }
 
     /// Loads a psql script file.
-    fn load_file(&self, path: &Path) -> Duration {
+    pub(crate) fn load_file(&self, path: &Path) -> Duration {
         let t = Instant::now();
         let out = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url()])
@@ -242,13 +242,13 @@ impl Pg {
     }
 
     /// A query whose one value is JSON.
-    fn json(&self, sql: &str) -> Value {
+    pub(crate) fn json(&self, sql: &str) -> Value {
         let text = self.sql(sql);
         serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{sql} gave {text:?}: {e}"))
     }
 
     /// Everything one corpus holds, in a comparable form.
-    fn snapshot(&self, ns: &str) -> Value {
+    pub(crate) fn snapshot(&self, ns: &str) -> Value {
         let ns = lit(ns);
         let mut v = json!({
             "entities": self.json(&format!(
@@ -273,7 +273,7 @@ impl Pg {
     }
 
     /// The row versions of one corpus: unchanged when a load rewrote nothing.
-    fn row_versions(&self, ns: &str) -> String {
+    pub(crate) fn row_versions(&self, ns: &str) -> String {
         let ns = lit(ns);
         self.sql(&format!(
             "SELECT string_agg(id || ':' || xmin::text, ',' ORDER BY id) FROM entities WHERE corpus = {ns}; \
@@ -303,12 +303,12 @@ impl Drop for Pg {
     }
 }
 
-fn lit(s: &str) -> String {
+pub(crate) fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
 /// What the JSONL outputs hold, in the snapshot's form.
-fn expected_pg(out: &Path) -> Value {
+pub(crate) fn expected_pg(out: &Path) -> Value {
     let mut ents = read_jsonl(&out.join("entities.jsonl"));
     let mut rels = read_jsonl(&out.join("relations.jsonl"));
     ents.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
@@ -358,7 +358,7 @@ fn expected_pg(out: &Path) -> Value {
 // FalkorDB, spoken to in RESP over its Unix socket (three commands: no client crate needed)
 
 #[derive(Debug, Clone, PartialEq)]
-enum Resp {
+pub(crate) enum Resp {
     Str(String),
     Int(i64),
     Arr(Vec<Resp>),
@@ -367,7 +367,7 @@ enum Resp {
 }
 
 impl Resp {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Resp::Str(s) => s.clone(),
             Resp::Int(i) => i.to_string(),
@@ -376,7 +376,7 @@ impl Resp {
     }
 }
 
-struct Falkor {
+pub(crate) struct Falkor {
     _tmp: tempfile::TempDir,
     child: Child,
     reader: BufReader<UnixStream>,
@@ -384,7 +384,7 @@ struct Falkor {
 }
 
 impl Falkor {
-    fn start() -> Option<Falkor> {
+    pub(crate) fn start() -> Option<Falkor> {
         let dir = match falkordb_dir() {
             Ok(d) => d,
             Err(e) => {
@@ -470,7 +470,7 @@ impl Falkor {
     }
 
     /// Runs one query; returns its rows, or the server's error.
-    fn query(&mut self, graph: &str, q: &str) -> Result<Vec<Vec<Resp>>, String> {
+    pub(crate) fn query(&mut self, graph: &str, q: &str) -> Result<Vec<Vec<Resp>>, String> {
         match self.cmd(&["GRAPH.QUERY", graph, q]) {
             Resp::Err(e) => Err(e),
             Resp::Arr(parts) if parts.len() == 3 => match &parts[1] {
@@ -488,7 +488,7 @@ impl Falkor {
         }
     }
 
-    fn count(&mut self, graph: &str, q: &str) -> i64 {
+    pub(crate) fn count(&mut self, graph: &str, q: &str) -> i64 {
         let rows = self.query(graph, q).unwrap();
         match rows.first().and_then(|r| r.first()) {
             Some(Resp::Int(n)) => *n,
@@ -500,7 +500,7 @@ impl Falkor {
     /// parameters, passed to each following statement in FalkorDB's `CYPHER name=value`
     /// prefix; every other statement is sent as written, except Neo4j's `CREATE CONSTRAINT`,
     /// for which FalkorDB's index on the same properties is created. Returns the time taken.
-    fn load_cypher(&mut self, graph: &str, script: &str) -> Duration {
+    pub(crate) fn load_cypher(&mut self, graph: &str, script: &str) -> Duration {
         let t = Instant::now();
         let mut params: Vec<(String, String)> = Vec::new();
         let mut statements = 0;
@@ -517,7 +517,13 @@ impl Falkor {
             }
             let stmt = line.strip_suffix(';').expect("statements end with ;");
             if stmt.starts_with("CREATE CONSTRAINT") {
-                match self.query(graph, "CREATE INDEX FOR (n:Entity) ON (n.corpus, n.id)") {
+                let label = if stmt.contains("(c:Community)") {
+                    "Community"
+                } else {
+                    "Entity"
+                };
+                let index = format!("CREATE INDEX FOR (n:{label}) ON (n.corpus, n.id)");
+                match self.query(graph, &index) {
                     Ok(_) => {}
                     Err(e) if e.contains("already indexed") => {}
                     Err(e) => panic!("index: {e}"),
@@ -539,7 +545,7 @@ impl Falkor {
     }
 
     /// Everything one namespace holds, in a comparable form.
-    fn snapshot(&mut self, graph: &str, ns: &str) -> Value {
+    pub(crate) fn snapshot(&mut self, graph: &str, ns: &str) -> Value {
         let ns_lit = format!("'{}'", ns.replace('\\', "\\\\").replace('\'', "\\'"));
         let mut ents: Vec<Value> = self
             .query(
@@ -589,7 +595,7 @@ impl Drop for Falkor {
 
 /// What the JSONL outputs hold, in the FalkorDB snapshot's form; `label` and `rel_type`
 /// name the label and relationship type each type becomes.
-fn expected_graph(
+pub(crate) fn expected_graph(
     out: &Path,
     label: impl Fn(&str) -> String,
     rel_type: impl Fn(&str) -> String,
@@ -626,13 +632,13 @@ fn expected_graph(
 }
 
 /// FalkorDB's replies print doubles with 15 significant digits: compare 12.
-fn approx(x: f64) -> String {
+pub(crate) fn approx(x: f64) -> String {
     format!("{x:.11e}")
 }
 
 /// `PERSON` -> `Person`, as the export documents it (the fake engine's types are plain
 /// UPPER_SNAKE words).
-fn camel(t: &str) -> String {
+pub(crate) fn camel(t: &str) -> String {
     t.split('_')
         .filter(|w| !w.is_empty())
         .map(|w| {
@@ -646,7 +652,7 @@ fn camel(t: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Runs and exports
 
-async fn export(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Ran {
+pub(crate) async fn export(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Ran {
     let mut args = vec!["export", "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     let ran = run_with_env(&args, env).await;
@@ -656,14 +662,14 @@ async fn export(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Ran {
 
 /// A run of the binary on a 4-document corpus; then `edit` changes one document and deletes
 /// another, and reruns (resume).
-struct Corpus {
-    case: Case,
+pub(crate) struct Corpus {
+    pub(crate) case: Case,
     _fake: fake_engine::FakeHandle,
     url: String,
 }
 
 impl Corpus {
-    async fn new() -> Corpus {
+    pub(crate) async fn new() -> Corpus {
         let case = case(4, 3);
         let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
         let url = fake.url();
@@ -677,16 +683,16 @@ impl Corpus {
         c
     }
 
-    fn out(&self) -> &Path {
+    pub(crate) fn out(&self) -> &Path {
         &self.case.out
     }
 
     /// The namespace the export uses by default: the corpus folder's name.
-    fn ns(&self) -> &str {
+    pub(crate) fn ns(&self) -> &str {
         "corpus"
     }
 
-    async fn edit_and_resume(&self) {
+    pub(crate) async fn edit_and_resume(&self) {
         let changed = self.case.corpus.join("part1/doc001.md");
         let text = std::fs::read_to_string(&changed)
             .unwrap()
@@ -1000,7 +1006,10 @@ async fn awkward_names_survive_postgres_and_falkordb() {
 /// array split on the array delimiter). A node file has exactly one ID field; a
 /// relationship file one START_ID, one END_ID and one TYPE, and its groups name node groups.
 /// Returns each column's (name, type, group).
-fn check_neo4j_header(header: &[String], nodes: bool) -> Vec<(String, String, Option<String>)> {
+pub(crate) fn check_neo4j_header(
+    header: &[String],
+    nodes: bool,
+) -> Vec<(String, String, Option<String>)> {
     const PROPERTY_TYPES: [&str; 16] = [
         "int",
         "long",
@@ -1075,7 +1084,7 @@ fn check_neo4j_header(header: &[String], nodes: bool) -> Vec<(String, String, Op
 /// Reads one neo4j-admin CSV file (RFC 4180, `,`, `"`), checks every row against the header
 /// (field count, numbers parse, no line breaks without --multiline-fields, `;` arrays).
 /// Returns rows as maps from property name (or special type) to the value.
-fn read_neo4j_csv(path: &Path, nodes: bool) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn read_neo4j_csv(path: &Path, nodes: bool) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_path(path)
@@ -1192,7 +1201,7 @@ async fn neo4j_admin_files_follow_the_import_header_rules() {
 
 /// Reads GraphML back with quick-xml: (node id -> data, edges as (id, source, target, data)).
 #[allow(clippy::type_complexity)]
-fn read_graphml(
+pub(crate) fn read_graphml(
     path: &Path,
 ) -> (
     BTreeMap<String, BTreeMap<String, String>>,

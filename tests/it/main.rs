@@ -9,6 +9,7 @@ mod engines;
 mod errors;
 mod eval;
 mod export;
+mod export_communities;
 mod first_run;
 mod golden;
 mod pace;

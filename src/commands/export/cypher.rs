@@ -14,6 +14,13 @@
 //!    the outputs; those whose stamp differs (what the current outputs no longer hold, such
 //!    as a deleted document's entities) are deleted. Other namespaces are never touched.
 //!
+//! 5. communities, when the finishing step has written them (`communities.jsonl`): a
+//!    `:Community {corpus, id}` node each (level, parent, size, and its report's title,
+//!    summary, rating, rating_explanation and findings as a JSON string), `IN_COMMUNITY`
+//!    from every entity to each community it is in (one per level, with `level`), and
+//!    `PARENT_OF` from a community to each of its children; stamped and cleaned up like
+//!    the rest. Without that file the script is what it was before communities existed.
+//!
 //! Batches are buffered per type up to `BATCH` rows: memory is bounded by the number of
 //! types, not of records. Numbers are written as literals of their own type (`0.9`, `2.0`,
 //! `3`), never through `toFloat('...')`.
@@ -21,6 +28,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+use super::community::{findings_json, Communities};
 use super::graph::{graph_type, node_label, Ctx, Input};
 use super::records::{docs, Source};
 
@@ -160,6 +168,12 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
         w,
         "CREATE CONSTRAINT aegis_entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.corpus, n.id) IS UNIQUE;"
     )?;
+    if input.communities.is_some() {
+        writeln!(
+            w,
+            "CREATE CONSTRAINT aegis_community_key IF NOT EXISTS FOR (c:Community) REQUIRE (c.corpus, c.id) IS UNIQUE;"
+        )?;
+    }
     writeln!(w, ":param corpus => {}", string(&ctx.namespace))?;
     writeln!(w, ":param export => {}", string(&ctx.stamp))?;
 
@@ -207,6 +221,9 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
     for (kind, rows) in batches.drain() {
         relation_batch(w, &kind, &rows)?;
     }
+    if let Some(c) = &input.communities {
+        write_communities(c, w)?;
+    }
 
     writeln!(
         w,
@@ -221,7 +238,103 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
         w,
         "MATCH (n:Entity {{corpus: $corpus}}) WHERE coalesce(n.aegis_export, '') <> $export DETACH DELETE n;"
     )?;
+    if input.communities.is_some() {
+        writeln!(
+            w,
+            "MATCH (:Entity {{corpus: $corpus}})-[r:IN_COMMUNITY]->(:Community {{corpus: $corpus}}) \
+             WHERE coalesce(r.aegis_export, '') <> $export DELETE r;\n\
+             MATCH (:Community {{corpus: $corpus}})-[r:PARENT_OF]->(:Community {{corpus: $corpus}}) \
+             WHERE coalesce(r.aegis_export, '') <> $export DELETE r;\n\
+             MATCH (c:Community {{corpus: $corpus}}) \
+             WHERE coalesce(c.aegis_export, '') <> $export DETACH DELETE c;"
+        )?;
+    }
     Ok(())
+}
+
+/// An optional string: the literal, or `null`.
+fn opt_string(s: Option<&str>) -> String {
+    s.map_or_else(|| "null".to_string(), string)
+}
+
+/// Writes `rows` in batches of `BATCH`, each with `statement`.
+fn batched(
+    w: &mut dyn Write,
+    rows: impl Iterator<Item = String>,
+    statement: &str,
+) -> io::Result<()> {
+    let mut batch = Vec::with_capacity(BATCH);
+    for row in rows {
+        batch.push(row);
+        if batch.len() == BATCH {
+            param_rows(w, &batch)?;
+            writeln!(w, "{statement}")?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        param_rows(w, &batch)?;
+        writeln!(w, "{statement}")?;
+    }
+    Ok(())
+}
+
+/// The `:Community` nodes, then `IN_COMMUNITY` and `PARENT_OF`.
+fn write_communities(c: &Communities, w: &mut dyn Write) -> io::Result<()> {
+    let nodes = c.list.iter().map(|com| {
+        let r = c.report(&com.id);
+        format!(
+            "{{id: {}, level: {}, parent: {}, size: {}, title: {}, summary: {}, rating: {}, \
+             rating_explanation: {}, findings: {}}}",
+            string(&com.id),
+            com.level,
+            opt_string(com.parent.as_deref()),
+            com.size,
+            opt_string(r.map(|r| r.title.as_str())),
+            opt_string(r.map(|r| r.summary.as_str())),
+            r.map_or_else(|| "null".to_string(), |r| float(r.rating)),
+            opt_string(r.map(|r| r.rating_explanation.as_str())),
+            opt_string(r.map(findings_json).as_deref()),
+        )
+    });
+    batched(
+        w,
+        nodes,
+        "UNWIND $rows AS row MERGE (c:Community {corpus: $corpus, id: row.id}) \
+         SET c.level = row.level, c.parent = row.parent, c.size = row.size, c.title = row.title, \
+         c.summary = row.summary, c.rating = row.rating, c.rating_explanation = row.rating_explanation, \
+         c.findings = row.findings, c.aegis_export = $export;",
+    )?;
+    let members = c.memberships().map(|(entity, com)| {
+        format!(
+            "{{entity: {}, community: {}, level: {}}}",
+            string(entity),
+            string(&com.id),
+            com.level
+        )
+    });
+    batched(
+        w,
+        members,
+        "UNWIND $rows AS row MATCH (e:Entity {corpus: $corpus, id: row.entity}) \
+         MATCH (c:Community {corpus: $corpus, id: row.community}) \
+         MERGE (e)-[r:IN_COMMUNITY]->(c) \
+         SET r.corpus = $corpus, r.level = row.level, r.aegis_export = $export;",
+    )?;
+    let parents = c.parents().map(|(parent, child)| {
+        format!(
+            "{{parent: {}, child: {}}}",
+            string(parent),
+            string(&child.id)
+        )
+    });
+    batched(
+        w,
+        parents,
+        "UNWIND $rows AS row MATCH (p:Community {corpus: $corpus, id: row.parent}) \
+         MATCH (c:Community {corpus: $corpus, id: row.child}) \
+         MERGE (p)-[r:PARENT_OF]->(c) SET r.corpus = $corpus, r.aegis_export = $export;",
+    )
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! What every format writer gets: the load's context, the run's records (read once, in
 //! order, with counts), names made safe for a graph database, and readable files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::community::{descriptions, Communities};
 use super::records::{CleanRecord, Entity, Relation};
+use crate::error::RunError;
 use crate::outdir::finished::{FinishedRun, JsonlReader};
 
 /// What every format needs to know about the load.
@@ -29,18 +31,27 @@ pub struct Stats {
     pub relations: u64,
     pub entity_types: BTreeMap<String, u64>,
     pub relation_types: BTreeMap<String, u64>,
+    /// Communities written (0 when the finishing step has not run).
+    pub communities: u64,
 }
 
-/// The run's outputs, read record by record, with progress.
+/// The run's outputs, read record by record, with progress; the summarized descriptions
+/// (`descriptions.jsonl`) replace the records' own, and the communities come along when
+/// the finishing step has written them.
 pub struct Input {
     entities: PathBuf,
     relations: PathBuf,
+    /// Summarized descriptions by entity or relation id.
+    descriptions: HashMap<String, String>,
+    /// `None` when there is no `communities.jsonl`: every format then writes what it
+    /// wrote before communities existed, byte for byte.
+    pub communities: Option<Communities>,
     pub(super) bar: ProgressBar,
     pub stats: Stats,
 }
 
 impl Input {
-    pub(super) fn new(run: &FinishedRun, quiet: bool) -> Self {
+    pub(super) fn new(run: &FinishedRun, quiet: bool) -> Result<Self, RunError> {
         let (entities, relations) = (run.entities_path(), run.relations_path());
         let total = [&entities, &relations]
             .iter()
@@ -60,12 +71,19 @@ impl Input {
             );
             b
         };
-        Self {
+        let communities = Communities::load(run)?;
+        let stats = Stats {
+            communities: communities.as_ref().map_or(0, |c| c.list.len() as u64),
+            ..Stats::default()
+        };
+        Ok(Self {
             entities,
             relations,
+            descriptions: descriptions(run)?,
+            communities,
             bar,
-            stats: Stats::default(),
-        }
+            stats,
+        })
     }
 
     /// Calls `f` on every entity, in file order.
@@ -73,6 +91,9 @@ impl Input {
         self.bar.set_message("entities");
         let mut r = JsonlReader::open(&self.entities)?;
         while let Some((mut e, n)) = r.read::<Entity>()? {
+            if let Some(d) = self.descriptions.get(&e.id) {
+                e.description.clone_from(d);
+            }
             e.clean_record();
             self.stats.entities += 1;
             bump(&mut self.stats.entity_types, &e.kind);
@@ -87,6 +108,9 @@ impl Input {
         self.bar.set_message("relations");
         let mut r = JsonlReader::open(&self.relations)?;
         while let Some((mut rel, n)) = r.read::<Relation>()? {
+            if let Some(d) = self.descriptions.get(&rel.id) {
+                rel.description.clone_from(d);
+            }
             rel.clean_record();
             self.stats.relations += 1;
             bump(&mut self.stats.relation_types, &rel.kind);

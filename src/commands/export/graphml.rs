@@ -3,6 +3,10 @@
 //! relations; documents are listed one per line in `docs`. Text is XML-escaped; characters
 //! XML 1.0 cannot hold (control characters other than tab and line breaks) are dropped;
 //! carriage returns and tabs are written as character references so parsers keep them.
+//!
+//! When the finishing step has written communities, each node also carries the id of its
+//! community at each level: `community_level_0` (the coarsest), `community_level_1`, ...
+//! (keys declared for every level; a node that does not reach a level has no value there).
 
 use std::io::{self, Write};
 
@@ -66,12 +70,20 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
             "  <key id=\"{id}\" for=\"{on}\" attr.name=\"{name}\" attr.type=\"{ty}\"/>"
         )?;
     }
+    let levels = input.communities.as_ref().map_or(0, |c| c.levels);
+    for level in 0..levels {
+        writeln!(
+            w,
+            "  <key id=\"community_level_{level}\" for=\"node\" attr.name=\"community_level_{level}\" attr.type=\"string\"/>"
+        )?;
+    }
     let corpus = ctx.namespace.as_str();
     writeln!(
         w,
         "  <graph id=\"{}\" edgedefault=\"directed\">",
         escape(corpus)
     )?;
+    let communities = input.communities.take();
     input.entities(|e| {
         writeln!(w, "    <node id=\"{}\">", escape(&e.id))?;
         data(w, "label", &e.name)?;
@@ -80,8 +92,12 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
         data(w, "n_mentions", &e.mentions.to_string())?;
         data(w, "n_docs", &docs(&e.sources).join("\n"))?;
         data(w, "n_corpus", corpus)?;
+        for c in communities.iter().flat_map(|c| c.of_entity(&e.id)) {
+            data(w, &format!("community_level_{}", c.level), &c.id)?;
+        }
         writeln!(w, "    </node>")
     })?;
+    input.communities = communities;
     input.relations(|r| {
         writeln!(
             w,

@@ -10,6 +10,7 @@
 //! twice changes nothing, and loading the export of a resumed run removes what the outputs
 //! no longer hold (a deleted document's entities).
 
+mod community;
 mod cypher;
 mod graph;
 mod graphml;
@@ -27,7 +28,10 @@ use super::shell::shell_quote;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::error::{ExitCode, RunError};
 use crate::outdir::finished::{reader_error, FinishedRun};
-use crate::outdir::{ENTITIES_FILE, RELATIONS_FILE, REPORT_FILE, SKIPPED_FILE, STATE_FILE};
+use crate::outdir::{
+    COMMUNITIES_FILE, COMMUNITY_REPORTS_FILE, DESCRIPTIONS_FILE, ENTITIES_FILE, RELATIONS_FILE,
+    REPORT_FILE, SKIPPED_FILE, STATE_FILE,
+};
 use graph::{readable, Ctx, Input, Stats};
 
 /// Where the export goes.
@@ -51,7 +55,7 @@ fn dest_of(args: &ExportArgs) -> Result<Dest, RunError> {
         (ExportFormat::Neo4jAdmin, None) => Dest::Dir(out.join("neo4j-admin")),
         (ExportFormat::Neo4jAdmin, Some("-")) => {
             return Err(RunError::usage(
-                "--to neo4j-admin writes two files: --dest must be a folder, not `-`",
+                "--to neo4j-admin writes several files: --dest must be a folder, not `-`",
             ))
         }
         (ExportFormat::Neo4jAdmin, Some(d)) if is_postgres_url(d) => {
@@ -78,7 +82,16 @@ fn dest_of(args: &ExportArgs) -> Result<Dest, RunError> {
 fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
     let targets: Vec<PathBuf> = match dest {
         Dest::File(p) => vec![p.clone()],
-        Dest::Dir(d) => vec![d.join(neo4j::NODES_FILE), d.join(neo4j::RELATIONSHIPS_FILE)],
+        Dest::Dir(d) => [
+            neo4j::NODES_FILE,
+            neo4j::RELATIONSHIPS_FILE,
+            neo4j::COMMUNITIES_NODES_FILE,
+            neo4j::IN_COMMUNITY_FILE,
+            neo4j::PARENT_OF_FILE,
+        ]
+        .iter()
+        .map(|f| d.join(f))
+        .collect(),
         _ => return Ok(()),
     };
     let canon = |p: &Path| -> Option<PathBuf> {
@@ -154,11 +167,19 @@ fn namespace_of(given: Option<&str>, corpus: &str) -> Result<String, RunError> {
     Ok(ns)
 }
 
-/// Hash of the namespace and both output files (read once more, in blocks).
+/// Hash of the namespace and both output files (read once more, in blocks), and of the
+/// finishing step's files when they are there (a new set of communities is a new load).
 fn stamp_of(run: &FinishedRun, namespace: &str) -> Result<String, RunError> {
     let mut h = blake3::Hasher::new();
     h.update(namespace.as_bytes());
-    for f in [run.entities_path(), run.relations_path()] {
+    let finishing = [DESCRIPTIONS_FILE, COMMUNITIES_FILE, COMMUNITY_REPORTS_FILE]
+        .into_iter()
+        .map(|f| run.out.join(f))
+        .filter(|p| p.is_file());
+    for f in [run.entities_path(), run.relations_path()]
+        .into_iter()
+        .chain(finishing)
+    {
         h.update(&[0x1f]);
         std::fs::File::open(&f)
             .and_then(|mut file| io::copy(&mut file, &mut h))
@@ -250,7 +271,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         stamp,
         corpus,
     };
-    let mut input = Input::new(&run, args.output.quiet);
+    let mut input = Input::new(&run, args.output.quiet)?;
     let written = write_export(&ctx, &mut input, &dest, args.to)?;
     input.bar.finish_and_clear();
     // None: the reader stopped reading (`| head`): its choice, not a failure.
@@ -313,14 +334,19 @@ fn write_export(
 ) -> Result<Option<Written>, RunError> {
     if let Dest::Dir(dir) = dest {
         let files = neo4j::write(ctx, input, dir).map_err(|e| io_to_run(e, dir))?;
+        let shown = |p: &Path| format!("{} ({})", p.display(), size_of(p));
+        let mut what = format!(
+            "{} and {}",
+            shown(&files.nodes),
+            shown(&files.relationships)
+        );
+        if let Some(c) = &files.communities {
+            for p in [&c.nodes, &c.in_community, &c.parent_of] {
+                what.push_str(&format!(", {}", shown(p)));
+            }
+        }
         return Ok(Some(Written {
-            what: format!(
-                "{} ({}) and {} ({})",
-                files.nodes.display(),
-                size_of(&files.nodes),
-                files.relationships.display(),
-                size_of(&files.relationships)
-            ),
+            what,
             load_command: Some(neo4j::import_command(&files)),
         }));
     }
@@ -371,12 +397,17 @@ fn load_command(p: &Path, to: ExportFormat) -> String {
 fn print_summary(ctx: &Ctx, s: &Stats, written: &Written, started: Instant, quiet: bool) {
     if !quiet {
         crate::errln!(
-            "exported namespace {:?}: {} entities ({} types), {} relations ({} types) to {} in {:.2} s",
+            "exported namespace {:?}: {} entities ({} types), {} relations ({} types){} to {} in {:.2} s",
             ctx.namespace,
             s.entities,
             s.entity_types.len(),
             s.relations,
             s.relation_types.len(),
+            if s.communities > 0 {
+                format!(", {} communities", s.communities)
+            } else {
+                String::new()
+            },
             written.what,
             started.elapsed().as_secs_f64()
         );

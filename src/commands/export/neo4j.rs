@@ -8,6 +8,17 @@
 //!   typed relationships), `id`, `type`, `description`, `weight:double`, `mentions:long`,
 //!   `docs:string[]`, `sources:string[]`, `corpus`.
 //!
+//! When the finishing step has written communities, three more files (the rest unchanged):
+//!
+//! - `communities.csv`: `id:ID(Community)`, `:LABEL` (`Community`), `level:int`, `parent`,
+//!   `size:long`, `title`, `summary`, `rating:double`, `rating_explanation`, `findings`
+//!   (the report's findings as one JSON array), `corpus` (report fields empty without a
+//!   report);
+//! - `in_community.csv`: `:START_ID(Entity)`, `:END_ID(Community)`, `:TYPE`
+//!   (`IN_COMMUNITY`), `level:int`, `corpus`: an entity to each community it is in;
+//! - `parent_of.csv`: `:START_ID(Community)`, `:END_ID(Community)`, `:TYPE` (`PARENT_OF`),
+//!   `corpus`.
+//!
 //! RFC 4180 quoting (the `csv` crate: quotes doubled, fields quoted when needed); line breaks
 //! inside values are flattened to spaces (the importer reads one record per line unless told
 //! `--multiline-fields`). `;` is the array delimiter (the importer's default, also between
@@ -17,6 +28,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::community::{findings_json, Communities};
 use super::graph::{graph_type, node_label, Ctx, Input};
 use super::records::docs;
 use crate::commands::shell::shell_quote;
@@ -50,9 +62,50 @@ pub const RELATIONSHIP_HEADER: [&str; 11] = [
     "corpus",
 ];
 
+pub const COMMUNITIES_NODES_FILE: &str = "communities.csv";
+pub const IN_COMMUNITY_FILE: &str = "in_community.csv";
+pub const PARENT_OF_FILE: &str = "parent_of.csv";
+
+pub const COMMUNITY_HEADER: [&str; 11] = [
+    "id:ID(Community)",
+    ":LABEL",
+    "level:int",
+    "parent",
+    "size:long",
+    "title",
+    "summary",
+    "rating:double",
+    "rating_explanation",
+    "findings",
+    "corpus",
+];
+
+pub const IN_COMMUNITY_HEADER: [&str; 5] = [
+    ":START_ID(Entity)",
+    ":END_ID(Community)",
+    ":TYPE",
+    "level:int",
+    "corpus",
+];
+
+pub const PARENT_OF_HEADER: [&str; 4] = [
+    ":START_ID(Community)",
+    ":END_ID(Community)",
+    ":TYPE",
+    "corpus",
+];
+
 pub struct Files {
     pub nodes: PathBuf,
     pub relationships: PathBuf,
+    /// The community files, when the run has communities.
+    pub communities: Option<CommunityFiles>,
+}
+
+pub struct CommunityFiles {
+    pub nodes: PathBuf,
+    pub in_community: PathBuf,
+    pub parent_of: PathBuf,
 }
 
 /// Line breaks become spaces.
@@ -97,9 +150,10 @@ fn csv_err(e: csv::Error) -> io::Error {
 
 pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
     std::fs::create_dir_all(dir)?;
-    let files = Files {
+    let mut files = Files {
         nodes: dir.join(NODES_FILE),
         relationships: dir.join(RELATIONSHIPS_FILE),
+        communities: None,
     };
     let corpus = flat(&ctx.namespace).into_owned();
     crate::outdir::atomic::write_atomic(&files.nodes, |w| {
@@ -152,17 +206,112 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
         csv.flush()
     })?;
     super::graph::readable(&files.relationships)?;
+    let community_files = CommunityFiles {
+        nodes: dir.join(COMMUNITIES_NODES_FILE),
+        in_community: dir.join(IN_COMMUNITY_FILE),
+        parent_of: dir.join(PARENT_OF_FILE),
+    };
+    match &input.communities {
+        Some(c) => {
+            write_communities(c, &corpus, &community_files)?;
+            files.communities = Some(community_files);
+        }
+        // A former export's community files would be loaded with the new ones by mistake.
+        None => {
+            for f in [
+                &community_files.nodes,
+                &community_files.in_community,
+                &community_files.parent_of,
+            ] {
+                match std::fs::remove_file(f) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+    }
     Ok(files)
+}
+
+/// One CSV file, written atomically and made readable.
+fn csv_file(
+    path: &Path,
+    header: &[&str],
+    rows: impl FnOnce(&mut csv::Writer<&mut dyn io::Write>) -> csv::Result<()>,
+) -> io::Result<()> {
+    crate::outdir::atomic::write_atomic(path, |w| {
+        let mut csv = writer(w);
+        csv.write_record(header).map_err(csv_err)?;
+        rows(&mut csv).map_err(csv_err)?;
+        csv.flush()
+    })?;
+    super::graph::readable(path)
+}
+
+fn write_communities(c: &Communities, corpus: &str, files: &CommunityFiles) -> io::Result<()> {
+    csv_file(&files.nodes, &COMMUNITY_HEADER, |csv| {
+        for com in &c.list {
+            let r = c.report(&com.id);
+            let text = |f: fn(&super::records::CommunityReport) -> &str| {
+                r.map_or_else(String::new, |r| flat(f(r)).into_owned())
+            };
+            csv.write_record([
+                &*flat(&com.id),
+                "Community",
+                &com.level.to_string(),
+                &flat(com.parent.as_deref().unwrap_or_default()),
+                &com.size.to_string(),
+                &text(|r| &r.title),
+                &text(|r| &r.summary),
+                &r.map_or_else(String::new, |r| format!("{:?}", r.rating)),
+                &text(|r| &r.rating_explanation),
+                &r.map_or_else(String::new, findings_json),
+                corpus,
+            ])?;
+        }
+        Ok(())
+    })?;
+    csv_file(&files.in_community, &IN_COMMUNITY_HEADER, |csv| {
+        for (entity, com) in c.memberships() {
+            csv.write_record([
+                &*flat(entity),
+                &flat(&com.id),
+                "IN_COMMUNITY",
+                &com.level.to_string(),
+                corpus,
+            ])?;
+        }
+        Ok(())
+    })?;
+    csv_file(&files.parent_of, &PARENT_OF_HEADER, |csv| {
+        for (parent, child) in c.parents() {
+            csv.write_record([&*flat(parent), &flat(&child.id), "PARENT_OF", corpus])?;
+        }
+        Ok(())
+    })
 }
 
 /// The command that loads the files into a new database called `neo4j` (stop it first;
 /// the importer refuses a database that exists), then the uniqueness constraint.
 pub fn import_command(files: &Files) -> String {
+    let q = |p: &Path| shell_quote(&p.display().to_string());
+    let (more, constraint) = match &files.communities {
+        Some(c) => (
+            format!(
+                " --nodes={} --relationships={} --relationships={}",
+                q(&c.nodes),
+                q(&c.in_community),
+                q(&c.parent_of)
+            ),
+            " CREATE CONSTRAINT aegis_community_key IF NOT EXISTS FOR (c:Community) REQUIRE (c.corpus, c.id) IS UNIQUE;",
+        ),
+        None => (String::new(), ""),
+    };
     format!(
-        "neo4j-admin database import full --nodes={} --relationships={} --array-delimiter=';' --id-type=string neo4j\n\
-         # then, with the database started: CREATE CONSTRAINT aegis_entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.corpus, n.id) IS UNIQUE;",
-        shell_quote(&files.nodes.display().to_string()),
-        shell_quote(&files.relationships.display().to_string()),
+        "neo4j-admin database import full --nodes={} --relationships={}{more} --array-delimiter=';' --id-type=string neo4j\n\
+         # then, with the database started: CREATE CONSTRAINT aegis_entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE (n.corpus, n.id) IS UNIQUE;{constraint}",
+        q(&files.nodes),
+        q(&files.relationships),
     )
 }
 

@@ -9,6 +9,13 @@
 //!   JSON array per record), then `INSERT ... ON CONFLICT DO UPDATE` (rows that did not change
 //!   are not rewritten), then every row of this corpus that the staging tables do not hold is
 //!   deleted (a deleted document's entities, and what cascades from them).
+//! - when the finishing step has written communities: `communities (corpus, id, level,
+//!   parent, size)`, `community_members (corpus, community_id, entity_id, level)` (an
+//!   entity in each community it is in, one per level; foreign keys to both, cascading) and
+//!   `community_reports (corpus, community_id, level, title, summary, findings jsonb,
+//!   rating, rating_explanation, from_children, dropped_citations)`, loaded and cleaned up
+//!   the same way (a member the entities do not hold is left out). Without communities the
+//!   script is what it was before they existed, and leaves those tables alone.
 //!
 //! `--dest postgres://...` pipes the same script into `psql` (`AEGIS_PSQL` names another
 //! binary), so authentication, TLS and `.pgpass` work as they do for the user's own psql.
@@ -19,6 +26,7 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
+use super::community::{findings_json, Communities};
 use super::graph::{Ctx, Input};
 use super::records::Source;
 use crate::error::RunError;
@@ -171,6 +179,166 @@ DELETE FROM relation_sources t WHERE t.corpus = {ns}
                     WHERE s.relation_id = t.relation_id AND s.doc = t.doc AND s.chunk = t.chunk);
 ";
 
+const COMMUNITY_SCHEMA: &str = "\
+CREATE TABLE IF NOT EXISTS communities (
+    corpus text    NOT NULL,
+    id     text    NOT NULL,
+    level  integer NOT NULL,
+    parent text,
+    size   bigint  NOT NULL,
+    PRIMARY KEY (corpus, id)
+);
+CREATE INDEX IF NOT EXISTS communities_parent ON communities (corpus, parent);
+CREATE TABLE IF NOT EXISTS community_members (
+    corpus       text    NOT NULL,
+    community_id text    NOT NULL,
+    entity_id    text    NOT NULL,
+    level        integer NOT NULL,
+    PRIMARY KEY (corpus, community_id, entity_id),
+    FOREIGN KEY (corpus, community_id) REFERENCES communities (corpus, id) ON DELETE CASCADE,
+    FOREIGN KEY (corpus, entity_id) REFERENCES entities (corpus, id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS community_members_entity ON community_members (corpus, entity_id);
+CREATE TABLE IF NOT EXISTS community_reports (
+    corpus             text             NOT NULL,
+    community_id       text             NOT NULL,
+    level              integer          NOT NULL,
+    title              text             NOT NULL,
+    summary            text             NOT NULL,
+    findings           jsonb            NOT NULL,
+    rating             double precision NOT NULL,
+    rating_explanation text             NOT NULL,
+    from_children      boolean          NOT NULL,
+    dropped_citations  bigint           NOT NULL,
+    PRIMARY KEY (corpus, community_id),
+    FOREIGN KEY (corpus, community_id) REFERENCES communities (corpus, id) ON DELETE CASCADE
+);
+CREATE TEMP TABLE aegis_stage_communities (
+    id text, level integer, parent text, size bigint, members jsonb
+) ON COMMIT DROP;
+CREATE TEMP TABLE aegis_stage_community_reports (
+    community_id text, level integer, title text, summary text, findings jsonb,
+    rating double precision, rating_explanation text, from_children boolean,
+    dropped_citations bigint
+) ON COMMIT DROP;
+";
+
+/// The communities' upsert and cleanup, after the entities', with `{ns}` the namespace.
+const COMMUNITY_MERGE: &str = "\
+CREATE TEMP TABLE aegis_stage_community_members ON COMMIT DROP AS
+    SELECT DISTINCT ON (c.id, m.entity_id) c.id AS community_id, m.entity_id, c.level
+    FROM aegis_stage_communities c, jsonb_array_elements_text(c.members) AS m(entity_id)
+    WHERE EXISTS (SELECT 1 FROM entities e WHERE e.corpus = {ns} AND e.id = m.entity_id)
+    ORDER BY c.id, m.entity_id;
+
+INSERT INTO communities (corpus, id, level, parent, size)
+    SELECT DISTINCT ON (id) {ns}, id, level, parent, size
+    FROM aegis_stage_communities ORDER BY id
+ON CONFLICT (corpus, id) DO UPDATE
+    SET level = EXCLUDED.level, parent = EXCLUDED.parent, size = EXCLUDED.size
+    WHERE (communities.level, communities.parent, communities.size)
+          IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.parent, EXCLUDED.size);
+DELETE FROM communities t WHERE t.corpus = {ns}
+    AND NOT EXISTS (SELECT 1 FROM aegis_stage_communities s WHERE s.id = t.id);
+
+INSERT INTO community_members (corpus, community_id, entity_id, level)
+    SELECT {ns}, community_id, entity_id, level FROM aegis_stage_community_members
+ON CONFLICT (corpus, community_id, entity_id) DO UPDATE SET level = EXCLUDED.level
+    WHERE community_members.level IS DISTINCT FROM EXCLUDED.level;
+DELETE FROM community_members t WHERE t.corpus = {ns}
+    AND NOT EXISTS (SELECT 1 FROM aegis_stage_community_members s
+                    WHERE s.community_id = t.community_id AND s.entity_id = t.entity_id);
+
+INSERT INTO community_reports (corpus, community_id, level, title, summary, findings, rating,
+                               rating_explanation, from_children, dropped_citations)
+    SELECT DISTINCT ON (community_id) {ns}, community_id, level, title, summary, findings,
+           rating, rating_explanation, from_children, dropped_citations
+    FROM aegis_stage_community_reports r
+    WHERE EXISTS (SELECT 1 FROM aegis_stage_communities c WHERE c.id = r.community_id)
+    ORDER BY community_id
+ON CONFLICT (corpus, community_id) DO UPDATE
+    SET level = EXCLUDED.level, title = EXCLUDED.title, summary = EXCLUDED.summary,
+        findings = EXCLUDED.findings, rating = EXCLUDED.rating,
+        rating_explanation = EXCLUDED.rating_explanation,
+        from_children = EXCLUDED.from_children, dropped_citations = EXCLUDED.dropped_citations
+    WHERE (community_reports.level, community_reports.title, community_reports.summary,
+           community_reports.findings, community_reports.rating,
+           community_reports.rating_explanation, community_reports.from_children,
+           community_reports.dropped_citations)
+          IS DISTINCT FROM (EXCLUDED.level, EXCLUDED.title, EXCLUDED.summary, EXCLUDED.findings,
+           EXCLUDED.rating, EXCLUDED.rating_explanation, EXCLUDED.from_children,
+           EXCLUDED.dropped_citations);
+DELETE FROM community_reports t WHERE t.corpus = {ns}
+    AND NOT EXISTS (SELECT 1 FROM aegis_stage_community_reports s
+                    WHERE s.community_id = t.community_id);
+";
+
+/// One COPY line from text fields and raw (already formatted) ones, in order.
+fn copy_line(line: &mut Vec<u8>, fields: &[(&str, bool)]) {
+    line.clear();
+    for (i, (f, text)) in fields.iter().enumerate() {
+        if i > 0 {
+            line.push(b'\t');
+        }
+        if *text {
+            copy_field(line, f);
+        } else {
+            line.extend_from_slice(f.as_bytes());
+        }
+    }
+    line.push(b'\n');
+}
+
+/// COPY of the communities and their reports into the staging tables.
+fn copy_communities(c: &Communities, w: &mut dyn Write) -> io::Result<()> {
+    let mut line = Vec::with_capacity(1024);
+    writeln!(
+        w,
+        "COPY aegis_stage_communities (id, level, parent, size, members) FROM STDIN;"
+    )?;
+    for com in &c.list {
+        let members = serde_json::to_string(&com.members).map_err(io::Error::other)?;
+        copy_line(
+            &mut line,
+            &[
+                (&com.id, true),
+                (&com.level.to_string(), false),
+                // COPY's NULL.
+                (com.parent.as_deref().unwrap_or("\\N"), com.parent.is_some()),
+                (&com.size.to_string(), false),
+                (&members, true),
+            ],
+        );
+        w.write_all(&line)?;
+    }
+    writeln!(w, "\\.")?;
+    writeln!(
+        w,
+        "COPY aegis_stage_community_reports (community_id, level, title, summary, findings, rating, \
+         rating_explanation, from_children, dropped_citations) FROM STDIN;"
+    )?;
+    for com in &c.list {
+        let Some(r) = c.report(&com.id) else { continue };
+        let rating = if r.rating.is_finite() { r.rating } else { 0.0 };
+        copy_line(
+            &mut line,
+            &[
+                (&com.id, true),
+                (&com.level.to_string(), false),
+                (&r.title, true),
+                (&r.summary, true),
+                (&findings_json(r), true),
+                (&format!("{rating:?}"), false),
+                (&r.rating_explanation, true),
+                (if r.from_children { "t" } else { "f" }, false),
+                (&r.dropped_citations.to_string(), false),
+            ],
+        );
+        w.write_all(&line)?;
+    }
+    writeln!(w, "\\.")
+}
+
 pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> {
     let ns = literal(&ctx.namespace);
     writeln!(
@@ -187,6 +355,9 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
         literal(&ctx.corpus)
     )?;
     w.write_all(SCHEMA.as_bytes())?;
+    if input.communities.is_some() {
+        w.write_all(COMMUNITY_SCHEMA.as_bytes())?;
+    }
 
     let mut line = Vec::with_capacity(1024);
     writeln!(
@@ -231,7 +402,13 @@ pub fn write(ctx: &Ctx, input: &mut Input, w: &mut dyn Write) -> io::Result<()> 
         w.write_all(&line)
     })?;
     writeln!(w, "\\.")?;
+    if let Some(c) = &input.communities {
+        copy_communities(c, w)?;
+    }
     w.write_all(MERGE.replace("{ns}", &ns).as_bytes())?;
+    if input.communities.is_some() {
+        w.write_all(COMMUNITY_MERGE.replace("{ns}", &ns).as_bytes())?;
+    }
     writeln!(w, "COMMIT;")?;
     Ok(())
 }

@@ -2,9 +2,11 @@
 //! then cleaned of what the databases cannot hold (NUL characters), and their documents
 //! listed once each.
 
+pub use crate::outdir::communities::{Community, CommunityReport};
 pub use crate::outdir::finished::{Entity, Relation, Source};
 
-fn clean(s: &mut String) {
+/// Drops NUL characters.
+pub fn clean(s: &mut String) {
     if s.contains('\0') {
         s.retain(|c| c != '\0');
     }
@@ -45,6 +47,43 @@ impl CleanRecord for Relation {
             clean(s);
         }
         clean_sources(&mut self.sources);
+    }
+}
+
+impl CleanRecord for Community {
+    fn clean_record(&mut self) {
+        clean(&mut self.id);
+        if let Some(p) = &mut self.parent {
+            clean(p);
+        }
+        for s in self
+            .children
+            .iter_mut()
+            .chain(&mut self.members)
+            .chain(&mut self.relations)
+        {
+            clean(s);
+        }
+    }
+}
+
+impl CleanRecord for CommunityReport {
+    fn clean_record(&mut self) {
+        for s in [
+            &mut self.community,
+            &mut self.title,
+            &mut self.summary,
+            &mut self.rating_explanation,
+        ] {
+            clean(s);
+        }
+        for f in &mut self.findings {
+            clean(&mut f.summary);
+            clean(&mut f.explanation);
+            for s in f.entities.iter_mut().chain(&mut f.relations) {
+                clean(s);
+            }
+        }
     }
 }
 
