@@ -320,6 +320,31 @@ pub struct EvalArgs {
     /// their chunk's text.
     #[arg(long, value_name = "F")]
     pub min_grounded: Option<f64>,
+
+    /// Quality gate: exit 1 when the modularity of the coarsest community level is below F
+    /// (needs `aegis-ingest communities`).
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub min_modularity: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of the communities' top entities
+    /// are named or cited by their community's report.
+    #[arg(long, value_name = "F")]
+    pub min_report_coverage: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of the reports' citations belong to
+    /// their community (dropped citations count against it).
+    #[arg(long, value_name = "F")]
+    pub min_citation_precision: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of the communities' top entities are
+    /// cited by their report's findings.
+    #[arg(long, value_name = "F")]
+    pub min_citation_recall: Option<f64>,
+
+    /// Quality gate: exit 1 when less than this share of the reports are complete (every
+    /// field filled in, a rating from 0 to 10).
+    #[arg(long, value_name = "F")]
+    pub min_schema_compliance: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 //! misses its limit makes one sentence with the figure and the limit; the command writes
 //! its outputs anyway and exits 1.
 
+pub mod gates;
 pub mod grounding;
 
 /// The limits set on the command line (`None`: no gate).

@@ -8,6 +8,7 @@ mod endpoints;
 mod engines;
 mod errors;
 mod eval;
+mod eval_communities;
 mod export;
 mod export_communities;
 mod first_run;

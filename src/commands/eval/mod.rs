@@ -22,6 +22,7 @@
 //! and gold items). Predicted items of documents that are not in the gold file are not
 //! scored (the run-wide figures still count them).
 
+mod communities;
 mod gold;
 mod matching;
 mod outputs;
@@ -33,9 +34,11 @@ use std::path::Path;
 use crate::cli::{EvalArgs, EvalFormat};
 use crate::error::{ExitCode, RunError};
 use crate::outdir::finished::FinishedRun;
+use crate::quality::gates::{check_communities, CommunityLimits};
 use crate::quality::grounding::measure_grounding;
 use crate::quality::Limits;
 
+pub use communities::{CommunityFigures, LevelFigures, ReportFigures};
 pub use gold::{read_gold, GoldDoc, GoldEntity, GoldRelation};
 pub use matching::evaluate;
 pub use outputs::RunOutputs;
@@ -55,6 +58,14 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         min_grounded: args.min_grounded,
     };
     limits.validate().map_err(RunError::usage)?;
+    let community_limits = CommunityLimits {
+        min_modularity: args.min_modularity,
+        min_report_coverage: args.min_report_coverage,
+        min_citation_precision: args.min_citation_precision,
+        min_citation_recall: args.min_citation_recall,
+        min_schema_compliance: args.min_schema_compliance,
+    };
+    community_limits.validate().map_err(RunError::usage)?;
     let out = &args.output.out;
     let run = RunOutputs::open(out)?;
     let taxonomy = run.taxonomy()?;
@@ -70,7 +81,12 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     }
     warn_unscored(&run, &gold, &rep);
     add_grounding(&mut rep, &run.run)?;
+    rep.communities = communities::measure(&run.run, &run.entities, &run.relations)?;
     rep.gates_failed = crate::quality::check(&rep.figures(), &limits);
+    rep.gates_failed.extend(check_communities(
+        &rep.community_measures(),
+        &community_limits,
+    ));
     write_eval(out, &rep)?;
     match args.format {
         EvalFormat::Text => crate::out!("{}", rep.table(args.examples)),

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::communities::CommunityFigures;
+use crate::quality::gates::{CommunityMeasures, Missing};
 use crate::quality::grounding::Grounding;
 use crate::quality::Figures;
 
@@ -121,6 +123,9 @@ pub struct EvalReport {
     pub per_document: Vec<DocScores>,
     pub run: RunFigures,
     pub examples: Examples,
+    /// The finishing step's communities and reports, when it has run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub communities: Option<CommunityFigures>,
     pub gates_failed: Vec<String>,
 }
 
@@ -148,6 +153,31 @@ impl EvalReport {
             relation_f1: self.relations.labeled.f1,
             generic_share: self.run.generic_share,
             grounded: self.run.grounding.share,
+        }
+    }
+
+    /// The figures the community gates look at.
+    pub fn community_measures(&self) -> CommunityMeasures {
+        let Some(c) = &self.communities else {
+            return CommunityMeasures {
+                missing: Missing::Communities,
+                ..CommunityMeasures::default()
+            };
+        };
+        let Some(r) = &c.reports else {
+            return CommunityMeasures {
+                missing: Missing::Reports,
+                modularity: c.modularity(),
+                ..CommunityMeasures::default()
+            };
+        };
+        CommunityMeasures {
+            missing: Missing::Nothing,
+            modularity: c.modularity(),
+            report_coverage: r.entity_coverage,
+            citation_precision: r.citation_precision,
+            citation_recall: r.citation_recall,
+            schema_compliance: r.schema_compliance,
         }
     }
 }

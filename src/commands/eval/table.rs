@@ -32,6 +32,7 @@ impl EvalReport {
         let mut s = String::new();
         self.scores_table(&mut s);
         self.run_table(&mut s);
+        self.communities_table(&mut s);
         types_table(&mut s, "entity types (exact)", &self.entity_types);
         types_table(&mut s, "relation types (labeled)", &self.relation_types);
         self.documents_table(&mut s);
@@ -105,6 +106,79 @@ impl EvalReport {
             r.relation_mentions,
             r.chunks
         );
+    }
+
+    /// The finishing step's communities and reports, when it has run.
+    fn communities_table(&self, s: &mut String) {
+        let Some(c) = &self.communities else { return };
+        let _ = writeln!(
+            s,
+            "\ncommunities: {} over {} entities ({} in none, {} without a relation)",
+            c.communities, c.entities, c.unassigned_entities, c.isolated_entities
+        );
+        let _ = writeln!(
+            s,
+            "  {:<8} {:>11} {:>10} {:>20} {:>10}",
+            "level", "communities", "modularity", "size min/median/max", "singletons"
+        );
+        for l in &c.levels {
+            let _ = writeln!(
+                s,
+                "  {:<8} {:>11} {:>10} {:>20} {:>10}",
+                l.level,
+                l.communities,
+                f(l.modularity),
+                format!("{}/{}/{}", l.min_size, l.median_size, l.max_size),
+                l.singletons
+            );
+        }
+        let Some(r) = &c.reports else {
+            let _ = writeln!(s, "  no community reports");
+            return;
+        };
+        let _ = writeln!(
+            s,
+            "reports: {} for {} of {} communities (top {} entities by relations)",
+            r.reports, r.communities_with_report, c.communities, r.top_k
+        );
+        for (label, value, detail) in [
+            (
+                "entity coverage",
+                r.entity_coverage,
+                format!(
+                    "{} of {} top entities named or cited",
+                    r.covered_entities, r.top_entities
+                ),
+            ),
+            (
+                "citation precision",
+                r.citation_precision,
+                format!(
+                    "{} citations in their community, {} outside, {} dropped",
+                    r.citations_in_community, r.citations_outside, r.dropped_citations
+                ),
+            ),
+            (
+                "citation recall",
+                r.citation_recall,
+                format!(
+                    "{} of {} top entities cited",
+                    r.cited_top_entities, r.top_entities
+                ),
+            ),
+            (
+                "cited findings",
+                r.cited_findings_share,
+                format!("{} of {} findings cite an id", r.cited_findings, r.findings),
+            ),
+            (
+                "schema compliance",
+                r.schema_compliance,
+                format!("{} of {} reports complete", r.compliant_reports, r.reports),
+            ),
+        ] {
+            let _ = writeln!(s, "  {label:<22} {:>6}   {detail}", f(value));
+        }
     }
 
     /// One row per gold document.
