@@ -51,7 +51,8 @@ pub enum Command {
     /// requests (`vllm run-batch`, a batch API, Ray Data), then import the results.
     #[command(subcommand)]
     Batch(BatchCommand),
-    /// Score a finished run in --out against a gold file; quality gates for CI.
+    /// Score a finished run in --out against a gold file, and measure its communities and
+    /// reports; quality gates for CI.
     Eval(EvalArgs),
     /// Write a finished run's entities and relations for a graph database (Neo4j, Cypher
     /// servers, PostgreSQL) or GraphML.
@@ -290,8 +291,10 @@ pub enum EvalFormat {
 pub struct EvalArgs {
     /// Gold file: JSONL, one line per document:
     /// {"doc", "entities": [{"name", "type", "aliases"?}], "relations": [{"source", "type", "target"}]}.
+    /// Without it, eval measures only what needs no gold (grounding, generic share, and
+    /// the communities and reports of `aegis-ingest communities`).
     #[arg(long, value_name = "GOLD")]
-    pub gold: PathBuf,
+    pub gold: Option<PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,

@@ -371,6 +371,39 @@ async fn eval_measures_communities_and_reports_and_gates_them() {
         ran.stderr
     );
 
+    // Without a gold file: the same community figures, no scores; a gate on a score fails
+    // (nothing to measure it on), the community gates still apply.
+    let before = got.clone();
+    let ran = run(&["eval", "--out", out.to_str().unwrap()]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stdout.contains("without a gold file") && ran.stdout.contains("communities: "),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("exact, typed"), "{}", ran.stdout);
+    let ev = eval_json(&out);
+    assert_eq!(ev["communities"], before);
+    assert!(ev["entities"]["exact_typed"]["f1"].is_null());
+    assert_eq!(ev["run"]["entities"], ents.len());
+    let ran = run(&[
+        "eval",
+        "--out",
+        out.to_str().unwrap(),
+        "--min-entity-f1",
+        "0.1",
+        "--min-modularity",
+        "0.99",
+    ])
+    .await;
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("entity F1 could not be measured")
+            && ran.stderr.contains("below --min-modularity 0.99"),
+        "{}",
+        ran.stderr
+    );
+
     // Communities without reports: the report gates say what is missing.
     std::fs::remove_file(out.join("community_reports.jsonl")).unwrap();
     let ran = eval(

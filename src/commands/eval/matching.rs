@@ -161,6 +161,16 @@ pub fn evaluate(run: &RunOutputs, gold: &[GoldDoc], gold_path: &Path) -> EvalRep
     rep
 }
 
+/// The report of a run measured without gold: the run-wide figures only.
+pub fn without_gold(run: &RunOutputs) -> EvalReport {
+    EvalReport {
+        out: run.run.out.display().to_string(),
+        corpus: run.run.state.corpus.clone(),
+        run: run_figures(run),
+        ..EvalReport::default()
+    }
+}
+
 fn gold_keys(g: &GoldDoc) -> Vec<GoldKeys> {
     g.entities
         .iter()

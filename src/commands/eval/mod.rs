@@ -4,6 +4,9 @@
 //! of the chunk they came from, re-read with the project's own readers and chunker), the
 //! share of generic `RELATES_TO` relations, and relations per chunk.
 //!
+//! Without a gold file (`--gold` left out) only what needs no gold is measured; the
+//! scores are left empty.
+//!
 //! Gold file: JSONL, one line per document:
 //! `{"doc": <path relative to the corpus>, "entities": [{"name", "type", "aliases"?}],
 //!   "relations": [{"source", "type", "target"}]}`; relation ends name gold entities of the
@@ -40,7 +43,7 @@ use crate::quality::Limits;
 
 pub use communities::{CommunityFigures, LevelFigures, ReportFigures};
 pub use gold::{read_gold, GoldDoc, GoldEntity, GoldRelation};
-pub use matching::evaluate;
+pub use matching::{evaluate, without_gold};
 pub use outputs::RunOutputs;
 pub use score::{
     DocScores, EntityScores, EvalReport, Example, Examples, RelationScores, RunFigures, Score,
@@ -68,18 +71,10 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     community_limits.validate().map_err(RunError::usage)?;
     let out = &args.output.out;
     let run = RunOutputs::open(out)?;
-    let taxonomy = run.taxonomy()?;
-    let gold = read_gold(&args.gold, &taxonomy)?;
-    let mut rep = evaluate(&run, &gold, &args.gold);
-    // The wrong run is said first, alone: a warning per gold document would bury it.
-    if rep.documents == 0 {
-        return Err(RunError::usage(format!(
-            "none of the gold file's documents is in the run's corpus {}: is --out the run of the right corpus?",
-            rep.corpus
-        ))
-        .into());
-    }
-    warn_unscored(&run, &gold, &rep);
+    let mut rep = match &args.gold {
+        Some(path) => scored(&run, path)?,
+        None => without_gold(&run),
+    };
     add_grounding(&mut rep, &run.run)?;
     rep.communities = communities::measure(&run.run, &run.entities, &run.relations)?;
     rep.gates_failed = crate::quality::check(&rep.figures(), &limits);
@@ -103,6 +98,22 @@ pub fn eval(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SomeFailed
     })
+}
+
+/// The run scored against the gold file at `path`.
+fn scored(run: &RunOutputs, path: &Path) -> Result<EvalReport, RunError> {
+    let taxonomy = run.taxonomy()?;
+    let gold = read_gold(path, &taxonomy)?;
+    let rep = evaluate(run, &gold, path);
+    // The wrong run is said first, alone: a warning per gold document would bury it.
+    if rep.documents == 0 {
+        return Err(RunError::usage(format!(
+            "none of the gold file's documents is in the run's corpus {}: is --out the run of the right corpus?",
+            rep.corpus
+        )));
+    }
+    warn_unscored(run, &gold, &rep);
+    Ok(rep)
 }
 
 /// Warns about gold documents the run did not (fully) extract, and those not in its corpus.
