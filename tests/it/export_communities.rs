@@ -321,6 +321,31 @@ async fn graphml_and_neo4j_admin_carry_communities_and_summarized_descriptions()
     assert_eq!(got, f.parents());
     assert!(!got.is_empty());
 
+    // Communities older than the outputs: a member the outputs no longer hold is left
+    // out (the importer would refuse the relationship), with a warning.
+    let mut stale = f.communities.clone();
+    stale[0]["members"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ent_gone"));
+    let text: String = stale.iter().map(|c| format!("{c}\n")).collect();
+    std::fs::write(out.join("communities.jsonl"), text).unwrap();
+    let ran = export(
+        out,
+        &["--to", "neo4j-admin", "--dest", dir.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert!(
+        ran.stderr
+            .contains("1 community memberships name entities the outputs no longer hold"),
+        "{}",
+        ran.stderr
+    );
+    let members = read_neo4j_csv(&dir.join("in_community.csv"), false);
+    assert_eq!(members.len(), f.memberships().len());
+    assert!(members.iter().all(|m| m[":START_ID"] != "ent_gone"));
+
     // Without the finishing step's files: the exports are what they were, and the
     // community files of the former export are gone from the folder.
     for file in [
@@ -466,6 +491,23 @@ async fn communities_round_trip_on_postgres_is_idempotent_and_follows_new_commun
     // A new detection (new ids) on a resumed run whose outputs changed: the old
     // communities, their members and reports are gone; the other namespace stays.
     c.edit_and_resume().await;
+    // First with the former communities, older than the outputs now: the members that
+    // are gone are left out, the load goes through.
+    let ran = load().await;
+    assert!(
+        ran.stderr
+            .contains("community memberships name entities the outputs no longer hold"),
+        "{}",
+        ran.stderr
+    );
+    let members = pg.sql(&format!(
+        "SELECT count(*) FROM community_members WHERE corpus = {}",
+        lit(c.ns())
+    ));
+    assert!(
+        (members.trim().parse::<usize>().unwrap()) < f.memberships().len(),
+        "the deleted document's entities are no members"
+    );
     let f2 = write_finishing(c.out(), "second");
     load().await;
     let after = pg_communities(&pg, c.ns());
@@ -624,6 +666,10 @@ async fn communities_round_trip_on_falkordb_is_idempotent_and_follows_new_commun
 
     // A new detection on a resumed run: only the new communities are there.
     c.edit_and_resume().await;
+    // The former communities on the new outputs load (the members that are gone match
+    // nothing).
+    export(c.out(), &["--to", "cypher", "--dest", dest], &[]).await;
+    load(&mut db);
     let f2 = write_finishing(c.out(), "second");
     export(c.out(), &["--to", "cypher", "--dest", dest], &[]).await;
     load(&mut db);

@@ -1,7 +1,7 @@
 //! What every format writer gets: the load's context, the run's records (read once, in
 //! order, with counts), names made safe for a graph database, and readable files.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -46,6 +46,9 @@ pub struct Input {
     /// `None` when there is no `communities.jsonl`: every format then writes what it
     /// wrote before communities existed, byte for byte.
     pub communities: Option<Communities>,
+    /// The entity ids read, kept when there are communities: a membership naming an
+    /// entity the outputs no longer hold (communities older than the outputs) is left out.
+    entity_ids: Option<HashSet<String>>,
     pub(super) bar: ProgressBar,
     pub stats: Stats,
 }
@@ -80,6 +83,7 @@ impl Input {
             entities,
             relations,
             descriptions: descriptions(run)?,
+            entity_ids: communities.as_ref().map(|_| HashSet::new()),
             communities,
             bar,
             stats,
@@ -95,12 +99,28 @@ impl Input {
                 e.description.clone_from(d);
             }
             e.clean_record();
+            if let Some(ids) = &mut self.entity_ids {
+                ids.insert(e.id.clone());
+            }
             self.stats.entities += 1;
             bump(&mut self.stats.entity_types, &e.kind);
             f(&e)?;
             self.bar.inc(n);
         }
         Ok(())
+    }
+
+    /// After `entities`: whether the outputs hold the entity `id`.
+    pub fn has_entity(&self, id: &str) -> bool {
+        self.entity_ids.as_ref().is_none_or(|ids| ids.contains(id))
+    }
+
+    /// After `entities`: memberships of the communities that name an entity the outputs
+    /// do not hold.
+    pub fn stale_memberships(&self) -> usize {
+        self.communities.as_ref().map_or(0, |c| {
+            c.memberships().filter(|(e, _)| !self.has_entity(e)).count()
+        })
     }
 
     /// Calls `f` on every relation, in file order.

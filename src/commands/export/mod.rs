@@ -274,6 +274,13 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let mut input = Input::new(&run, args.output.quiet)?;
     let written = write_export(&ctx, &mut input, &dest, args.to)?;
     input.bar.finish_and_clear();
+    let stale = input.stale_memberships();
+    if stale > 0 && written.is_some() {
+        tracing::warn!(
+            "{stale} community memberships name entities the outputs no longer hold (left out): \
+             the communities are older than the outputs; rerun `aegis-ingest communities`, then export again"
+        );
+    }
     // None: the reader stopped reading (`| head`): its choice, not a failure.
     if let Some(written) = written {
         print_summary(&ctx, &input.stats, &written, started, args.output.quiet);

@@ -213,7 +213,8 @@ pub fn write(ctx: &Ctx, input: &mut Input, dir: &Path) -> io::Result<Files> {
     };
     match &input.communities {
         Some(c) => {
-            write_communities(c, &corpus, &community_files)?;
+            // The importer refuses a relationship to a node it does not have.
+            write_communities(c, &corpus, &community_files, |e| input.has_entity(e))?;
             files.communities = Some(community_files);
         }
         // A former export's community files would be loaded with the new ones by mistake.
@@ -248,7 +249,12 @@ fn csv_file(
     super::graph::readable(path)
 }
 
-fn write_communities(c: &Communities, corpus: &str, files: &CommunityFiles) -> io::Result<()> {
+fn write_communities(
+    c: &Communities,
+    corpus: &str,
+    files: &CommunityFiles,
+    has_entity: impl Fn(&str) -> bool,
+) -> io::Result<()> {
     csv_file(&files.nodes, &COMMUNITY_HEADER, |csv| {
         for com in &c.list {
             let r = c.report(&com.id);
@@ -272,7 +278,7 @@ fn write_communities(c: &Communities, corpus: &str, files: &CommunityFiles) -> i
         Ok(())
     })?;
     csv_file(&files.in_community, &IN_COMMUNITY_HEADER, |csv| {
-        for (entity, com) in c.memberships() {
+        for (entity, com) in c.memberships().filter(|(e, _)| has_entity(e)) {
             csv.write_record([
                 &*flat(entity),
                 &flat(&com.id),
