@@ -103,6 +103,7 @@ async fn eval_measures_communities_and_reports_and_gates_them() {
         .unwrap()
         .push(other_member);
     reports[1]["rating"] = json!(11.0);
+    reports[2]["fingerprint"] = json!("an earlier state");
     reports.push(json!({"community": "com_nothing", "title": "not a report"}));
     let text: String = reports.iter().map(|r| format!("{r}\n")).collect();
     std::fs::write(out.join("community_reports.jsonl"), text).unwrap();
@@ -258,6 +259,8 @@ async fn eval_measures_communities_and_reports_and_gates_them() {
     let r = &got["reports"];
     assert_eq!(r["reports"], reports.len());
     assert_eq!(r["communities_with_report"], coms.len());
+    assert_eq!(r["stale_reports"], 1);
+    assert_eq!(got["unknown_members"], 0);
     assert_eq!(
         (
             r["top_entities"].as_u64().unwrap(),
@@ -315,6 +318,7 @@ async fn eval_measures_communities_and_reports_and_gates_them() {
             r["schema_compliance"].as_f64().unwrap()
         ),
         format!("{covered} of {top} top entities named or cited"),
+        "; 1 written for an earlier state of their community".to_string(),
     ] {
         assert!(ran.stdout.contains(&line), "{line:?} in:\n{}", ran.stdout);
     }
@@ -404,8 +408,16 @@ async fn eval_measures_communities_and_reports_and_gates_them() {
         ran.stderr
     );
 
-    // Communities without reports: the report gates say what is missing.
+    // Communities without reports: the report gates say what is missing. One member names
+    // no entity (communities older than the outputs): counted and said.
     std::fs::remove_file(out.join("community_reports.jsonl")).unwrap();
+    let mut stale = f.communities.clone();
+    stale[0]["members"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ent_gone"));
+    let text: String = stale.iter().map(|c| format!("{c}\n")).collect();
+    std::fs::write(out.join("communities.jsonl"), text).unwrap();
     let ran = eval(
         &out,
         &["--min-citation-precision", "0.1", "--min-modularity", "0"],
@@ -428,4 +440,18 @@ async fn eval_measures_communities_and_reports_and_gates_them() {
         "{}",
         ran.stdout
     );
+    assert!(
+        ran.stdout
+            .contains("1 members are no entity of the outputs"),
+        "{}",
+        ran.stdout
+    );
+    let ev = eval_json(&out);
+    assert_eq!(ev["communities"]["unknown_members"], 1);
+    for l in 0..2 {
+        assert_eq!(
+            ev["communities"]["levels"][l]["modularity"], before["levels"][l]["modularity"],
+            "the modularity is that of the entities"
+        );
+    }
 }

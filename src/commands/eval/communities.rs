@@ -71,6 +71,9 @@ pub struct ReportFigures {
     pub reports: u64,
     /// Communities that have a report.
     pub communities_with_report: u64,
+    /// Reports whose fingerprint is not their community's any more (written for other
+    /// members or descriptions).
+    pub stale_reports: u64,
     pub top_k: usize,
     pub top_entities: u64,
     pub covered_entities: u64,
@@ -97,6 +100,8 @@ pub struct CommunityFigures {
     pub unassigned_entities: u64,
     /// Entities without any relation.
     pub isolated_entities: u64,
+    /// Member ids that name no entity of the outputs (communities older than the outputs).
+    pub unknown_members: u64,
     pub levels: Vec<LevelFigures>,
     /// None when there is no `community_reports.jsonl`.
     pub reports: Option<ReportFigures>,
@@ -233,10 +238,12 @@ fn detection(g: &RunGraph, communities: &[Community]) -> CommunityFigures {
     let levels = communities.iter().map(|c| c.level + 1).max().unwrap_or(0);
     // Per entity: (level, community index) of each membership.
     let mut member_of: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+    let mut unknown = 0;
     for (ci, c) in communities.iter().enumerate() {
         for m in &c.members {
-            if let Some(&i) = g.index.get(m.as_str()) {
-                member_of[i as usize].push((c.level, ci as u32));
+            match g.index.get(m.as_str()) {
+                Some(&i) => member_of[i as usize].push((c.level, ci as u32)),
+                None => unknown += 1,
             }
         }
     }
@@ -245,6 +252,7 @@ fn detection(g: &RunGraph, communities: &[Community]) -> CommunityFigures {
         entities: n as u64,
         unassigned_entities: member_of.iter().filter(|m| m.is_empty()).count() as u64,
         isolated_entities: g.degree.iter().filter(|&&d| d == 0).count() as u64,
+        unknown_members: unknown,
         ..CommunityFigures::default()
     };
     for level in 0..levels {
@@ -335,6 +343,9 @@ fn reports(g: &RunGraph, communities: &[Community], raw: &[serde_json::Value]) -
         }
         let Some(c) = community else { continue };
         with_report.insert(c.id.as_str());
+        if r.fingerprint != c.fingerprint {
+            f.stale_reports += 1;
+        }
         measure_report(g, c, &r, &mut f);
     }
     f.communities_with_report = with_report.len() as u64;

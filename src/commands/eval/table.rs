@@ -126,6 +126,14 @@ impl EvalReport {
             "\ncommunities: {} over {} entities ({} in none, {} without a relation)",
             c.communities, c.entities, c.unassigned_entities, c.isolated_entities
         );
+        if c.unknown_members > 0 {
+            let _ = writeln!(
+                s,
+                "  {} members are no entity of the outputs: the communities are older than the \
+                 outputs (rerun `aegis-ingest communities`)",
+                c.unknown_members
+            );
+        }
         let _ = writeln!(
             s,
             "  {:<8} {:>11} {:>10} {:>20} {:>10}",
@@ -148,8 +156,19 @@ impl EvalReport {
         };
         let _ = writeln!(
             s,
-            "reports: {} for {} of {} communities (top {} entities by relations)",
-            r.reports, r.communities_with_report, c.communities, r.top_k
+            "reports: {} for {} of {} communities (top {} entities by relations){}",
+            r.reports,
+            r.communities_with_report,
+            c.communities,
+            r.top_k,
+            if r.stale_reports > 0 {
+                format!(
+                    "; {} written for an earlier state of their community",
+                    r.stale_reports
+                )
+            } else {
+                String::new()
+            }
         );
         for (label, value, detail) in [
             (
