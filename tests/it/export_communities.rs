@@ -214,6 +214,19 @@ async fn graphml_and_neo4j_admin_carry_communities_and_summarized_descriptions()
         .collect();
     assert_eq!(levels, BTreeSet::from([0, 1]), "the case has two levels");
 
+    // The finishing step's files are the run's own: an export does not replace them.
+    for file in [
+        "communities.jsonl",
+        "community_reports.jsonl",
+        "descriptions.jsonl",
+    ] {
+        let dest = out.join(file);
+        let args = ["export", "--out", out.to_str().unwrap(), "--to", "graphml"];
+        let ran = run(&[&args[..], &["--dest", dest.to_str().unwrap()]].concat()).await;
+        assert_eq!(ran.code, 2, "{file}: {}", ran.stderr);
+        assert!(ran.stderr.contains("the run's own files"), "{}", ran.stderr);
+    }
+
     // GraphML: summarized descriptions; the community at each level as node data.
     let ran = export(out, &["--to", "graphml"], &[]).await;
     assert!(

@@ -104,6 +104,9 @@ fn refuse_run_files(out: &Path, dest: &Dest) -> Result<(), RunError> {
         REPORT_FILE,
         SKIPPED_FILE,
         STATE_FILE,
+        COMMUNITIES_FILE,
+        COMMUNITY_REPORTS_FILE,
+        DESCRIPTIONS_FILE,
         crate::outdir::journal::FILE_NAME,
     ];
     for t in &targets {
