@@ -9,6 +9,11 @@
 //! each other, and the Cypher and PostgreSQL loads are idempotent: loading the same export
 //! twice changes nothing, and loading the export of a resumed run removes what the outputs
 //! no longer hold (a deleted document's entities).
+//!
+//! When `aegis-ingest communities` has run, its summarized descriptions replace the
+//! records' own, and its communities (with their reports) go into every format: community
+//! nodes, an entity's membership at each level, the hierarchy (`community.rs` reads them).
+//! Without its files every format is what it was before communities existed, byte for byte.
 
 mod community;
 mod cypher;
