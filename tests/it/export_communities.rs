@@ -536,6 +536,14 @@ async fn communities_round_trip_on_postgres_is_idempotent_and_follows_new_commun
         .unwrap();
     assert_eq!(stale, 0, "the former detection's communities are deleted");
     assert_eq!(pg_communities(&pg, "other"), first);
+
+    // Without reports: the communities stay, their reports are deleted.
+    std::fs::remove_file(c.out().join("community_reports.jsonl")).unwrap();
+    load().await;
+    let now = pg_communities(&pg, c.ns());
+    assert_eq!(now["communities"], after["communities"]);
+    assert_eq!(now["members"], after["members"]);
+    assert_eq!(now["reports"], json!([]));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -693,4 +701,19 @@ async fn communities_round_trip_on_falkordb_is_idempotent_and_follows_new_commun
         db.count("g", "MATCH (c:Community) RETURN count(c)") as usize,
         f2.communities.len()
     );
+
+    // Without reports: the communities stay, without a title or findings.
+    std::fs::remove_file(c.out().join("community_reports.jsonl")).unwrap();
+    export(c.out(), &["--to", "cypher", "--dest", dest], &[]).await;
+    load(&mut db);
+    assert_eq!(
+        db.count(
+            "g",
+            "MATCH (c:Community) WHERE c.title IS NULL AND c.findings IS NULL RETURN count(c)"
+        ) as usize,
+        f2.communities.len()
+    );
+    let now = falkor_communities(&mut db, c.ns());
+    assert_eq!(now["members"], after["members"]);
+    assert_eq!(now["parents"], after["parents"]);
 }
