@@ -452,3 +452,86 @@ async fn run_with_communities_finishes_in_one_command() {
     assert_eq!(fake.stats().chat_requests, 3 + n as u64);
     assert_eq!(section(&out)["status"], "done");
 }
+
+/// Gives the record named `name` in `file` the description fragments `fragments`.
+fn set_fragments(
+    out: &Path,
+    file: &str,
+    pick: impl Fn(&Value) -> bool,
+    fragments: &[String],
+) -> String {
+    let path = out.join(file);
+    let mut id = String::new();
+    let lines: Vec<String> = read_jsonl(&path)
+        .into_iter()
+        .map(|mut v| {
+            if id.is_empty() && pick(&v) {
+                v["fragments"] = serde_json::json!(fragments);
+                id = v["id"].as_str().unwrap().to_string();
+            }
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    assert!(!id.is_empty());
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_descriptions_are_summarized_in_parts_once_and_reused() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 3).await;
+    let long: Vec<String> = (0..10)
+        .map(|i| {
+            format!(
+                "Fragment {i} says that Alphaco0 {}",
+                "runs a large business in many towns, ".repeat(10)
+            )
+        })
+        .collect();
+    let ent = set_fragments(&g.out, "entities.jsonl", |e| e["name"] == "Alphaco0", &long);
+    let short: Vec<String> = (0..9).map(|i| format!("They met in year {i}.")).collect();
+    let rel = set_fragments(
+        &g.out,
+        "relations.jsonl",
+        |r| r["source"] == ent || r["target"] == ent,
+        &short,
+    );
+    let before = fake.stats().chat_requests;
+    let ran = communities(&g.out, &fake.url(), &["--max-input-tokens", "1000"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let n = assert_one_report_each(&g.out) as u64;
+    let summary_requests = fake.stats().chat_requests - before - n;
+    assert!(
+        summary_requests >= 4,
+        "the entity's fragments do not fit one request: parts, then their summary; then the relation's: {summary_requests}"
+    );
+    let descs = read_jsonl(&g.out.join("descriptions.jsonl"));
+    let by_id: BTreeMap<&str, &Value> = descs
+        .iter()
+        .map(|d| (d["id"].as_str().unwrap(), d))
+        .collect();
+    assert_eq!(by_id.len(), 2, "{descs:?}");
+    assert_eq!(by_id[ent.as_str()]["fragments"], 10);
+    assert_eq!(by_id[rel.as_str()]["fragments"], 9);
+    assert!(by_id[ent.as_str()]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("A summary of "));
+    assert_eq!(section(&g.out)["summaries_generated"], 2);
+
+    // Cached: a rerun asks nothing; status shows the stage.
+    let at = fake.stats().chat_requests;
+    let ran = communities(&g.out, &fake.url(), &["--max-input-tokens", "1000"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, at);
+    assert_eq!(section(&g.out)["summaries_reused"], 2);
+    let st = run(&["status", "--out", g.out.to_str().unwrap()]).await;
+    assert!(
+        st.stdout.contains(&format!(
+            "communities:    {n} on 1 level(s), {n} reports (0 written, {n} reused"
+        )),
+        "{}",
+        st.stdout
+    );
+}
