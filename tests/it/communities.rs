@@ -535,3 +535,40 @@ async fn long_descriptions_are_summarized_in_parts_once_and_reused() {
         st.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_130_keeps_finished_reports_and_a_rerun_completes() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 12).await;
+    let slow = FakeEngine::start(FakeConfig::new().latency(300, 0.0))
+        .await
+        .unwrap();
+    let url = slow.url();
+    let child = command(&communities_args(&g.out, &url, &["--concurrency", "2"]))
+        .spawn()
+        .unwrap();
+    for _ in 0..400 {
+        if slow.stats().served_ok >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("rerun the same command"), "{stderr}");
+    assert_eq!(section(&g.out)["status"], "interrupted");
+    let kept = read_jsonl(&g.out.join("community_reports.jsonl")).len();
+    assert!(kept >= 2, "finished reports are written: {kept}");
+
+    let before = slow.stats().chat_requests;
+    let ran = communities(&g.out, &url, &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let n = assert_one_report_each(&g.out);
+    assert!(kept < n, "stopped before the end: {kept} of {n}");
+    assert_eq!(slow.stats().chat_requests - before, (n - kept) as u64);
+}
