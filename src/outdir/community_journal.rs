@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +38,39 @@ pub struct Journaled {
     pub summaries: HashMap<String, String>,
 }
 
-/// The journal, open for appending. Appends are serialized and each is synced before it
-/// returns.
+/// The journal, open for appending. Appends go to one writer thread, which writes every
+/// record waiting and syncs them with one `fdatasync` (group commit); each append returns
+/// once its record is on disk.
 pub struct CommunityJournal {
     path: PathBuf,
-    file: Mutex<File>,
+    tx: std::sync::mpsc::Sender<Pending>,
+}
+
+/// A record waiting for the writer, and where to say it is on disk.
+struct Pending {
+    line: Vec<u8>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// The writer thread: takes what is waiting, writes it, syncs once, answers each.
+fn writer(mut file: File, rx: std::sync::mpsc::Receiver<Pending>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let mut buf = Vec::with_capacity(batch.iter().map(|p| p.line.len()).sum());
+        for p in &batch {
+            buf.extend_from_slice(&p.line);
+        }
+        let result = file
+            .write_all(&buf)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| e.to_string());
+        for p in batch {
+            let _ = p.done.send(result.clone());
+        }
+    }
 }
 
 impl CommunityJournal {
@@ -97,33 +124,36 @@ impl CommunityJournal {
             file.sync_all().map_err(io_err)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io_err)?;
-        Ok((
-            Self {
-                path,
-                file: Mutex::new(file),
-            },
-            held,
-        ))
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("community-journal".into())
+            .spawn(move || writer(file, rx))
+            .map_err(io_err)?;
+        Ok((Self { path, tx }, held))
     }
 
-    /// Appends `rec` and syncs it to disk.
-    pub fn append(&self, rec: &JournalRecord) -> Result<(), RunError> {
+    /// Appends `rec`; returns once it is synced to disk.
+    pub async fn append(&self, rec: &JournalRecord) -> Result<(), RunError> {
         let mut line = serde_json::to_vec(rec)
             .map_err(|e| RunError::checkpoint(format!("cannot encode a journal record: {e}")))?;
         line.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(&line)
-            .and_then(|()| f.sync_data())
-            .map_err(|e| {
-                RunError::io(
-                    &self.path,
-                    &e,
-                    format!(
-                        "cannot write {}: {e}; free disk space, then rerun: finished reports are kept",
-                        self.path.display()
-                    ),
-                )
-            })
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let failed = |why: String| RunError::Io {
+            path: self.path.clone(),
+            kind: std::io::ErrorKind::Other,
+            msg: format!(
+                "cannot write {}: {why}; free disk space, then rerun: finished reports are kept",
+                self.path.display()
+            ),
+        };
+        self.tx
+            .send(Pending { line, done })
+            .map_err(|_| failed("its writer has stopped".into()))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(failed(why)),
+            Err(_) => Err(failed("its writer has stopped".into())),
+        }
     }
 }
 
@@ -146,8 +176,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn appended_records_read_back_and_a_torn_tail_is_cut() {
+    #[tokio::test]
+    async fn appended_records_read_back_and_a_torn_tail_is_cut() {
         let dir = tempfile::tempdir().unwrap();
         {
             let (j, held) = CommunityJournal::open(dir.path()).unwrap();
@@ -156,11 +186,13 @@ mod tests {
                 key: "k1".into(),
                 report: report("one"),
             })
+            .await
             .unwrap();
             j.append(&JournalRecord::Summary {
                 key: "s1".into(),
                 description: "short".into(),
             })
+            .await
             .unwrap();
         }
         let path = dir.path().join(FILE_NAME);
@@ -179,6 +211,7 @@ mod tests {
             key: "k3".into(),
             report: report("three"),
         })
+        .await
         .unwrap();
         drop(j);
         let (_, held) = CommunityJournal::open(dir.path()).unwrap();

@@ -91,7 +91,7 @@ impl Asker {
     }
 
     /// Journals an accepted answer (synced before it returns).
-    pub fn keep(&self, rec: &JournalRecord) -> Result<(), RunError> {
-        self.journal.append(rec)
+    pub async fn keep(&self, rec: &JournalRecord) -> Result<(), RunError> {
+        self.journal.append(rec).await
     }
 }

@@ -127,7 +127,7 @@ pub async fn summaries(
                         key,
                         description: text.clone(),
                     };
-                    if let Err(e) = sh.asker.keep(&rec) {
+                    if let Err(e) = sh.asker.keep(&rec).await {
                         sh.stopping.halt(Stop::Journal(e.to_string()), true);
                         return None;
                     }
@@ -291,7 +291,7 @@ async fn one_report(
                 key: fp,
                 report: served.value,
             };
-            if let Err(e) = sh.asker.keep(&rec) {
+            if let Err(e) = sh.asker.keep(&rec).await {
                 sh.stopping.halt(Stop::Journal(e.to_string()), true);
                 return None;
             }
