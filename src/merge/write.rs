@@ -168,3 +168,16 @@ fn write_line(w: &mut dyn Write, v: &impl Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(std::io::Error::other)?;
     w.write_all(b"\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_joins_the_first_four_and_fragments_keep_all_beyond() {
+        let list: Vec<String> = (0..6).map(|i| format!("d{i}")).collect();
+        assert_eq!(joined(&list), "d0 d1 d2 d3");
+        assert_eq!(beyond_joined(&list).len(), 6);
+        assert!(beyond_joined(&list[..4]).is_empty());
+    }
+}

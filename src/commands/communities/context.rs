@@ -160,6 +160,25 @@ pub fn children_context(
     lines.join("\n")
 }
 
+/// The data of `c`'s report within `tokens`: its own tables when they fit whole, else,
+/// when it has children with reports, those reports first (`true`: built from children);
+/// else as much of its own tables as fits.
+pub fn report_context(
+    c: &Community,
+    kids: &[(&Community, &CommunityReport)],
+    view: &View,
+    tokens: u32,
+) -> (String, bool) {
+    let (own, complete) = member_context(c, view, &mut Budget::new(tokens));
+    if complete || kids.is_empty() {
+        return (own, false);
+    }
+    (
+        children_context(c, kids, view, &mut Budget::new(tokens)),
+        true,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,4 +177,42 @@ mod tests {
         );
         assert!(fragments_of("", &[]).is_empty());
     }
+
+    #[test]
+    fn a_changed_description_changes_its_community_and_the_ancestors_only() {
+        let ent = |id: &str, d: &str| -> Entity {
+            serde_json::from_value(
+                serde_json::json!({"id": id, "name": id, "type": "T", "description": d}),
+            )
+            .unwrap()
+        };
+        let com = |id: &str, level: u32, members: &[&str], children: &[&str]| Community {
+            id: id.into(),
+            level,
+            parent: None,
+            children: children.iter().map(|c| c.to_string()).collect(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            relations: vec![],
+            size: members.len(),
+            fingerprint: String::new(),
+        };
+        let all = || {
+            vec![
+                com("com_p", 0, &["a", "b", "c", "d"], &["com_x", "com_y"]),
+                com("com_x", 1, &["a", "b"], &[]),
+                com("com_y", 1, &["c", "d"], &[]),
+            ]
+        };
+        let fps = |d: &str| {
+            let ents = vec![ent("a", d), ent("b", "b"), ent("c", "c"), ent("d", "d")];
+            let mut cs = all();
+            set_fingerprints(&mut cs, &View::new(&ents, &[], |_| 1), "salt");
+            cs.into_iter().map(|c| c.fingerprint).collect::<Vec<_>>()
+        };
+        let (before, after) = (fps("old"), fps("new"));
+        assert_ne!(before[0], after[0], "the parent changes with its child");
+        assert_ne!(before[1], after[1], "the community holding `a` changes");
+        assert_eq!(before[2], after[2], "the sibling does not");
+        assert_eq!(before, fps("old"), "same input, same fingerprints");
+    }
 }

@@ -19,7 +19,7 @@ use crate::outdir::report::CommunityLevelCounts;
 use crate::run::stop::{Stop, Stopping};
 
 use super::ask::{Asker, REPORT_OUTPUT_TOKENS};
-use super::context::{children_context, member_context, Budget};
+use super::context::report_context;
 use super::report::accept_report;
 use super::settings::Template;
 use super::summarize::{journal_key, summarize, Job};
@@ -259,12 +259,8 @@ async fn one_report(
     view: &View,
     kids: &[(Community, CommunityReport)],
 ) -> Option<CommunityReport> {
-    let (mut context, complete) = member_context(c, view, &mut Budget::new(sh.context_budget));
-    let from_children = !complete && !kids.is_empty();
-    if from_children {
-        let pairs: Vec<(&Community, &CommunityReport)> = kids.iter().map(|(a, b)| (a, b)).collect();
-        context = children_context(c, &pairs, view, &mut Budget::new(sh.context_budget));
-    }
+    let pairs: Vec<(&Community, &CommunityReport)> = kids.iter().map(|(a, b)| (a, b)).collect();
+    let (context, from_children) = report_context(c, &pairs, view, sh.context_budget);
     let user = match sh.report_template.render(minijinja::context! {
         context => context, from_children => from_children, level => c.level, size => c.size,
     }) {
