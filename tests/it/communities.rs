@@ -572,3 +572,23 @@ async fn sigterm_exits_130_keeps_finished_reports_and_a_rerun_completes() {
     assert!(kept < n, "stopped before the end: {kept} of {n}");
     assert_eq!(slow.stats().chat_requests - before, (n - kept) as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_changed_needs_no_engine_up_at_the_probe() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 3).await;
+    let ran = communities(&g.out, &fake.url(), &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let was = std::fs::read(g.out.join("community_reports.jsonl")).unwrap();
+    // vLLM still loading (no --vllm-model): the model the run used keys the reports.
+    let cold = FakeEngine::start(FakeConfig::new().cold_start(0.0, 30.0))
+        .await
+        .unwrap();
+    let ran = communities(&g.out, &cold.url(), &["--engine-wait", "5"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(cold.stats().chat_requests, 0);
+    assert_eq!(
+        std::fs::read(g.out.join("community_reports.jsonl")).unwrap(),
+        was
+    );
+}

@@ -110,7 +110,17 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     graph::check_graph(&s.out, &built)?;
     let (journal, held) = CommunityJournal::open(&s.out)?;
 
-    let (router, stopping, context_len, model) = start_engines(&s).await?;
+    let (router, stopping, context_len, mut model) = start_engines(&s).await?;
+    if model.is_empty() {
+        // The preferred engine is not up yet and was not told its model: the one the run
+        // used, so that the fingerprints do not change with who answered the probe.
+        let m = &run.state.models;
+        model = m
+            .get("vllm")
+            .or(m.values().next())
+            .cloned()
+            .unwrap_or_default();
+    }
 
     let input_budget = s
         .max_input_tokens
