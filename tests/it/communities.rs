@@ -592,3 +592,46 @@ async fn nothing_changed_needs_no_engine_up_at_the_probe() {
         was
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_report_template_is_used_and_asks_every_report_again() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 3).await;
+    let ran = communities(&g.out, &fake.url(), &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let prompts = g.out.parent().unwrap().join("my-prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    // A template that leaves the data out: the fake then has no id to cite.
+    std::fs::write(
+        prompts.join("community_report.j2"),
+        "Write a report on community level {{ level }} of {{ size }} members.\n",
+    )
+    .unwrap();
+    let before = fake.stats().chat_requests;
+    let ran = communities(
+        &g.out,
+        &fake.url(),
+        &["--prompts", prompts.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let n = assert_one_report_each(&g.out);
+    assert_eq!(fake.stats().chat_requests - before, n as u64);
+    for r in read_jsonl(&g.out.join("community_reports.jsonl")) {
+        assert_eq!(r["title"], "Community around nothing", "{r}");
+    }
+    // A template that does not render is refused at start, naming the file.
+    std::fs::write(prompts.join("community_report.j2"), "{{ context ").unwrap();
+    let ran = communities(
+        &g.out,
+        &fake.url(),
+        &["--prompts", prompts.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("community_report.j2 does not render"),
+        "{}",
+        ran.stderr
+    );
+}
