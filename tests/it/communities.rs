@@ -635,3 +635,15 @@ async fn an_edited_report_template_is_used_and_asks_every_report_again() {
         ran.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_the_server_finds_too_long_is_asked_again_smaller() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 3).await;
+    fake.set_faults(vec![FaultRule::first_n(Fault::ContextLength, 1)]);
+    let before = fake.stats().chat_requests;
+    let ran = communities(&g.out, &fake.url(), &["--concurrency", "1"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let n = assert_one_report_each(&g.out);
+    assert_eq!(fake.stats().chat_requests - before, n as u64 + 1);
+}

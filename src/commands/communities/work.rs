@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::engine::router::RouteError;
+use crate::engine::FailureClass;
 use crate::outdir::communities::{Community, CommunityReport, Description};
 use crate::outdir::community_journal::JournalRecord;
 use crate::outdir::report::CommunityLevelCounts;
@@ -252,6 +253,9 @@ pub async fn reports(
     out
 }
 
+/// The smallest context a report is asked again with after the server found it too long.
+const MIN_CONTEXT_BUDGET: u32 = 512;
+
 /// One community's report, journaled; None when it failed or the run is stopping.
 async fn one_report(
     sh: &Shared,
@@ -260,27 +264,40 @@ async fn one_report(
     kids: &[(Community, CommunityReport)],
 ) -> Option<CommunityReport> {
     let pairs: Vec<(&Community, &CommunityReport)> = kids.iter().map(|(a, b)| (a, b)).collect();
-    let (context, from_children) = report_context(c, &pairs, view, sh.context_budget);
-    let user = match sh.report_template.render(minijinja::context! {
-        context => context, from_children => from_children, level => c.level, size => c.size,
-    }) {
-        Ok(u) => u,
-        Err(e) => {
-            sh.stopping.halt(Stop::Fatal(e.to_string()), true);
-            return None;
+    let mut budget = sh.context_budget;
+    let answer = loop {
+        let (context, from_children) = report_context(c, &pairs, view, budget);
+        let user = match sh.report_template.render(minijinja::context! {
+            context => context, from_children => from_children, level => c.level, size => c.size,
+        }) {
+            Ok(u) => u,
+            Err(e) => {
+                sh.stopping.halt(Stop::Fatal(e.to_string()), true);
+                return None;
+            }
+        };
+        let fp = c.fingerprint.clone();
+        let answer = sh
+            .asker
+            .ask(
+                user,
+                &sh.asker.report_schema,
+                REPORT_OUTPUT_TOKENS,
+                &c.id,
+                |ans| accept_report(ans, c, &fp, from_children),
+            )
+            .await;
+        match answer {
+            // The served tokenizer counts more than estimated: a smaller context.
+            Err(RouteError::Split(e))
+                if e.class == FailureClass::ContextLength && budget > MIN_CONTEXT_BUDGET =>
+            {
+                budget /= 2;
+            }
+            other => break other,
         }
     };
     let fp = c.fingerprint.clone();
-    let answer = sh
-        .asker
-        .ask(
-            user,
-            &sh.asker.report_schema,
-            REPORT_OUTPUT_TOKENS,
-            &c.id,
-            |ans| accept_report(ans, c, &fp, from_children),
-        )
-        .await;
     match answer {
         Ok(served) => {
             let rec = JournalRecord::Report {
