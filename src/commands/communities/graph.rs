@@ -305,6 +305,30 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_level_0_partition_is_the_warm_start() {
+        let es: Vec<Entity> = ["ent_a", "ent_b", "ent_c", "ent_new"].map(ent).into();
+        let b = build(&es, &[]);
+        let prev = |id: &str, level: u32, members: &[&str]| Community {
+            id: id.into(),
+            level,
+            parent: None,
+            children: vec![],
+            members: members.iter().map(|m| m.to_string()).collect(),
+            relations: vec![],
+            size: members.len(),
+            fingerprint: String::new(),
+        };
+        let previous = vec![
+            prev("com_1", 0, &["ent_a", "ent_gone"]),
+            prev("com_2", 0, &["ent_b", "ent_c"]),
+            prev("com_3", 1, &["ent_b"]),
+        ];
+        let warm = warm_start(&b, &previous).unwrap();
+        assert_eq!(warm, vec![0, 1, 1, u32::MAX]);
+        assert!(warm_start(&b, &[]).is_none());
+    }
+
+    #[test]
     fn ids_are_kept_at_half_overlap_and_hashed_otherwise() {
         let es: Vec<Entity> = ["ent_a", "ent_b", "ent_c", "ent_d"].map(ent).into();
         let rs = vec![
