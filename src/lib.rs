@@ -57,11 +57,24 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => {
             init_logging(args.output.log_format, args.output.quiet);
+            let finishing = commands::communities::settings_for_run(&args)?;
             let settings = run::settings::RunSettings::from_args(*args)?;
             if settings.dry_run {
                 return run::dry_run(settings).await;
             }
-            run::run(settings).await
+            let code = run::run(settings).await?;
+            match finishing {
+                // `--communities`: the finishing step on the outputs just written.
+                Some(s) if matches!(code, ExitCode::Done | ExitCode::SomeFailed) => {
+                    let step = commands::communities::finish_run(s).await?;
+                    Ok(if step == ExitCode::Done { code } else { step })
+                }
+                _ => Ok(code),
+            }
+        }
+        Command::Communities(args) => {
+            init_logging(args.output.log_format, args.output.quiet);
+            commands::communities::communities(&args).await
         }
         Command::Status(args) => {
             init_logging(args.output.log_format, args.output.quiet);

@@ -51,6 +51,10 @@ pub enum Command {
     /// requests (`vllm run-batch`, a batch API, Ray Data), then import the results.
     #[command(subcommand)]
     Batch(BatchCommand),
+    /// The finishing step on a finished run in --out: detect communities of the graph,
+    /// summarize long descriptions and write one report per community with the engines
+    /// (rerun = resume; only what changed is asked again).
+    Communities(Box<CommunitiesArgs>),
     /// Score a finished run in --out against a gold file, and measure its communities and
     /// reports; quality gates for CI.
     Eval(EvalArgs),
@@ -279,6 +283,95 @@ pub struct RunArgs {
     /// their chunk's text.
     #[arg(long, value_name = "F")]
     pub min_grounded: Option<f64>,
+
+    /// After a finished extraction, run the finishing step (`aegis-ingest communities`)
+    /// on --out with the same engines.
+    #[arg(long)]
+    pub communities: bool,
+
+    #[command(flatten)]
+    pub community: CommunityFlags,
+}
+
+/// The finishing step's settings, shared by `communities` and `run --communities` (and
+/// so keys of the settings file).
+#[derive(Debug, Clone, Args)]
+pub struct CommunityFlags {
+    /// Community detection: modularity resolution (higher: smaller communities).
+    #[arg(long, value_name = "R", default_value_t = 1.0)]
+    pub resolution: f64,
+
+    /// Community detection: a community with more members is split again on its own
+    /// subgraph, giving its children at the next level.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_cluster_size: usize,
+
+    /// Community detection: the most levels of the hierarchy.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_levels: usize,
+
+    /// Communities with fewer members get no report.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub min_community_size: usize,
+
+    /// Community detection: seed of the randomized steps (same outputs and seed, same
+    /// communities).
+    #[arg(long, value_name = "N", default_value_t = 0xAE615)]
+    pub seed: u64,
+
+    /// Most input tokens of one report or summary request (capped by the served context).
+    #[arg(long, value_name = "TOKENS", default_value_t = 8000)]
+    pub max_input_tokens: u32,
+
+    /// A description with more distinct fragments than this is summarized by the model.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub summarize_fragments: usize,
+
+    /// A description longer than this many tokens is summarized by the model.
+    #[arg(long, value_name = "TOKENS", default_value_t = 1000)]
+    pub summarize_tokens: usize,
+}
+
+/// `aegis-ingest communities`.
+#[derive(Debug, Clone, Args)]
+pub struct CommunitiesArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub engines: EngineArgs,
+
+    #[command(flatten)]
+    pub community: CommunityFlags,
+
+    /// Requests in flight at once to vLLM: a number, or `auto`.
+    #[arg(long, env = "AEGIS_CONCURRENCY", default_value = "auto", value_parser = parse_concurrency)]
+    pub concurrency: Concurrency,
+
+    /// Requests in flight at once to Ollama.
+    #[arg(long, env = "AEGIS_OLLAMA_CONCURRENCY", default_value_t = 4)]
+    pub ollama_concurrency: usize,
+
+    /// Templates (community_report.j2, summarize.j2) from this domain of the prompts folder.
+    #[arg(long, default_value = "general", conflicts_with = "prompts")]
+    pub domain: String,
+
+    /// A folder with community_report.j2 and summarize.j2 (missing ones: the general domain's).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+
+    /// Seconds to wait while NO engine is available before stopping with exit code 3.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub engine_wait: u64,
+
+    /// Seconds in-flight requests get to finish after the first Ctrl-C or SIGTERM.
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "AEGIS_STOP_GRACE",
+        default_value_t = 10
+    )]
+    pub stop_grace: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //! Each reads a finished run through `outdir::finished` (never the files by itself).
 
 pub mod batch;
+pub mod communities;
 pub mod doctor;
 pub mod eval;
 pub mod export;

@@ -84,6 +84,9 @@ pub struct StatusReport {
     pub eta_seconds: Option<f64>,
     /// The command that resumes (shell-quoted); null when complete.
     pub resume_command: Option<String>,
+    /// The finishing step (`aegis-ingest communities`) as report.json records it; null
+    /// until it has run on the current outputs.
+    pub communities: Option<crate::outdir::report::CommunitiesSection>,
 }
 
 fn now_unix() -> u64 {
@@ -172,6 +175,7 @@ fn checkpoint_report(out: &Path, journal: &Journal, state: &RunState) -> StatusR
         last_run: last_run(out, state),
         eta_seconds: None,
         resume_command: None,
+        communities: read_report(out).ok().flatten().and_then(|r| r.communities),
     }
 }
 
@@ -325,11 +329,36 @@ fn render_text(r: &StatusReport) -> String {
             None => s += "  time left:      unknown (the last run extracted nothing to time)\n",
         }
     }
+    s += &communities_line(r);
     match &r.resume_command {
         Some(cmd) => s += &format!("resume with:      {cmd}\n"),
         None => s += &format!("complete: outputs in {} match the corpus\n", r.out),
     }
     s
+}
+
+/// The finishing step's stage: its counts, or the command that runs it.
+fn communities_line(r: &StatusReport) -> String {
+    let Some(c) = &r.communities else {
+        return format!(
+            "  communities:    not run on these outputs (`aegis-ingest communities --out {}`)\n",
+            shell_quote(&r.out)
+        );
+    };
+    let sum = |f: fn(&crate::outdir::report::CommunityLevelCounts) -> u64| -> u64 {
+        c.levels.iter().map(f).sum()
+    };
+    format!(
+        "  communities:    {} on {} level(s), {} reports ({} written, {} reused, {} failed), {} summaries: {}\n",
+        sum(|l| l.detected),
+        c.levels.len(),
+        sum(|l| l.reports_generated + l.reports_reused),
+        sum(|l| l.reports_generated),
+        sum(|l| l.reports_reused),
+        sum(|l| l.reports_failed),
+        c.summaries_generated + c.summaries_reused,
+        c.status
+    )
 }
 
 pub async fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {

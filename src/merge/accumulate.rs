@@ -16,8 +16,10 @@ use crate::parse::name_key;
 
 /// Sources listed per entity or relation (mentions keep counting past it).
 pub const MAX_SOURCES: usize = 1000;
-/// Distinct descriptions kept per entity or relation.
-const MAX_DESCRIPTIONS: usize = 4;
+/// Distinct descriptions kept per entity or relation (`fragments` in the outputs; the
+/// finishing step summarizes them). `description` joins the first `JOINED_DESCRIPTIONS`.
+const MAX_DESCRIPTIONS: usize = 256;
+pub(super) const JOINED_DESCRIPTIONS: usize = 4;
 
 /// Provenance of a mention: 12 bytes (document and section by number), written out as
 /// `{"doc", "chunk", "section"}`.

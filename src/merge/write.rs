@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::accumulate::{EntityAcc, RelationAcc, Source};
+use super::accumulate::{EntityAcc, RelationAcc, Source, JOINED_DESCRIPTIONS};
 use super::ids::relation_id;
 use crate::outdir::atomic::write_atomic;
 use crate::outdir::manifest::Manifest;
@@ -55,6 +55,9 @@ struct EntityOut<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     other_types: &'a [String],
     description: String,
+    /// Every distinct description, when there are more than `description` joins.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    fragments: &'a [String],
     mentions: u64,
     sources: SourcesOut<'a>,
 }
@@ -67,6 +70,9 @@ struct RelationOut<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     description: String,
+    /// Every distinct description, when there are more than `description` joins.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    fragments: &'a [String],
     weight: f64,
     mentions: u64,
     sources: SourcesOut<'a>,
@@ -100,7 +106,8 @@ fn write_entities(
                 name: &e.name,
                 kind: &e.kind,
                 other_types: &e.other_types,
-                description: e.descriptions.join(" "),
+                description: joined(&e.descriptions),
+                fragments: beyond_joined(&e.descriptions),
                 mentions: e.mentions,
                 sources: SourcesOut {
                     list: &e.sources,
@@ -129,7 +136,8 @@ fn write_relations(
                 source,
                 target,
                 kind: &r.kind,
-                description: r.descriptions.join(" "),
+                description: joined(&r.descriptions),
+                fragments: beyond_joined(&r.descriptions),
                 weight: (r.weight * 1000.0).round() / 1000.0,
                 mentions: r.mentions,
                 sources: SourcesOut {
@@ -142,7 +150,34 @@ fn write_relations(
     Ok(())
 }
 
+/// `description`: the first distinct descriptions, joined with spaces.
+fn joined(list: &[String]) -> String {
+    list[..list.len().min(JOINED_DESCRIPTIONS)].join(" ")
+}
+
+/// `fragments`: all of them, when `description` does not hold them all.
+fn beyond_joined(list: &[String]) -> &[String] {
+    if list.len() > JOINED_DESCRIPTIONS {
+        list
+    } else {
+        &[]
+    }
+}
+
 fn write_line(w: &mut dyn Write, v: &impl Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *w, v).map_err(std::io::Error::other)?;
     w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_joins_the_first_four_and_fragments_keep_all_beyond() {
+        let list: Vec<String> = (0..6).map(|i| format!("d{i}")).collect();
+        assert_eq!(joined(&list), "d0 d1 d2 d3");
+        assert_eq!(beyond_joined(&list).len(), 6);
+        assert!(beyond_joined(&list[..4]).is_empty());
+    }
 }

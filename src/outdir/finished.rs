@@ -235,6 +235,10 @@ pub struct Entity {
     pub mentions: u64,
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Every distinct description fragment extracted (outputs of earlier versions have
+    /// none: `description` is then the only one).
+    #[serde(default)]
+    pub fragments: Vec<String>,
 }
 
 /// One line of `relations.jsonl`.
@@ -253,6 +257,10 @@ pub struct Relation {
     pub mentions: u64,
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Every distinct description fragment extracted (outputs of earlier versions have
+    /// none: `description` is then the only one).
+    #[serde(default)]
+    pub fragments: Vec<String>,
 }
 
 /// Names a record kind in the reader's messages.

@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod communities;
+pub mod community_journal;
 pub mod filecache;
 pub mod finished;
 pub mod journal;

@@ -164,6 +164,46 @@ pub struct Report {
     /// The grounding counters of reports written by earlier versions: read, never written.
     #[serde(skip_serializing)]
     pub grounding: Option<EarlierGrounding>,
+    /// The finishing step (`aegis-ingest communities`), once it has run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub communities: Option<CommunitiesSection>,
+}
+
+/// `report.json`'s `communities`: what the finishing step detected, reused and asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommunitiesSection {
+    /// Per level (0 the coarsest).
+    pub levels: Vec<CommunityLevelCounts>,
+    /// Entities with no relation: in no community.
+    pub isolated_entities: u64,
+    pub summaries_generated: u64,
+    pub summaries_reused: u64,
+    pub summaries_failed: u64,
+    /// Cited ids that were not in their community, dropped from the reports.
+    pub dropped_citations: u64,
+    /// Reports built from their children's reports (the members did not fit the context).
+    pub from_children: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub wall_seconds: f64,
+    /// "done", "partial" (some reports failed: a rerun asks for them) or "interrupted".
+    pub status: String,
+}
+
+/// One level's communities and what became of their reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommunityLevelCounts {
+    pub level: u32,
+    pub detected: u64,
+    /// Below `--min-community-size`: no report.
+    pub too_small: u64,
+    pub reports_reused: u64,
+    pub reports_generated: u64,
+    pub reports_failed: u64,
 }
 
 /// `grounding` in the reports of earlier versions.
@@ -367,6 +407,8 @@ impl Report {
             peak_rss_mb,
             // Only in reports of earlier versions, which shards of this one never are.
             grounding: _,
+            // The finishing step runs on the merged outputs, not on a shard's.
+            communities: _,
         } = other;
         if status != "done" {
             self.status = "finished with failures".to_string();

@@ -17,7 +17,7 @@ pub mod settings;
 pub mod extract;
 mod finish;
 pub mod producer;
-mod stop;
+pub(crate) mod stop;
 mod writer;
 
 use std::collections::BTreeMap;

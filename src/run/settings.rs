@@ -162,16 +162,7 @@ impl EngineSettings {
 impl RunSettings {
     /// The router's settings: time-outs, the engine wait, the retry backoff.
     pub fn router_config(&self) -> RouterConfig {
-        RouterConfig {
-            request_timeout: self.engines.request_timeout,
-            engine_wait: self.engine_wait,
-            // Tests shorten the backoff base; users have no reason to.
-            base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .map_or(RouterConfig::default().base_backoff, Duration::from_millis),
-            ..RouterConfig::default()
-        }
+        router_config(&self.engines, self.engine_wait)
     }
 
     pub fn from_args(a: RunArgs) -> Result<Self, RunError> {
@@ -236,6 +227,20 @@ impl RunSettings {
             max_tokens_per_chunk: a.max_tokens_per_chunk,
             stop_grace: Duration::from_secs(a.stop_grace),
         })
+    }
+}
+
+/// The router's settings for `engines`: time-outs, the engine wait, the retry backoff.
+pub fn router_config(engines: &EngineSettings, engine_wait: Duration) -> RouterConfig {
+    RouterConfig {
+        request_timeout: engines.request_timeout,
+        engine_wait,
+        // Tests shorten the backoff base; users have no reason to.
+        base_backoff: std::env::var("AEGIS_RETRY_BASE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(RouterConfig::default().base_backoff, Duration::from_millis),
+        ..RouterConfig::default()
     }
 }
 

@@ -4,6 +4,7 @@
 mod answers;
 mod batch;
 mod cli;
+mod communities;
 mod endpoints;
 mod engines;
 mod errors;

@@ -176,6 +176,10 @@ pub(crate) fn generate_as(
     budget: Option<u64>,
     fault: Option<&(Fault, u64)>,
 ) -> Generated {
+    // The finishing step's reports and summaries (`report.rs`).
+    if let Some(g) = crate::report::generate(text, schema, fault) {
+        return g;
+    }
     let info = SchemaInfo::from_schema(schema);
     let answer = if model.fills_schema {
         extract::filled_extraction(text, &info)

@@ -24,6 +24,7 @@ mod extract;
 mod faults;
 mod ollama;
 mod openai;
+mod report;
 mod routes;
 mod server;
 mod share;
@@ -34,6 +35,7 @@ pub use extract::{
     chunk_key, estimate_tokens, extract_chunk_text, fake_entity_names, fake_extraction,
     BEGIN_MARKER, END_MARKER,
 };
+pub use report::FOREIGN_ID;
 pub use server::{FakeEngine, FakeHandle};
 pub use stats::Stats;
 

@@ -1,0 +1,254 @@
+//! A community report's answer: its JSON schema (sent as structured output, keys in the
+//! order the model should decide them), and its validation. An answer that is not JSON
+//! (after taking it out of code fences or prose) or does not fit the schema is an
+//! `EngineError` the router retries; cited ids that are not the community's are dropped
+//! and counted.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::{ChatAnswer, EngineError, FailureClass, Finish};
+use crate::outdir::communities::{Community, CommunityReport, Finding};
+
+/// Most findings a report may have.
+pub const MAX_FINDINGS: usize = 8;
+
+/// The answer schema of a report.
+pub fn report_schema() -> String {
+    let ids = serde_json::json!({"type": "array", "items": {"type": "string"}, "maxItems": 24});
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 120},
+            "summary": {"type": "string", "maxLength": 2000},
+            "findings": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_FINDINGS,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "summary": {"type": "string", "maxLength": 300},
+                        "explanation": {"type": "string", "maxLength": 2000},
+                        "entities": ids,
+                        "relations": ids,
+                    },
+                    "required": ["summary", "explanation", "entities", "relations"],
+                },
+            },
+            "rating": {"type": "number", "minimum": 0, "maximum": 10},
+            "rating_explanation": {"type": "string", "maxLength": 500},
+        },
+        "required": ["title", "summary", "findings", "rating", "rating_explanation"],
+    })
+    .to_string()
+}
+
+/// The answer schema of a summary: `{"summary": "..."}`.
+pub fn summary_schema() -> String {
+    serde_json::json!({
+        "type": "object",
+        "properties": {"summary": {"type": "string", "maxLength": 4000}},
+        "required": ["summary"],
+    })
+    .to_string()
+}
+
+/// The JSON object in an answer: as it is, or taken out of a code fence or the prose
+/// around it.
+pub fn answer_json(ans: &ChatAnswer) -> Result<Value, EngineError> {
+    let text = ans.content.trim();
+    if text.is_empty() {
+        return Err(EngineError::new(
+            if ans.finish == Finish::Length {
+                FailureClass::Truncated
+            } else {
+                FailureClass::EmptyContent
+            },
+            "empty answer",
+        ));
+    }
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        return Ok(v);
+    }
+    let inner = match (text.find('{'), text.rfind('}')) {
+        (Some(a), Some(b)) if a < b => &text[a..=b],
+        _ => text,
+    };
+    serde_json::from_str::<Value>(inner).map_err(|e| {
+        let class = if ans.finish == Finish::Length {
+            FailureClass::Truncated
+        } else {
+            FailureClass::Malformed
+        };
+        let mut err = EngineError::new(class, format!("answer is not JSON: {e}"));
+        err.raw = Some(crate::engine::snippet(&ans.content));
+        err
+    })
+}
+
+#[derive(Deserialize)]
+struct RawReport {
+    title: String,
+    summary: String,
+    findings: Vec<RawFinding>,
+    rating: f64,
+    rating_explanation: String,
+}
+
+#[derive(Deserialize)]
+struct RawFinding {
+    summary: String,
+    #[serde(default)]
+    explanation: String,
+    #[serde(default)]
+    entities: Vec<Value>,
+    #[serde(default)]
+    relations: Vec<Value>,
+}
+
+fn invalid(ans: &ChatAnswer, why: impl Into<String>) -> EngineError {
+    let mut err = EngineError::new(FailureClass::Invalid, why);
+    err.raw = Some(crate::engine::snippet(&ans.content));
+    err
+}
+
+/// Validates a report answer for community `c`. The returned report has the community's
+/// id, level and `fingerprint`; cited ids not in `c` are dropped and counted.
+pub fn accept_report(
+    ans: &ChatAnswer,
+    c: &Community,
+    fingerprint: &str,
+    from_children: bool,
+) -> Result<CommunityReport, EngineError> {
+    let v = answer_json(ans)?;
+    let raw: RawReport = serde_json::from_value(v)
+        .map_err(|e| invalid(ans, format!("answer does not fit the report schema: {e}")))?;
+    let (title, summary) = (raw.title.trim(), raw.summary.trim());
+    if title.is_empty() || summary.is_empty() {
+        return Err(invalid(ans, "the report has an empty title or summary"));
+    }
+    if !(raw.rating.is_finite() && (0.0..=10.0).contains(&raw.rating)) {
+        return Err(invalid(
+            ans,
+            format!("rating {} is not between 0 and 10", raw.rating),
+        ));
+    }
+    if raw.findings.is_empty() || raw.findings.len() > MAX_FINDINGS {
+        return Err(invalid(
+            ans,
+            format!(
+                "{} findings (a report has 1 to {MAX_FINDINGS})",
+                raw.findings.len()
+            ),
+        ));
+    }
+    let members: HashSet<&str> = c.members.iter().map(String::as_str).collect();
+    let relations: HashSet<&str> = c.relations.iter().map(String::as_str).collect();
+    let mut dropped = 0u64;
+    let mut findings = Vec::with_capacity(raw.findings.len());
+    for f in raw.findings {
+        if f.summary.trim().is_empty() {
+            return Err(invalid(ans, "a finding has an empty summary"));
+        }
+        findings.push(Finding {
+            summary: f.summary.trim().to_string(),
+            explanation: f.explanation.trim().to_string(),
+            entities: keep_cited(&f.entities, &members, &mut dropped),
+            relations: keep_cited(&f.relations, &relations, &mut dropped),
+        });
+    }
+    Ok(CommunityReport {
+        community: c.id.clone(),
+        level: c.level,
+        title: title.to_string(),
+        summary: summary.to_string(),
+        findings,
+        rating: raw.rating,
+        rating_explanation: raw.rating_explanation.trim().to_string(),
+        fingerprint: fingerprint.to_string(),
+        dropped_citations: dropped,
+        from_children,
+    })
+}
+
+/// The cited ids that are in `allowed`, once each, in the order given; the rest counted.
+fn keep_cited(cited: &[Value], allowed: &HashSet<&str>, dropped: &mut u64) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in cited {
+        match v.as_str().map(str::trim) {
+            Some(id) if allowed.contains(id) => {
+                if !out.iter().any(|o| o == id) {
+                    out.push(id.to_string());
+                }
+            }
+            _ => *dropped += 1,
+        }
+    }
+    out
+}
+
+/// A summary answer's text.
+pub fn accept_summary(ans: &ChatAnswer) -> Result<String, EngineError> {
+    let v = answer_json(ans)?;
+    match v.get("summary").and_then(Value::as_str).map(str::trim) {
+        Some(s) if !s.is_empty() => Ok(s.to_string()),
+        _ => Err(invalid(ans, "the answer has no summary text")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(content: &str) -> ChatAnswer {
+        ChatAnswer {
+            content: content.to_string(),
+            finish: Finish::Stop,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            reasoning: false,
+            input_truncated: false,
+        }
+    }
+
+    fn community() -> Community {
+        Community {
+            id: "com_1".into(),
+            level: 1,
+            parent: None,
+            children: vec![],
+            members: vec!["ent_a".into(), "ent_b".into()],
+            relations: vec!["rel_1".into()],
+            size: 2,
+            fingerprint: "fp".into(),
+        }
+    }
+
+    #[test]
+    fn fenced_answers_are_read_and_foreign_citations_dropped() {
+        let body = r#"{"title":"T","summary":"S","findings":[{"summary":"f","explanation":"e","entities":["ent_a","ent_z","ent_a"],"relations":["rel_1",3]}],"rating":7.5,"rating_explanation":"r"}"#;
+        let ans = answer(&format!("Here it is:\n```json\n{body}\n```"));
+        let r = accept_report(&ans, &community(), "fp", false).unwrap();
+        assert_eq!(r.findings[0].entities, ["ent_a"]);
+        assert_eq!(r.findings[0].relations, ["rel_1"]);
+        assert_eq!((r.dropped_citations, r.level, r.rating), (2, 1, 7.5));
+    }
+
+    #[test]
+    fn invalid_reports_are_refused_as_invalid() {
+        for bad in [
+            r#"{"title":"","summary":"S","findings":[{"summary":"f","explanation":"e"}],"rating":1,"rating_explanation":"r"}"#,
+            r#"{"title":"T","summary":"S","findings":[{"summary":"f","explanation":"e"}],"rating":42,"rating_explanation":"r"}"#,
+            r#"{"title":"T","summary":"S","findings":[],"rating":1,"rating_explanation":"r"}"#,
+            r#"{"title":"T","summary":"S"}"#,
+        ] {
+            let err = accept_report(&answer(bad), &community(), "fp", false).unwrap_err();
+            assert_eq!(err.class, FailureClass::Invalid, "{bad}");
+        }
+        let err = accept_report(&answer("no json here"), &community(), "fp", false).unwrap_err();
+        assert_eq!(err.class, FailureClass::Malformed);
+    }
+}
