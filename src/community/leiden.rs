@@ -2,10 +2,11 @@
 //! fast local moving with a queue, refinement of each community into well-connected
 //! subcommunities, aggregation of the refined partition with the unrefined one as the
 //! start of the next level, repeated until the moving phase leaves every aggregate node
-//! alone; whole passes are repeated until the partition no longer changes. Flat arrays
-//! throughout: no map in any inner loop.
+//! alone. Whole passes are repeated, each from the last one's partition, until one no
+//! longer changes it or raises modularity by less than `min_gain`. Flat arrays throughout:
+//! no map in any inner loop.
 
-use super::csr::Csr;
+use super::csr::{modularity, Csr};
 
 /// Something that partitions a graph: a community label per node, compact (`0..count`)
 /// and numbered in the order of each community's smallest node.
@@ -19,8 +20,10 @@ pub trait Partitioner {
 pub struct Leiden {
     /// Randomness of the refinement's merges (θ): 0.01, as in the paper.
     pub randomness: f64,
-    /// The most whole passes; passes stop earlier when one changes nothing.
+    /// The most whole passes.
     pub max_passes: usize,
+    /// Passes stop once one raises modularity by less than this.
+    pub min_gain: f64,
 }
 
 impl Default for Leiden {
@@ -28,6 +31,7 @@ impl Default for Leiden {
         Leiden {
             randomness: 0.01,
             max_passes: 8,
+            min_gain: 5e-4,
         }
     }
 }
@@ -37,12 +41,19 @@ impl Partitioner for Leiden {
         let n = g.n();
         let mut rng = Rng::new(seed);
         let mut labels = start_labels(n, warm);
+        split_disconnected(g, &mut labels);
+        let mut q = modularity(g, &labels, resolution);
         for _ in 0..self.max_passes.max(1) {
             let mut next = self.pass(g, resolution, &mut rng, labels.clone());
             split_disconnected(g, &mut next);
-            let done = next == labels;
+            let q_next = modularity(g, &next, resolution);
+            if next == labels || q_next < q {
+                break;
+            }
             labels = next;
-            if done {
+            let gain = q_next - q;
+            q = q_next;
+            if gain < self.min_gain {
                 break;
             }
         }
