@@ -32,14 +32,15 @@ impl Csr {
             .map(|&(a, b, w)| (a.min(b), a.max(b), w))
             .collect();
         es.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(x.2.total_cmp(&y.2)));
-        let mut merged: Vec<(u32, u32, f64)> = Vec::with_capacity(es.len());
-        for (a, b, w) in es {
-            match merged.last_mut() {
-                Some(last) if last.0 == a && last.1 == b => last.2 += w,
-                _ => merged.push((a, b, w)),
+        // Parallel edges summed in place, in sorted order.
+        es.dedup_by(|next, kept| {
+            let same = (next.0, next.1) == (kept.0, kept.1);
+            if same {
+                kept.2 += next.2;
             }
-        }
-        Self::from_canonical(n, &merged)
+            same
+        });
+        Self::from_canonical(n, &es)
     }
 
     /// Rows from edges that are already sorted, merged and without self-loops, each given
