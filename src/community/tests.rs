@@ -182,6 +182,11 @@ fn check_hierarchy(g: &Graph, p: &Params, cs: &[Cluster]) {
     for c in cs {
         assert!(c.members.windows(2).all(|m| m[0] < m[1]), "members sorted");
         assert!((c.level as usize) < p.max_levels.max(1));
+        assert!(
+            connected(&induced(g, &c.members)),
+            "{:?} is connected",
+            c.members
+        );
     }
     // Level 0 holds every node exactly once.
     let mut seen = vec![0; g.nodes];
@@ -226,6 +231,27 @@ fn check_hierarchy(g: &Graph, p: &Params, cs: &[Cluster]) {
         union.sort_unstable();
         assert_eq!(union, c.members, "children of {i} partition it");
     }
+}
+
+/// Whether every node of `g` is reachable from node 0.
+fn connected(g: &Graph) -> bool {
+    let mut adj = vec![Vec::new(); g.nodes];
+    for &(a, b, _) in &g.edges {
+        adj[a as usize].push(b);
+        adj[b as usize].push(a);
+    }
+    let mut seen = vec![false; g.nodes];
+    let mut stack = vec![0u32];
+    seen[0] = true;
+    while let Some(v) = stack.pop() {
+        for &u in &adj[v as usize] {
+            if !seen[u as usize] {
+                seen[u as usize] = true;
+                stack.push(u);
+            }
+        }
+    }
+    seen.iter().all(|&s| s)
 }
 
 /// The subgraph induced by sorted `members`, renumbered 0.. in their order.
@@ -483,4 +509,29 @@ fn modularity_matches_hand_computed_values() {
         ),
         0.0
     );
+}
+
+#[test]
+fn warm_start_without_any_label_is_the_cold_start() {
+    let (g, _) = planted(&[30, 50, 70, 20, 100, 40], 0.1, 0.02, 4);
+    let p = Params::default();
+    let none = vec![u32::MAX; g.nodes];
+    assert_eq!(detect(&g, &p, Some(&none)), detect(&g, &p, None));
+}
+
+#[test]
+fn higher_resolution_gives_more_level_0_communities() {
+    let g = ring_of_cliques(16, 5);
+    let count = |resolution: f64| {
+        let p = Params {
+            resolution,
+            ..Params::default()
+        };
+        let cs = detect(&g, &p, None);
+        check_hierarchy(&g, &p, &cs);
+        cs.iter().filter(|c| c.level == 0).count()
+    };
+    let (low, mid, high) = (count(0.05), count(1.0), count(20.0));
+    assert!(low < mid && mid < high, "{low} {mid} {high}");
+    assert_eq!(mid, 16);
 }
