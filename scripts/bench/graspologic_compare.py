@@ -150,6 +150,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--graphs", default="karate,sbm1k,rel100k,rel1m")
     ap.add_argument("--seed", type=int, default=0xAE615)
+    ap.add_argument("--max-levels", type=int, default=4,
+                    help="our hierarchy's depth (graspologic's has no limit): 4 is the "
+                         "default of community::Params, 32 in effect none")
     ap.add_argument("--graspologic-child", nargs=3, metavar=("EDGES", "LABELS", "SEED"))
     a = ap.parse_args()
     if a.graspologic_child:
@@ -170,7 +173,8 @@ def main():
         ours, theirs = [], []
         for i in range(a.repeat):
             labels = os.path.join(a.dir, f"{name}.ours.labels")
-            f = run_child([a.bench, "--leiden-child", f"file:{canon}", "--leiden-labels", labels])
+            f = run_child([a.bench, "--leiden-child", f"file:{canon}", "--leiden-labels", labels,
+                           "--leiden-max-levels", str(a.max_levels)])
             l0, leaf = read_labels(labels)
             ours.append((f["detect_s"], f["peak_mb"], modularity(edges, l0),
                          modularity(edges, leaf), f["levels"], f["communities"],
@@ -187,7 +191,8 @@ def main():
         rows.append((name, nodes, len(edges), [med(ours, k) for k in range(8)],
                      [med(theirs, k) for k in range(8)]))
     print()
-    print(f"load average at the end: {os.getloadavg()}; medians of {a.repeat} runs")
+    print(f"load average at the end: {os.getloadavg()}; medians of {a.repeat} runs; "
+          f"our max levels {a.max_levels}")
     print("| graph | nodes | edges | Q level 0 ours / theirs (ratio) "
           "| Q leaves ours / theirs (ratio) | detect ms ours / theirs (ratio) "
           "| detect CPU ms ours / theirs (ratio) | peak RSS MB ours / theirs | levels "

@@ -6,6 +6,7 @@
 # the ratios ours / theirs as a Markdown table.
 #
 # Usage: scripts/bench/graspologic_compare.sh [--repeat N] [--graphs karate,sbm1k,rel100k,rel1m]
+#        [--max-levels N] (our hierarchy's depth: 4, the default; graspologic's has no limit)
 # Env: AEGIS_GRASPOLOGIC_VENV (~/.cache/aegis-ingest/graspologic-venv), SCALE (1: sizes of
 #      the generated graphs × this), WORK_DIR ($TMPDIR/aegis-leiden-compare).
 # Needs python3 (venv) and pip access to PyPI once; nothing else leaves the machine.

@@ -182,9 +182,13 @@ pub fn run(b: &LeidenBench) -> anyhow::Result<ScenarioResult> {
 }
 
 /// The child: builds the graph `spec` names (`synthetic:RELATIONS` or `file:PATH`), detects,
-/// prints its figures as one JSON line; with `labels`, writes each node's level-0 and leaf
+/// prints its figures as one JSON line (`max_levels` replaces the default); with `labels`, writes each node's level-0 and leaf
 /// community there (`node level0 leaf` a line).
-pub fn child(spec: &str, labels: Option<&Path>) -> anyhow::Result<()> {
+pub fn child(spec: &str, labels: Option<&Path>, max_levels: Option<usize>) -> anyhow::Result<()> {
+    let mut params = Params::default();
+    if let Some(l) = max_levels {
+        params.max_levels = l;
+    }
     let g = if let Some(r) = spec.strip_prefix("synthetic:") {
         synthetic(r.parse().context("--leiden-child synthetic:RELATIONS")?, 1)
     } else if let Some(p) = spec.strip_prefix("file:") {
@@ -194,7 +198,7 @@ pub fn child(spec: &str, labels: Option<&Path>) -> anyhow::Result<()> {
     };
     let graph_mb = peak_rss_mb();
     let (t, cpu) = (Instant::now(), cpu_s());
-    let cs = detect(&g, &Params::default(), None);
+    let cs = detect(&g, &params, None);
     let (detect_s, detect_cpu_s) = (t.elapsed().as_secs_f64(), cpu_s() - cpu);
     let (l0, leaf) = partitions(g.nodes, &cs);
     let distinct = {
@@ -221,9 +225,7 @@ pub fn child(spec: &str, labels: Option<&Path>) -> anyhow::Result<()> {
         leaves: cs.iter().filter(|c| c.children.is_empty()).count(),
         oversized_leaves: cs
             .iter()
-            .filter(|c| {
-                c.children.is_empty() && c.members.len() > Params::default().max_cluster_size
-            })
+            .filter(|c| c.children.is_empty() && c.members.len() > params.max_cluster_size)
             .count(),
         peak_mb: peak_rss_mb(),
     };

@@ -122,6 +122,9 @@ struct Args {
     /// With --leiden-child: write each node's level-0 and leaf community here.
     #[arg(long, hide = true)]
     leiden_labels: Option<PathBuf>,
+    /// With --leiden-child: the most levels of the hierarchy [default: community::Params'].
+    #[arg(long, hide = true)]
+    leiden_max_levels: Option<usize>,
     /// Delete the generated corpora and outputs when done.
     #[arg(long)]
     clean: bool,
@@ -1216,7 +1219,7 @@ fn main() -> anyhow::Result<()> {
         bail!("--repeat must be ≥ 1 and --scale > 0");
     }
     if let Some(spec) = &args.leiden_child {
-        return leiden::child(spec, args.leiden_labels.as_deref());
+        return leiden::child(spec, args.leiden_labels.as_deref(), args.leiden_max_levels);
     }
     if let Some(dir) = &args.dump_edges {
         return leiden::dump(dir, args.scale);
