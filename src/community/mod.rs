@@ -3,8 +3,15 @@
 //! the coarsest partition; a community larger than `max_cluster_size` is partitioned again
 //! on its own subgraph, giving its children at the next level.
 //!
-//! The public surface (used by `commands::communities`) is `Graph`, `Params`, `Cluster`
-//! and `detect`.
+//! The public surface (used by `commands::communities`) is `Graph`, `Params`, `Cluster`,
+//! `detect` and `modularity`. `csr.rs` holds the canonical graph (compressed sparse rows),
+//! `leiden.rs` the partitioner (the Leiden algorithm behind the `Partitioner` trait).
+
+mod csr;
+mod leiden;
+
+use csr::Csr;
+use leiden::{Leiden, Partitioner};
 
 /// An undirected weighted graph over nodes `0..nodes`. Each edge is listed once; parallel
 /// edges are summed and self-loops ignored by the detector.
@@ -52,35 +59,85 @@ pub struct Cluster {
 /// assignment (a community label per node, `u32::MAX` for a node that is new) to start
 /// from. Every node is in exactly one community per level it reaches; the result is
 /// ordered by level, then by smallest member.
+///
+/// Level 0 is Leiden on the whole graph (an isolated node is a community of its own, every
+/// connected component is kept). A community with more than `max_cluster_size` members,
+/// at a level below `max_levels - 1`, is partitioned again with Leiden on the subgraph its
+/// members induce; when that gives two or more parts they are its children at the next
+/// level, otherwise it stays a leaf. The graph is made canonical first (parallel edges
+/// summed, self-loops dropped), so the edge order does not matter.
 pub fn detect(g: &Graph, params: &Params, warm: Option<&[u32]>) -> Vec<Cluster> {
-    let _ = (params, warm);
-    // Connected components, one level: the stand-in until Leiden lands.
-    let mut parent: Vec<u32> = (0..g.nodes as u32).collect();
-    fn find(p: &mut [u32], mut x: u32) -> u32 {
-        while p[x as usize] != x {
-            p[x as usize] = p[p[x as usize] as usize];
-            x = p[x as usize];
-        }
-        x
-    }
-    for &(a, b, _) in &g.edges {
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-        if ra != rb {
-            parent[ra.max(rb) as usize] = ra.min(rb);
-        }
-    }
-    let mut groups: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-    for n in 0..g.nodes as u32 {
-        let r = find(&mut parent, n);
-        groups.entry(r).or_default().push(n);
-    }
-    groups
-        .into_values()
+    let csr = Csr::from_edges(g.nodes, &g.edges);
+    hierarchy(&csr, &Leiden::default(), params, warm)
+}
+
+/// Modularity of the partition `labels` (a label per node, any `u32`; `labels.len()` must
+/// be `g.nodes`) of `g` with `resolution`, on the canonical graph: Σ_c [in_c / 2m −
+/// resolution · (K_c / 2m)²]. 0 for a graph without edges.
+pub fn modularity(g: &Graph, labels: &[u32], resolution: f64) -> f64 {
+    assert_eq!(labels.len(), g.nodes, "one label per node");
+    csr::modularity(&Csr::from_edges(g.nodes, &g.edges), labels, resolution)
+}
+
+/// The hierarchy over a canonical graph with any partitioner.
+fn hierarchy(g: &Csr, p: &dyn Partitioner, params: &Params, warm: Option<&[u32]>) -> Vec<Cluster> {
+    let labels = p.partition(g, params.resolution, params.seed, warm);
+    let mut out: Vec<Cluster> = groups(&labels, None)
+        .into_iter()
         .map(|members| Cluster {
             level: 0,
             parent: None,
             children: Vec::new(),
             members,
         })
-        .collect()
+        .collect();
+    let mut frontier: Vec<usize> = (0..out.len()).collect();
+    let mut map = vec![u32::MAX; g.n()];
+    for level in 1..params.max_levels.max(1) as u32 {
+        let mut next: Vec<(usize, Vec<u32>)> = Vec::new();
+        for &i in &frontier {
+            let members = &out[i].members;
+            if members.len() <= params.max_cluster_size {
+                continue;
+            }
+            let sub = g.induced(members, &mut map);
+            let parts = p.partition(&sub, params.resolution, params.seed, None);
+            if parts.iter().any(|&l| l != 0) {
+                next.extend(groups(&parts, Some(members)).into_iter().map(|m| (i, m)));
+            }
+        }
+        next.sort_by_key(|(_, m)| m[0]);
+        frontier.clear();
+        for (parent, members) in next {
+            let idx = out.len();
+            out[parent].children.push(idx);
+            frontier.push(idx);
+            out.push(Cluster {
+                level,
+                parent: Some(parent),
+                children: Vec::new(),
+                members,
+            });
+        }
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    out
 }
+
+/// The members of each label (compact, numbered by smallest node), as node ids of `of`
+/// (node `i` is `of[i]`) or as they are; sorted, the groups by smallest member.
+fn groups(labels: &[u32], of: Option<&[u32]>) -> Vec<Vec<u32>> {
+    let count = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let mut out: Vec<Vec<u32>> = vec![Vec::new(); count];
+    for (i, &l) in labels.iter().enumerate() {
+        out[l as usize].push(of.map_or(i as u32, |of| of[i]));
+    }
+    out.retain(|m| !m.is_empty());
+    out.sort_by_key(|m| m[0]);
+    out
+}
+
+#[cfg(test)]
+mod tests;

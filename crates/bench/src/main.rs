@@ -6,12 +6,14 @@
 //! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, shared-rate (a compute-bound
 //! server: `--concurrency auto` against the best fixed concurrency), frontend, resume, and two of
 //! the binary alone: pdf-read (PDF text extraction) and export (a large run exported and
-//! loaded) (`--scenario all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
+//! loaded), and leiden (community detection on generated graphs of 100k and 1M relations)
+//! (`--scenario all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
 //! but 127.0.0.1.
 
 mod corpus;
 mod export_figures;
 mod fake;
+mod leiden;
 mod measure;
 mod pdf_gen;
 mod pdf_read;
@@ -46,6 +48,7 @@ const SCENARIOS: &[&str] = &[
     "resume",
     "pdf-read",
     "export",
+    "leiden",
 ];
 
 #[derive(Parser, Debug)]
@@ -55,7 +58,7 @@ const SCENARIOS: &[&str] = &[
 )]
 struct Args {
     /// vllm | vllm-auto | ollama | client-cost | rate | shared-rate | frontend | resume | pdf-read |
-    /// export | all
+    /// export | leiden | all
     /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
     scenario: String,
@@ -109,6 +112,19 @@ struct Args {
     /// are replaced) with psql (AEGIS_PSQL or the one on PATH).
     #[arg(long)]
     export_pg_url: Option<String>,
+    /// Write the graphs of the GraphRAG comparison (scripts/bench/graspologic_compare.sh)
+    /// into this folder as edge lists (sizes × --scale), then exit.
+    #[arg(long)]
+    dump_edges: Option<PathBuf>,
+    /// Internal: the `leiden` scenario's child (`synthetic:RELATIONS` or `file:PATH`).
+    #[arg(long, hide = true)]
+    leiden_child: Option<String>,
+    /// With --leiden-child: write each node's level-0 and leaf community here.
+    #[arg(long, hide = true)]
+    leiden_labels: Option<PathBuf>,
+    /// With --leiden-child: the most levels of the hierarchy [default: community::Params'].
+    #[arg(long, hide = true)]
+    leiden_max_levels: Option<usize>,
     /// Delete the generated corpora and outputs when done.
     #[arg(long)]
     clean: bool,
@@ -1202,6 +1218,12 @@ fn main() -> anyhow::Result<()> {
     if args.repeat == 0 || args.scale.is_nan() || args.scale <= 0.0 {
         bail!("--repeat must be ≥ 1 and --scale > 0");
     }
+    if let Some(spec) = &args.leiden_child {
+        return leiden::child(spec, args.leiden_labels.as_deref(), args.leiden_max_levels);
+    }
+    if let Some(dir) = &args.dump_edges {
+        return leiden::dump(dir, args.scale);
+    }
     let bin_dir = match &args.bin_dir {
         Some(d) => d.clone(),
         None => match std::env::var_os("CARGO_TARGET_DIR") {
@@ -1209,10 +1231,20 @@ fn main() -> anyhow::Result<()> {
             None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release"),
         },
     };
+    let wanted: Vec<String> = if args.scenario == "all" {
+        SCENARIOS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.scenario
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect()
+    };
+    // `leiden` runs in this process's children: it needs neither binary.
+    let needs_bins = wanted.iter().any(|w| w != "leiden");
     let aegis = bin_dir.join("aegis-ingest");
     let fake_bin = bin_dir.join("fake-engine");
     for b in [&aegis, &fake_bin] {
-        if !b.is_file() {
+        if needs_bins && !b.is_file() {
             bail!(
                 "{} not found: build with `cargo build --release --workspace` (or pass --bin-dir)",
                 b.display()
@@ -1227,15 +1259,9 @@ fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(work.join(sub))
             .with_context(|| format!("creating {}", work.display()))?;
     }
-    let help = Command::new(&aegis).args(["run", "--help"]).output()?;
-    let has_dry_run = String::from_utf8_lossy(&help.stdout).contains("--dry-run");
-    let wanted: Vec<String> = if args.scenario == "all" {
-        SCENARIOS.iter().map(|s| s.to_string()).collect()
-    } else {
-        args.scenario
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .collect()
+    let has_dry_run = needs_bins && {
+        let help = Command::new(&aegis).args(["run", "--help"]).output()?;
+        String::from_utf8_lossy(&help.stdout).contains("--dry-run")
     };
     for w in &wanted {
         if !SCENARIOS.contains(&w.as_str()) {
@@ -1306,6 +1332,12 @@ fn main() -> anyhow::Result<()> {
                 logs: bench.dir("logs"),
                 scale: bench.args.scale,
                 pg_url: bench.args.export_pg_url.as_deref(),
+            }),
+            "leiden" => leiden::run(&leiden::LeidenBench {
+                exe: &std::env::current_exe()?,
+                logs: bench.dir("logs"),
+                repeat: bench.args.repeat,
+                scale: bench.args.scale,
             }),
             _ => unreachable!(),
         };
