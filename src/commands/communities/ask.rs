@@ -27,7 +27,6 @@ pub struct Asker {
     pub journal: CommunityJournal,
     system: Arc<str>,
     system_json: Arc<RawValue>,
-    pub report_schema: Arc<RawValue>,
     pub summary_schema: Arc<RawValue>,
     /// The model the fingerprints name (the first engine's).
     pub model: String,
@@ -53,11 +52,17 @@ impl Asker {
             system_json: serde_json::value::to_raw_value(SYSTEM)
                 .map_err(|e| anyhow::anyhow!("system prompt serialization: {e}"))?
                 .into(),
-            report_schema: raw(super::report::report_schema())?,
             summary_schema: raw(super::report::summary_schema())?,
             model,
             accepted: AtomicU64::new(0),
         })
+    }
+
+    /// A schema as sent (serialized once per request or per run).
+    pub fn schema(text: String) -> Result<Arc<RawValue>, EngineError> {
+        RawValue::from_string(text)
+            .map(Arc::from)
+            .map_err(|e| EngineError::new(crate::engine::FailureClass::BadRequest, e.to_string()))
     }
 
     /// Sends `user` with `schema` until `accept` takes an answer (or the request fails).

@@ -15,9 +15,23 @@ use crate::outdir::communities::{Community, CommunityReport, Finding};
 /// Most findings a report may have.
 pub const MAX_FINDINGS: usize = 8;
 
-/// The answer schema of a report.
-pub fn report_schema() -> String {
-    let ids = serde_json::json!({"type": "array", "items": {"type": "string"}, "maxItems": 24});
+/// The answer schema of a report for community `c` asked with `context`. The ids a
+/// finding may cite are enums of the community's ids that the context shows, so a
+/// decoder that follows the schema cannot cite an id the model was not given (an empty
+/// list allows no citation of that kind).
+pub fn report_schema(c: &Community, context: &str) -> String {
+    let (entities, relations) = ids_shown(c, context);
+    let ids = |allowed: Vec<&str>| {
+        if allowed.is_empty() {
+            serde_json::json!({"type": "array", "items": {"type": "string"}, "maxItems": 0})
+        } else {
+            serde_json::json!({
+                "type": "array",
+                "items": {"type": "string", "enum": allowed},
+                "maxItems": 24,
+            })
+        }
+    };
     serde_json::json!({
         "type": "object",
         "properties": {
@@ -32,8 +46,8 @@ pub fn report_schema() -> String {
                     "properties": {
                         "summary": {"type": "string", "maxLength": 300},
                         "explanation": {"type": "string", "maxLength": 2000},
-                        "entities": ids,
-                        "relations": ids,
+                        "entities": ids(entities),
+                        "relations": ids(relations),
                     },
                     "required": ["summary", "explanation", "entities", "relations"],
                 },
@@ -44,6 +58,29 @@ pub fn report_schema() -> String {
         "required": ["title", "summary", "findings", "rating", "rating_explanation"],
     })
     .to_string()
+}
+
+/// The community's entity and relation ids that appear in `context`, each once, in the
+/// community's (sorted) order.
+fn ids_shown<'a>(c: &'a Community, context: &str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (i, _) in context.match_indices('_') {
+        let (Some(start), Some(end)) = (i.checked_sub(3), context.get(i + 1..i + 17)) else {
+            continue;
+        };
+        if end.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Some(id) = context.get(start..i + 17) {
+                seen.insert(id);
+            }
+        }
+    }
+    let shown = |ids: &'a [String]| -> Vec<&'a str> {
+        ids.iter()
+            .map(String::as_str)
+            .filter(|id| seen.contains(id))
+            .collect()
+    };
+    (shown(&c.members), shown(&c.relations))
 }
 
 /// The answer schema of a summary: `{"summary": "..."}`.
@@ -235,6 +272,24 @@ mod tests {
         assert_eq!(r.findings[0].entities, ["ent_a"]);
         assert_eq!(r.findings[0].relations, ["rel_1"]);
         assert_eq!((r.dropped_citations, r.level, r.rating), (2, 1, 7.5));
+    }
+
+    #[test]
+    fn cited_ids_are_enums_of_the_ids_the_context_shows() {
+        let mut c = community();
+        c.members = vec!["ent_00000000000000aa".into(), "ent_00000000000000bb".into()];
+        c.relations = vec!["rel_00000000000000cc".into()];
+        let ctx = "- ent_00000000000000bb Acme (ORGANIZATION)\n- ent_00000000000000dd Other";
+        let v: Value = serde_json::from_str(&report_schema(&c, ctx)).unwrap();
+        let f = &v["properties"]["findings"]["items"]["properties"];
+        assert_eq!(
+            f["entities"]["items"]["enum"],
+            serde_json::json!(["ent_00000000000000bb"])
+        );
+        assert_eq!(
+            f["relations"]["maxItems"], 0,
+            "no relation shown: none citable"
+        );
     }
 
     #[test]

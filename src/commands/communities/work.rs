@@ -21,7 +21,7 @@ use crate::run::stop::{Stop, Stopping};
 
 use super::ask::{Asker, REPORT_OUTPUT_TOKENS};
 use super::context::report_context;
-use super::report::accept_report;
+use super::report::{accept_report, report_schema};
 use super::settings::Template;
 use super::summarize::{journal_key, summarize, Job};
 use super::view::View;
@@ -267,6 +267,13 @@ async fn one_report(
     let mut budget = sh.context_budget;
     let answer = loop {
         let (context, from_children) = report_context(c, &pairs, view, budget);
+        let schema = match Asker::schema(report_schema(c, &context)) {
+            Ok(s) => s,
+            Err(e) => {
+                sh.stopping.halt(Stop::Fatal(e.to_string()), true);
+                return None;
+            }
+        };
         let user = match sh.report_template.render(minijinja::context! {
             context => context, from_children => from_children, level => c.level, size => c.size,
         }) {
@@ -279,13 +286,9 @@ async fn one_report(
         let fp = c.fingerprint.clone();
         let answer = sh
             .asker
-            .ask(
-                user,
-                &sh.asker.report_schema,
-                REPORT_OUTPUT_TOKENS,
-                &c.id,
-                |ans| accept_report(ans, c, &fp, from_children),
-            )
+            .ask(user, &schema, REPORT_OUTPUT_TOKENS, &c.id, |ans| {
+                accept_report(ans, c, &fp, from_children)
+            })
             .await;
         match answer {
             // The served tokenizer counts more than estimated: a smaller context.
