@@ -277,6 +277,7 @@ pub(crate) fn write_state(s: &RunSettings, report: &Report, code: ExitCode) -> s
         exclude: s.exclude.clone(),
         max_file_size: Some(s.max_file_size),
         gleaning: s.gleaning,
+        relations: s.relations,
         models: report
             .engines
             .iter()
@@ -316,7 +317,7 @@ fn write_run_files(s: &RunSettings, report: &Report, code: ExitCode) -> Result<(
             version: 1,
             shard,
             fingerprint: crate::outdir::shard::settings_fingerprint(
-                &key_fingerprint(&s.prompts.fingerprint, s.gleaning),
+                &key_fingerprint(&s.prompts.fingerprint, s.gleaning, s.relations),
                 s.chunk.tokens,
                 s.chunk.overlap,
                 s.resolve,
