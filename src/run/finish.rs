@@ -231,6 +231,7 @@ pub(crate) fn fill_report(
         "max_output_tokens": s.max_output_tokens,
         "answer_limits": s.prompts.taxonomy.limits,
         "grounding": s.grounding,
+        "relations": s.relations,
         "max_requests_per_chunk": s.max_requests_per_chunk,
         "engine_wait_secs": s.engine_wait.as_secs(),
         "stale_results_redone": stale,

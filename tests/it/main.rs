@@ -12,6 +12,7 @@ mod export;
 mod first_run;
 mod golden;
 mod pace;
+mod relations_two_pass;
 mod resume;
 mod run;
 mod setup_feedback;
