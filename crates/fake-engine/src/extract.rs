@@ -92,8 +92,8 @@ pub(crate) struct SchemaInfo {
     relations_max: Option<usize>,
     entity_desc_max: Option<usize>,
     relation_desc_max: Option<usize>,
-    /// The answer may hold entities / relations (top-level properties; both without a
-    /// schema).
+    /// The answer holds entities / relations: those a closed schema names (both with an
+    /// open schema or none).
     has_entities: bool,
     has_relations: bool,
     /// Relation items whose endpoints are enums (a relations pass): one per `anyOf`
@@ -186,10 +186,11 @@ impl SchemaInfo {
                 }
             }
         }
-        let no_schema = props.is_none();
+        // A schema that closes the answer's object holds only the arrays it names.
+        let open = props.is_none() || top.get("additionalProperties") != Some(&Value::Bool(false));
         SchemaInfo {
-            has_entities: no_schema || ent_arr.is_some(),
-            has_relations: no_schema || rel_arr.is_some(),
+            has_entities: open || ent_arr.is_some(),
+            has_relations: open || rel_arr.is_some(),
             branches,
             entity_types: string_enum(field(root, ent_props, "type")),
             relation_types,
