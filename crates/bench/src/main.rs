@@ -15,6 +15,7 @@ mod fake;
 mod measure;
 mod pdf_gen;
 mod pdf_read;
+mod relations;
 mod report;
 mod shared_rate;
 
@@ -46,6 +47,7 @@ const SCENARIOS: &[&str] = &[
     "resume",
     "pdf-read",
     "export",
+    "relations",
 ];
 
 #[derive(Parser, Debug)]
@@ -1306,6 +1308,11 @@ fn main() -> anyhow::Result<()> {
                 logs: bench.dir("logs"),
                 scale: bench.args.scale,
                 pg_url: bench.args.export_pg_url.as_deref(),
+            }),
+            "relations" => relations::run(&relations::Relations {
+                aegis: &bench.aegis,
+                work: bench.dir("out").join("relations"),
+                repeat: bench.args.repeat,
             }),
             _ => unreachable!(),
         };
