@@ -296,3 +296,81 @@ async fn batch_export_refuses_two_pass_with_exit_2() {
     assert!(ran.stderr.contains("--relations joint"), "{}", ran.stderr);
     assert!(!batch.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pass_through_ollamas_format_schema() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new().api(fake_engine::Api::Ollama).mistakes(
+        Mistakes {
+            dangling: 1.0,
+            ..Mistakes::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let ran = run(&[
+        "run",
+        s.corpus.to_str().unwrap(),
+        "--out",
+        s.out.to_str().unwrap(),
+        "--no-vllm",
+        "--ollama-url",
+        &fake.url(),
+        "--ollama-model",
+        "fake-model",
+        "--prompts",
+        s.prompts.to_str().unwrap(),
+        "--chunk-tokens",
+        "400",
+        "--relations",
+        "two-pass",
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().requests("/api/chat"), 4);
+    let rels = s.relation_types();
+    assert!(
+        !rels.is_empty() && rels.iter().all(in_signature),
+        "{rels:?}"
+    );
+    // The endpoint enums reached the engine in `format`: no dangling endpoint.
+    assert_eq!(drops(&s.out)["dangling_endpoint"], 0);
+}
+
+/// A model whose answers outgrow a small output budget: in two-pass mode too, a cut-off
+/// answer keeps its complete records and the bounds shrink, nothing fails, and no chunk
+/// costs more than `--max-requests-per-chunk` requests over both passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pass_shrinks_the_bounds_within_the_chunk_budget() {
+    let c = case(3, 4);
+    let fake = FakeEngine::start(FakeConfig::new().fills_schema(0.5))
+        .await
+        .unwrap();
+    let url = fake.url();
+    let ran = run(&c.args(
+        &url,
+        &[
+            "--relations",
+            "two-pass",
+            "--max-output-tokens",
+            "300",
+            "--max-requests-per-chunk",
+            "4",
+        ],
+    ))
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    let chunks = rep["chunks"]["total"].as_u64().unwrap();
+    assert_eq!(rep["chunks"]["failed"], 0, "{rep}");
+    assert!(
+        rep["chunks"]["bounds_shrunk"].as_u64().unwrap() >= chunks,
+        "{rep}"
+    );
+    assert!(rep["entities"].as_u64().unwrap() > 0, "{rep}");
+    let requests = fake.stats().chat_requests;
+    assert!(
+        requests > chunks && requests <= 4 * chunks,
+        "{requests} requests for {chunks} chunks"
+    );
+}
