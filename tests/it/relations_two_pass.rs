@@ -374,3 +374,21 @@ async fn two_pass_shrinks_the_bounds_within_the_chunk_budget() {
         "{requests} requests for {chunks} chunks"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relations_mode_comes_from_the_settings_file() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let file = s._tmp.path().join("aegis.toml");
+    std::fs::write(&file, "relations = \"two-pass\"\n").unwrap();
+    let ran = s
+        .run(&fake.url(), &["--config", file.to_str().unwrap()])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        fake.stats().chat_requests,
+        4,
+        "entities for 3 chunks, relations for 1"
+    );
+    assert_eq!(report(&s.out)["settings"]["relations"], "two-pass");
+}
