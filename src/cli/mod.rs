@@ -228,6 +228,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub gleaning: u32,
 
+    /// How relations are asked for: `joint` (one request per chunk answers entities and
+    /// relations) or `two-pass` (a request for the entities, then one for the relations
+    /// whose source and target must be names the first kept; none for a chunk with fewer
+    /// than two entities). Changes the chunk keys of two-pass runs.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = crate::prompt::RelationsMode::Joint)]
+    pub relations: crate::prompt::RelationsMode,
+
     /// Most answers one chunk may receive (retries, smaller answer bounds and halves
     /// included) before it is recorded as failed, or partial when records were kept.
     #[arg(long, value_name = "N", default_value_t = 6)]

@@ -205,7 +205,11 @@ fn count_corpus(out: &Path, state: &RunState, at_open: &BaseIndex) -> Result<Cou
             out.join(STATE_FILE).display()
         ))
     })?;
-    let fingerprint = crate::run::producer::key_fingerprint(&prompts.fingerprint, state.gleaning);
+    let fingerprint = crate::run::producer::key_fingerprint(
+        &prompts.fingerprint,
+        state.gleaning,
+        state.relations,
+    );
     let mut c = Counts::default();
     for item in walk(Path::new(&state.corpus), filter) {
         let WalkItem::Doc(entry) = item else {

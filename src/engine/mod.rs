@@ -163,6 +163,9 @@ pub struct ChatAnswer {
     pub finish: Finish,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Prompt tokens the server took from its prefix cache, where it says (vLLM's
+    /// `usage.prompt_tokens_details.cached_tokens`); 0 otherwise.
+    pub cached_tokens: u64,
     /// The model produced reasoning text (thinking models).
     pub reasoning: bool,
     /// Ollama: the prompt filled the context, so its input was silently cut.

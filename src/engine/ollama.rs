@@ -221,6 +221,7 @@ impl OllamaClient {
             },
             prompt_tokens,
             completion_tokens: resp.eval_count.unwrap_or(0),
+            cached_tokens: 0,
             reasoning,
             // Ollama keeps a few tokens of headroom when it cuts; 98% of the context is
             // "at the edge" for any real prompt.

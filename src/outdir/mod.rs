@@ -43,6 +43,9 @@ pub struct RunState {
     /// `--gleaning` rounds (part of the chunk keys when not 0).
     #[serde(default)]
     pub gleaning: u32,
+    /// `--relations` (part of the chunk keys when two-pass); absent in older runs: joint.
+    #[serde(default)]
+    pub relations: crate::prompt::RelationsMode,
     pub models: BTreeMap<String, String>,
     pub command: Vec<String>,
     pub finished_at: u64,

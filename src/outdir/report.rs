@@ -307,11 +307,16 @@ impl Report {
         for (name, e) in &self.engines {
             if e.requests > 0 {
                 s.push_str(&format!(
-                    "  {name}: {} requests, {} ok, {} retries, {} prompt + {} completion tokens{}\n",
+                    "  {name}: {} requests, {} ok, {} retries, {} prompt{} + {} completion tokens{}\n",
                     e.requests,
                     e.successes,
                     e.retries,
                     e.prompt_tokens,
+                    if e.cached_prompt_tokens > 0 {
+                        format!(" ({} cached)", e.cached_prompt_tokens)
+                    } else {
+                        String::new()
+                    },
                     e.completion_tokens,
                     if e.failures.is_empty() {
                         String::new()

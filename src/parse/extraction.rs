@@ -61,7 +61,8 @@ pub struct Drops {
     pub ungrounded: u32,
     /// The same name and type again in one answer.
     pub repeated_entity: u32,
-    /// The same name under another type in one answer (the first type is kept).
+    /// The same name under another type in one answer: the mention is folded into the
+    /// name's most frequent type in the answer (ties: the first), the entity is kept.
     pub conflicting_type: u32,
     /// A relation type outside the taxonomy.
     pub unknown_relation_type: u32,
@@ -73,6 +74,9 @@ pub struct Drops {
     pub self_loop: u32,
     /// The same (source, type, target) again in one answer.
     pub repeated_relation: u32,
+    /// A relation whose source or target type is outside its type's signature
+    /// (`source`/`target` of the relation type in the taxonomy).
+    pub signature: u32,
 }
 
 impl Drops {
@@ -91,6 +95,7 @@ impl Drops {
             + self.dropped_endpoint
             + self.self_loop
             + self.repeated_relation
+            + self.signature
     }
 
     pub fn add(&mut self, o: &Drops) {
@@ -104,6 +109,7 @@ impl Drops {
         self.dropped_endpoint += o.dropped_endpoint;
         self.self_loop += o.self_loop;
         self.repeated_relation += o.repeated_relation;
+        self.signature += o.signature;
     }
 }
 

@@ -19,7 +19,7 @@ pub use ground::{GroundText, Grounding};
 pub use names::{clean_name, name_key, type_key};
 pub use validate::Checks;
 
-use raw::RawAnswer;
+use raw::{RawAnswer, RawRelations};
 use repair::{parse_json, salvage_cut_off};
 use validate::validate;
 
@@ -63,7 +63,13 @@ pub fn parse_answer(
         });
     }
     // Fast path: the answer as the schema shapes it, read in one pass without a tree.
-    let first_err = match serde_json::from_str::<RawAnswer>(content) {
+    let relations_only = checks.known.is_some();
+    let strict = if relations_only {
+        serde_json::from_str::<RawRelations>(content).map(RawAnswer::from)
+    } else {
+        serde_json::from_str::<RawAnswer>(content)
+    };
+    let first_err = match strict {
         Ok(raw) => return Ok(validate(&raw, checks)),
         Err(e) => e,
     };
@@ -74,7 +80,7 @@ pub fn parse_answer(
         Err(_) if cut_off => {
             let salvaged = salvage_cut_off(content)
                 .and_then(|v| {
-                    RawAnswer::from_value(&v)
+                    RawAnswer::from_value(&v, relations_only)
                         .ok()
                         .map(|raw| validate(&raw, checks))
                 })
@@ -95,7 +101,7 @@ pub fn parse_answer(
             }))
         }
     };
-    let raw = RawAnswer::from_value(&value).map_err(AnswerError::Invalid)?;
+    let raw = RawAnswer::from_value(&value, relations_only).map_err(AnswerError::Invalid)?;
     Ok(validate(&raw, checks))
 }
 
@@ -234,6 +240,7 @@ mod tests {
             taxonomy: &t,
             text: Some(&text),
             grounding: Grounding::Drop,
+            known: None,
         };
         let x = parse_answer(a, false, &drop).unwrap();
         let names: Vec<&str> = x.entities.iter().map(|e| e.name.as_str()).collect();
@@ -290,5 +297,52 @@ mod tests {
         let x = parse_answer(&full[..cut], true, &t).unwrap();
         assert_eq!((x.entities.len(), x.relations.len()), (2, 1));
         assert_eq!(x.entities[0].description, "a \"quoted\" }{ text");
+    }
+
+    #[test]
+    fn a_conflicting_type_keeps_the_answer_majority_and_signatures_drop() {
+        let t = tax();
+        let a = r#"{"entities":[{"name":"Ada","type":"LOCATION","description":"a"},{"name":"Ada","type":"PERSON","description":"b"},
+            {"name":"Ada","type":"PERSON","description":"c"},{"name":"Acme","type":"ORGANIZATION","description":""}],
+            "relations":[{"source":"Ada","target":"Acme","type":"WORKS_FOR","description":"","strength":1},
+                         {"source":"Acme","target":"Ada","type":"WORKS_FOR","description":"","strength":1}]}"#;
+        let x = parse_answer(a, false, &checks(&t)).unwrap();
+        assert_eq!(x.entities[0].kind, "PERSON");
+        assert_eq!(x.entities[0].description, "b");
+        assert_eq!(x.drops.conflicting_type, 1);
+        assert_eq!(x.drops.repeated_entity, 1);
+        // ORGANIZATION -> PERSON is outside WORKS_FOR's signature.
+        assert_eq!(x.relations.len(), 1);
+        assert_eq!(x.drops.signature, 1);
+    }
+
+    #[test]
+    fn a_relations_pass_answer_is_checked_against_the_known_entities() {
+        let t = tax();
+        let known = parse_answer(
+            r#"{"entities":[{"name":"Ada","type":"PERSON","description":""},{"name":"Acme","type":"ORGANIZATION","description":""}]}"#,
+            false,
+            &checks(&t),
+        )
+        .unwrap()
+        .entities;
+        let c = Checks {
+            known: Some(&known),
+            ..checks(&t)
+        };
+        let a = r#"{"relations":[{"source":"ada","target":"Acme","type":"WORKS_FOR","description":"","strength":1},
+            {"source":"Ada","target":"Bob","type":"WORKS_FOR","description":"","strength":1},
+            {"source":"Ada","target":"Ada","type":"RELATES_TO","description":"","strength":1}]}"#;
+        for text in [a.to_string(), format!("```json\n{a}\n```")] {
+            let x = parse_answer(&text, false, &c).unwrap();
+            assert!(x.entities.is_empty());
+            assert_eq!(x.relations.len(), 1);
+            assert_eq!(x.relations[0].source, "Ada");
+            assert_eq!((x.drops.dangling_endpoint, x.drops.self_loop), (1, 1));
+        }
+        assert!(matches!(
+            parse_answer(r#"{"entities":[]}"#, false, &c),
+            Err(AnswerError::Invalid(_))
+        ));
     }
 }

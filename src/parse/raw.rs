@@ -17,6 +17,22 @@ pub(super) struct RawAnswer<'a> {
     pub relations: Vec<RawRelation<'a>>,
 }
 
+/// The answer of a relations pass (`--relations two-pass`): relations only.
+#[derive(Deserialize)]
+pub(super) struct RawRelations<'a> {
+    #[serde(borrow)]
+    pub relations: Vec<RawRelation<'a>>,
+}
+
+impl<'a> From<RawRelations<'a>> for RawAnswer<'a> {
+    fn from(r: RawRelations<'a>) -> Self {
+        RawAnswer {
+            entities: Vec::new(),
+            relations: r.relations,
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub(super) struct RawEntity<'a> {
     #[serde(borrow, default)]
@@ -142,14 +158,23 @@ impl<'a> RawAnswer<'a> {
     /// The lenient reading of a repaired answer: items that are not objects count as
     /// items with no fields (dropped by validation), fields of another type as absent.
     /// Err: why the value is not the schema's shape (the answer is `Invalid`).
-    pub fn from_value(value: &'a serde_json::Value) -> Result<Self, String> {
+    /// `relations_only`: the answer of a relations pass, which has no entities.
+    pub fn from_value(value: &'a serde_json::Value, relations_only: bool) -> Result<Self, String> {
         let obj = value
             .as_object()
             .ok_or_else(|| String::from("top level is not an object"))?;
-        let entities = obj
-            .get("entities")
-            .and_then(|e| e.as_array())
-            .ok_or_else(|| String::from("no \"entities\" array"))?;
+        let entities: &[serde_json::Value] = match obj.get("entities").and_then(|e| e.as_array()) {
+            Some(e) => e,
+            None if relations_only => &[],
+            None => return Err(String::from("no \"entities\" array")),
+        };
+        if relations_only
+            && !obj
+                .get("relations")
+                .is_some_and(serde_json::Value::is_array)
+        {
+            return Err(String::from("no \"relations\" array"));
+        }
         let relations: &[serde_json::Value] = match obj.get("relations") {
             Some(r) => r
                 .as_array()

@@ -9,6 +9,7 @@ use super::extraction::{Entity, Extraction, Relation};
 use super::ground::{GroundText, Grounding};
 use super::names::{clean_name_cow, name_key_into, type_key};
 use super::raw::{RawAnswer, RawEntity, RawRelation};
+use crate::prompt::End;
 use crate::prompt::Taxonomy;
 
 /// What validation checks an answer against.
@@ -18,6 +19,9 @@ pub struct Checks<'a> {
     /// The chunk's text, for the grounding check (None: no check).
     pub text: Option<&'a GroundText>,
     pub grounding: Grounding,
+    /// A relations pass (`--relations two-pass`): the chunk's entities that the entities
+    /// pass kept. The answer holds relations only; their endpoints must be these names.
+    pub known: Option<&'a [Entity]>,
 }
 
 impl<'a> Checks<'a> {
@@ -27,6 +31,7 @@ impl<'a> Checks<'a> {
             taxonomy,
             text: None,
             grounding: Grounding::Off,
+            known: None,
         }
     }
 }
@@ -46,8 +51,21 @@ pub(super) fn validate(raw: &RawAnswer, checks: &Checks) -> Extraction {
         relations: Vec::with_capacity(raw.relations.len()),
         ..Extraction::default()
     };
-    let names = keep_entities(&raw.entities, checks, &mut out);
-    keep_relations(&raw.relations, &names, checks.taxonomy, &mut out);
+    if let Some(known) = checks.known {
+        // The endpoints are the entities kept before; the result holds the relations only.
+        let mut names = Names::default();
+        let mut key = String::new();
+        for (i, e) in known.iter().enumerate() {
+            name_key_into(&mut key, &e.name);
+            names.by_name.entry(key.clone()).or_insert(Some(i));
+        }
+        out.entities = known.to_vec();
+        keep_relations(&raw.relations, &names, checks.taxonomy, &mut out);
+        out.entities.clear();
+    } else {
+        let names = keep_entities(&raw.entities, checks, &mut out);
+        keep_relations(&raw.relations, &names, checks.taxonomy, &mut out);
+    }
     out.dropped = out.drops.total();
     out
 }
@@ -84,6 +102,7 @@ fn keep_entities(raw: &[RawEntity], checks: &Checks, out: &mut Extraction) -> Na
         Grounding::Off => None,
         mode => checks.text.map(|g| (g, mode)),
     };
+    let majority = majority_types(raw, t);
     let d = &mut out.drops;
     let mut names = Names::default();
     let mut key = String::new();
@@ -109,6 +128,11 @@ fn keep_entities(raw: &[RawEntity], checks: &Checks, out: &mut Extraction) -> Na
             names.unknown_type.insert(key.clone());
             continue;
         }
+        if majority.get(key.as_str()).is_some_and(|m| *m != kind) {
+            // A mention under a minority type: the mention of the majority type is kept.
+            d.conflicting_type += 1;
+            continue;
+        }
         let mut ungrounded = false;
         if let Some((text, mode)) = ground {
             if !text.contains(name) {
@@ -129,6 +153,39 @@ fn keep_entities(raw: &[RawEntity], checks: &Checks, out: &mut Extraction) -> Na
         });
     }
     names
+}
+
+/// Each name's most frequent known type in the answer (ties: the first), for the names
+/// that come with more than one.
+fn majority_types(raw: &[RawEntity], t: &Taxonomy) -> FxHashMap<String, String> {
+    let mut seen: FxHashMap<String, Vec<(String, u32)>> = FxHashMap::default();
+    let mut key = String::new();
+    for e in raw {
+        let kind = type_key(e.kind.get());
+        if !t.entity_types.iter().any(|x| x.name == kind) {
+            continue;
+        }
+        let clean = clean_name_cow(e.name.get());
+        let name = truncated(&clean, t.limits.max_name_chars as usize);
+        name_key_into(&mut key, name);
+        let kinds = seen.entry(key.clone()).or_default();
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((kind, 1)),
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, kinds)| kinds.len() > 1)
+        .map(|(k, kinds)| {
+            let mut best = 0;
+            for (i, (_, n)) in kinds.iter().enumerate() {
+                if *n > kinds[best].1 {
+                    best = i;
+                }
+            }
+            (k, kinds[best].0.clone())
+        })
+        .collect()
 }
 
 /// Keeps the answer's relations between two distinct kept entities, of a type in the
@@ -159,8 +216,14 @@ fn keep_relations(raw: &[RawRelation], names: &Names, t: &Taxonomy, out: &mut Ex
             d.self_loop += 1;
             continue;
         }
-        if !t.relation_types.iter().any(|x| x.name == kind) {
+        let Some(rt) = t.relation_types.iter().find(|x| x.name == kind) else {
             d.unknown_relation_type += 1;
+            continue;
+        };
+        if !rt.allows(End::Source, &out.entities[s].kind)
+            || !rt.allows(End::Target, &out.entities[dd].kind)
+        {
+            d.signature += 1;
             continue;
         }
         if !seen_rel.insert((s, dd, kind.clone())) {

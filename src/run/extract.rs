@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use crate::chunk::Chunker;
 use crate::engine::router::{ChunkSpend, RouteError, Router};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
-use crate::parse::{parse_answer, AnswerError, Checks, Extraction, GroundText, Grounding};
-use crate::prompt::PromptSet;
+use crate::parse::{parse_answer, AnswerError, Checks, Entity, Extraction, GroundText, Grounding};
+use crate::prompt::{relation_schema, Pass, PromptSet, RelationsMode};
 use crate::run::settings::RunSettings;
 
 use super::producer::*;
@@ -24,28 +24,84 @@ pub(crate) struct AnswerShape {
     pub(crate) prompts: Arc<PromptSet>,
     pub(crate) system_json: Arc<RawValue>,
     pub(crate) schema: Arc<RawValue>,
+    /// The schema of the entities pass (`--relations two-pass`).
+    pub(crate) entity_schema: Arc<RawValue>,
     pub(crate) max_tokens: u32,
 }
 
+/// What one request of a chunk asks for.
+#[derive(Clone, Copy)]
+pub(crate) enum Ask<'a> {
+    /// Entities and relations in one answer (`--relations joint`).
+    Joint,
+    /// The first pass of `--relations two-pass`.
+    Entities,
+    /// The second pass, over the entities the first kept.
+    Relations(&'a [Entity]),
+}
+
+impl Ask<'_> {
+    /// What gleaning asks after an answer to this.
+    fn glean_ask(self) -> &'static str {
+        match self {
+            Ask::Joint => GLEAN_ASK,
+            Ask::Entities => GLEAN_ENTITIES_ASK,
+            Ask::Relations(_) => GLEAN_RELATIONS_ASK,
+        }
+    }
+}
+
 impl AnswerShape {
-    /// The request for `piece` of `job` under these bounds.
-    fn request(&self, job: &ChunkJob, piece: &Piece) -> ChatRequest {
-        ChatRequest {
+    /// The request for `piece` of `job` under these bounds. None: a relations pass with no
+    /// relation the schema could allow (fewer than two entities, or none of the types a
+    /// signature needs): nothing to ask.
+    fn request(&self, job: &ChunkJob, piece: &Piece, ask: Ask) -> Option<ChatRequest> {
+        let (user, schema, pass) = match ask {
+            Ask::Joint => (
+                piece.user.clone().unwrap_or_else(|| {
+                    self.prompts
+                        .user_message(&piece.text, &job.rel, job.section.as_deref())
+                }),
+                self.schema.clone(),
+                0,
+            ),
+            Ask::Entities => (
+                self.prompts.pass_message(&piece.text, Pass::Entities),
+                self.entity_schema.clone(),
+                0,
+            ),
+            Ask::Relations(entities) => {
+                let pairs: Vec<(&str, &str)> = entities
+                    .iter()
+                    .map(|e| (e.name.as_str(), e.kind.as_str()))
+                    .collect();
+                let schema = relation_schema(&self.prompts.taxonomy, &pairs)?;
+                let schema: Arc<RawValue> = RawValue::from_string(schema.to_string()).ok()?.into();
+                (
+                    self.prompts
+                        .pass_message(&piece.text, Pass::Relations(&pairs)),
+                    schema,
+                    1u64 << 40,
+                )
+            }
+        };
+        Some(ChatRequest {
             system: self.prompts.system.clone(),
             system_json: self.system_json.clone(),
-            user: piece.user.clone().unwrap_or_else(|| {
-                self.prompts
-                    .user_message(&piece.text, &job.rel, job.section.as_deref())
-            }),
-            schema: self.schema.clone(),
+            user,
+            schema,
             max_tokens: self.max_tokens,
             // An answer cut off before one record was complete may get more budget, up to
             // what the bounds' largest answer needs (a --max-output-tokens set too small).
             max_tokens_ceiling: self.max_tokens.max(self.prompts.max_answer_tokens()),
-            seed: job.key.seed().wrapping_add(u64::from(piece.depth)),
+            seed: job
+                .key
+                .seed()
+                .wrapping_add(u64::from(piece.depth))
+                .wrapping_add(pass),
             request_id: job.key.hex(),
             followup: None,
-        }
+        })
     }
 
     pub(crate) fn new(prompts: Arc<PromptSet>, max_tokens: u32) -> anyhow::Result<Self> {
@@ -54,6 +110,9 @@ impl AnswerShape {
                 .map_err(|e| anyhow::anyhow!("system prompt serialization: {e}"))?
                 .into(),
             schema: RawValue::from_string(prompts.schema.to_string())
+                .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
+                .into(),
+            entity_schema: RawValue::from_string(prompts.entity_schema.to_string())
                 .map_err(|e| anyhow::anyhow!("schema serialization: {e}"))?
                 .into(),
             prompts,
@@ -98,6 +157,8 @@ pub(crate) struct TaskCtx {
     pub(crate) max_tokens_per_chunk: u64,
     /// Follow-up rounds after a complete answer (`--gleaning`).
     pub(crate) gleaning: u32,
+    /// `--relations`: joint or two-pass.
+    pub(crate) relations: RelationsMode,
 }
 
 impl TaskCtx {
@@ -112,12 +173,19 @@ impl TaskCtx {
                 .unwrap_or(u64::from(s.max_output_tokens.max(s.prompts.max_answer_tokens())) * 4),
             shapes: AnswerShape::ladder(s)?,
             gleaning: s.gleaning,
+            relations: s.relations,
         })
     }
 }
 
 /// What gleaning asks after an answer.
 pub(crate) const GLEAN_ASK: &str = "Some entities and relations in the text may have been missed. Answer with the missed ones only, in the same JSON format (include the entities that new relations connect); answer with empty lists if nothing was missed.";
+
+/// What gleaning asks after an entities pass (`--relations two-pass`).
+pub(crate) const GLEAN_ENTITIES_ASK: &str = "Some entities in the text may have been missed. Answer with the missed ones only, in the same JSON format; answer with an empty list if nothing was missed.";
+
+/// What gleaning asks after a relations pass.
+pub(crate) const GLEAN_RELATIONS_ASK: &str = "Some relations between the listed entities may have been missed. Answer with the missed ones only, in the same JSON format; answer with an empty list if nothing was missed.";
 
 /// A chunk's extraction, as the extractor finishes it and the writer journals it.
 pub(crate) struct ChunkDone {
@@ -261,9 +329,17 @@ pub(crate) async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
     })
 }
 
-/// Extracts one piece into `acc`, shrinking the answer bounds while answers come back cut
-/// off. `Ok(Some(err))`: the prompt does not fit, split the piece. `Err`: the chunk's
-/// outcome (failed, stopped).
+/// How one pass over a piece ended.
+pub(crate) enum PassEnd {
+    Done(Extraction),
+    /// The prompt does not fit: split the piece.
+    Split(EngineError),
+}
+
+/// Extracts one piece into `acc`: one joint pass, or the entities pass then (with two or
+/// more entities kept) the relations pass at the answer bounds the first ended with.
+/// `Ok(Some(err))`: the prompt does not fit, split the piece. `Err`: the chunk's outcome
+/// (failed, stopped).
 pub(crate) async fn extract_piece(
     ctx: &TaskCtx,
     job: &ChunkJob,
@@ -271,19 +347,66 @@ pub(crate) async fn extract_piece(
     spend: &ChunkSpend,
     acc: &mut ChunkResult,
 ) -> Result<Option<EngineError>, Outcome> {
+    let first = match ctx.relations {
+        RelationsMode::Joint => Ask::Joint,
+        RelationsMode::TwoPass => Ask::Entities,
+    };
+    let (mut x, level) = match run_pass(ctx, job, piece, spend, acc, first, 0).await? {
+        (PassEnd::Done(x), level) => (x, level),
+        (PassEnd::Split(err), _) => return Ok(Some(err)),
+    };
+    if ctx.relations == RelationsMode::TwoPass && x.entities.len() >= 2 {
+        match run_pass(
+            ctx,
+            job,
+            piece,
+            spend,
+            acc,
+            Ask::Relations(&x.entities),
+            level,
+        )
+        .await
+        {
+            Ok((PassEnd::Done(r), _)) => x.absorb(r),
+            // The relations failed, or their prompt (the entity list added) does not fit:
+            // the entities are kept, the chunk's result marked partial.
+            Ok((PassEnd::Split(_), _)) | Err(Outcome::Failed(_)) => x.partial = true,
+            Err(other) => return Err(other),
+        }
+    }
+    acc.total.absorb(x);
+    Ok(None)
+}
+
+/// One pass (`ask`) over a piece, from answer bounds `level`, shrinking them while answers
+/// come back cut off. Gives the pass's extraction and the level it ended at.
+pub(crate) async fn run_pass(
+    ctx: &TaskCtx,
+    job: &ChunkJob,
+    piece: &Piece,
+    spend: &ChunkSpend,
+    acc: &mut ChunkResult,
+    ask: Ask<'_>,
+    mut level: usize,
+) -> Result<(PassEnd, usize), Outcome> {
     let ground = GroundText::new(&piece.text);
     // Complete records of cut-off answers, kept while smaller bounds are tried.
     let mut partial: Option<Extraction> = None;
-    let mut level = 0usize;
     loop {
         let shape = &ctx.shapes[level];
         let checks = Checks {
             taxonomy: &shape.prompts.taxonomy,
             text: Some(&ground),
             grounding: ctx.grounding,
+            known: match ask {
+                Ask::Relations(entities) => Some(entities),
+                _ => None,
+            },
         };
         let accept = |ans: &ChatAnswer| accept_answer(ans, &checks);
-        let req = shape.request(job, piece);
+        let Some(req) = shape.request(job, piece, ask) else {
+            return Ok((PassEnd::Done(partial.unwrap_or_default()), level));
+        };
         let smaller = level + 1 < ctx.shapes.len();
         match ctx.router.call(&req, spend, &accept).await {
             Ok(served) => {
@@ -301,10 +424,9 @@ pub(crate) async fn extract_piece(
                     continue;
                 }
                 if !cut && ctx.gleaning > 0 {
-                    glean(ctx, &req, spend, &accept, &mut x, acc).await?;
+                    glean(ctx, &req, ask.glean_ask(), spend, &accept, &mut x, acc).await?;
                 }
-                acc.total.absorb(x);
-                return Ok(None);
+                return Ok((PassEnd::Done(x), level));
             }
             Err(RouteError::Split(err)) if err.class == FailureClass::Truncated => {
                 if smaller && !spend.exhausted() {
@@ -313,24 +435,18 @@ pub(crate) async fn extract_piece(
                     continue;
                 }
                 return match partial {
-                    Some(x) => {
-                        acc.total.absorb(x);
-                        Ok(None)
-                    }
+                    Some(x) => Ok((PassEnd::Done(x), level)),
                     None => Err(ChunkResult::failed(
                         err,
                         " (even with the smallest answer bounds)",
                     )),
                 };
             }
-            Err(RouteError::Split(err)) => return Ok(Some(err)),
+            Err(RouteError::Split(err)) => return Ok((PassEnd::Split(err), level)),
             Err(RouteError::Failed(err)) => {
                 // Records already answered are kept rather than thrown away with the chunk.
                 return match partial {
-                    Some(x) => {
-                        acc.total.absorb(x);
-                        Ok(None)
-                    }
+                    Some(x) => Ok((PassEnd::Done(x), level)),
                     None => Err(ChunkResult::failed(err, "")),
                 };
             }
@@ -347,6 +463,7 @@ pub(crate) async fn extract_piece(
 pub(crate) async fn glean(
     ctx: &TaskCtx,
     first: &ChatRequest,
+    ask: &str,
     spend: &ChunkSpend,
     accept: &impl Fn(&ChatAnswer) -> Result<Extraction, EngineError>,
     x: &mut Extraction,
@@ -359,7 +476,7 @@ pub(crate) async fn glean(
         let req = ChatRequest {
             followup: Some(Arc::new(crate::engine::FollowUp {
                 answer: x.answer_json(),
-                ask: GLEAN_ASK.to_string(),
+                ask: ask.to_string(),
             })),
             seed: first.seed.wrapping_add(round << 20),
             ..first.clone()

@@ -231,6 +231,7 @@ pub(crate) fn fill_report(
         "max_output_tokens": s.max_output_tokens,
         "answer_limits": s.prompts.taxonomy.limits,
         "grounding": s.grounding,
+        "relations": s.relations,
         "max_requests_per_chunk": s.max_requests_per_chunk,
         "engine_wait_secs": s.engine_wait.as_secs(),
         "stale_results_redone": stale,
@@ -277,6 +278,7 @@ pub(crate) fn write_state(s: &RunSettings, report: &Report, code: ExitCode) -> s
         exclude: s.exclude.clone(),
         max_file_size: Some(s.max_file_size),
         gleaning: s.gleaning,
+        relations: s.relations,
         models: report
             .engines
             .iter()
@@ -316,7 +318,7 @@ fn write_run_files(s: &RunSettings, report: &Report, code: ExitCode) -> Result<(
             version: 1,
             shard,
             fingerprint: crate::outdir::shard::settings_fingerprint(
-                &key_fingerprint(&s.prompts.fingerprint, s.gleaning),
+                &key_fingerprint(&s.prompts.fingerprint, s.gleaning, s.relations),
                 s.chunk.tokens,
                 s.chunk.overlap,
                 s.resolve,

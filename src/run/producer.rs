@@ -59,14 +59,22 @@ pub fn chunk_key(prompt_fp: &str, cs: ChunkSettings, user: &str) -> ChunkKey {
     ChunkKey(k)
 }
 
-/// The fingerprint chunk keys are made from: the prompt set's, and the gleaning rounds when
-/// there are any (their results differ; a run without gleaning keeps its keys).
-pub fn key_fingerprint(prompt_fp: &str, gleaning: u32) -> std::borrow::Cow<'_, str> {
-    if gleaning == 0 {
-        std::borrow::Cow::Borrowed(prompt_fp)
-    } else {
-        std::borrow::Cow::Owned(format!("{prompt_fp}+glean{gleaning}"))
+/// The fingerprint chunk keys are made from: the prompt set's, the gleaning rounds when
+/// there are any, and `two-pass` for `--relations two-pass` (their results differ; a joint
+/// run without gleaning keeps its keys, so older checkpoints stay valid).
+pub fn key_fingerprint(
+    prompt_fp: &str,
+    gleaning: u32,
+    relations: crate::prompt::RelationsMode,
+) -> std::borrow::Cow<'_, str> {
+    let mut fp = std::borrow::Cow::Borrowed(prompt_fp);
+    if gleaning != 0 {
+        fp = std::borrow::Cow::Owned(format!("{fp}+glean{gleaning}"));
     }
+    if relations == crate::prompt::RelationsMode::TwoPass {
+        fp = std::borrow::Cow::Owned(format!("{fp}+two-pass1"));
+    }
+    fp
 }
 
 /// The previous run's results that this run may reuse.
@@ -113,7 +121,7 @@ impl Producer {
         stop: CancellationToken,
     ) -> Result<Self, RunError> {
         Ok(Producer {
-            key_fp: key_fingerprint(&s.prompts.fingerprint, s.gleaning).into_owned(),
+            key_fp: key_fingerprint(&s.prompts.fingerprint, s.gleaning, s.relations).into_owned(),
             cache_dir: (!s.dry_run).then(|| s.out.clone()),
             not_read: Arc::default(),
             stale: Arc::default(),

@@ -49,6 +49,8 @@ pub struct RunSettings {
     pub grounding: crate::parse::Grounding,
     /// `--gleaning` rounds.
     pub gleaning: u32,
+    /// `--relations`: joint or two-pass.
+    pub relations: crate::prompt::RelationsMode,
     /// `--shard I/N` (or from the environment): only these documents.
     pub shard: Option<crate::read::shard::Shard>,
     pub max_requests_per_chunk: u32,
@@ -219,6 +221,7 @@ impl RunSettings {
             max_output_explicit: a.max_output_tokens,
             grounding: a.grounding,
             gleaning: a.gleaning,
+            relations: a.relations,
             shard: crate::read::shard::Shard::resolve(a.shard.as_deref(), |k| {
                 std::env::var(k).ok()
             })

@@ -15,6 +15,7 @@ mod export_communities;
 mod first_run;
 mod golden;
 mod pace;
+mod relations_two_pass;
 mod resume;
 mod run;
 mod setup_feedback;

@@ -17,6 +17,7 @@ mod leiden;
 mod measure;
 mod pdf_gen;
 mod pdf_read;
+mod relations;
 mod report;
 mod shared_rate;
 
@@ -49,6 +50,7 @@ const SCENARIOS: &[&str] = &[
     "pdf-read",
     "export",
     "leiden",
+    "relations",
 ];
 
 #[derive(Parser, Debug)]
@@ -58,7 +60,7 @@ const SCENARIOS: &[&str] = &[
 )]
 struct Args {
     /// vllm | vllm-auto | ollama | client-cost | rate | shared-rate | frontend | resume | pdf-read |
-    /// export | leiden | all
+    /// export | leiden | relations | all
     /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
     scenario: String,
@@ -1338,6 +1340,11 @@ fn main() -> anyhow::Result<()> {
                 logs: bench.dir("logs"),
                 repeat: bench.args.repeat,
                 scale: bench.args.scale,
+            }),
+            "relations" => relations::run(&relations::Relations {
+                aegis: &bench.aegis,
+                work: bench.dir("out").join("relations"),
+                repeat: bench.args.repeat,
             }),
             _ => unreachable!(),
         };

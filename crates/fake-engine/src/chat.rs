@@ -130,6 +130,7 @@ fn cut_chars(s: &str, n: usize) -> String {
 pub(crate) struct Model {
     pub(crate) fills_schema: bool,
     pub(crate) tokens_per_char: Option<f64>,
+    pub(crate) mistakes: crate::config::Mistakes,
 }
 
 impl Model {
@@ -137,6 +138,7 @@ impl Model {
         Model {
             fills_schema: cfg.fills_schema,
             tokens_per_char: cfg.answer_tokens_per_char,
+            mistakes: cfg.mistakes,
         }
     }
 
@@ -184,7 +186,7 @@ pub(crate) fn generate_as(
     let answer = if model.fills_schema {
         extract::filled_extraction(text, &info)
     } else {
-        extract::extraction_with(text, &info)
+        extract::extraction_with(text, &info, &model.mistakes)
     };
     let full = answer.to_string();
     match fault {

@@ -216,6 +216,29 @@ impl FaultRule {
     }
 }
 
+/// Mistakes a small model makes, at set rates (deterministic: a hash of `seed` and the
+/// item decides). Within what the request's schema allows, as a grammar-constrained decoder
+/// would: when the relation endpoints are enums, a dangling endpoint becomes another name
+/// of the enum, and a self-loop happens only when the enum allows it. `ignore_schema`: an
+/// engine that ignores the schema's endpoint enums and signature branches (it relates the
+/// text's names, types from every branch, and invents names for dangling endpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Mistakes {
+    /// Share of relations whose target names no entity of the answer (`"{target}s"`).
+    pub dangling: f64,
+    /// Share of relations whose target is their source.
+    pub self_loop: f64,
+    /// Share of entities typed wrongly: half of them listed under another type and then
+    /// twice under their own (a conflict within the answer), half only under another type
+    /// (a conflict across chunks).
+    pub type_conflict: f64,
+    /// Ignore the endpoint enums and signature branches of a relations schema.
+    pub ignore_schema: bool,
+    /// Seed of the rates' hashes.
+    pub seed: u64,
+}
+
 /// Full configuration of a fake engine. `Default` gives: OpenAI API, model `fake-model`,
 /// max_model_len 8192, no API key, 64 slots, no latency, no cold start, no faults,
 /// port 0 (ephemeral), Ollama default num_ctx 2048.
@@ -266,6 +289,12 @@ pub struct FakeConfig {
     /// `/metrics` still shows every request running and none waiting (room in the batch),
     /// as vLLM does in that state. `None`: each request sleeps its own latency.
     pub shared_rate: Option<f64>,
+    /// Mistakes of a small model (none by default).
+    pub mistakes: Mistakes,
+    /// OpenAI API: report `usage.prompt_tokens_details.cached_tokens` as vLLM does with
+    /// prefix caching stats on: the tokens of the longest prefix seen before, the system
+    /// message or the system message plus the user message up to the chunk's end marker.
+    pub report_cached_tokens: bool,
 }
 
 impl Default for FakeConfig {
@@ -287,6 +316,8 @@ impl Default for FakeConfig {
             fills_schema: false,
             answer_tokens_per_char: None,
             shared_rate: None,
+            mistakes: Mistakes::default(),
+            report_cached_tokens: false,
         }
     }
 }
@@ -307,6 +338,16 @@ impl FakeConfig {
     /// requests in flight (see the field `shared_rate`).
     pub fn shared_rate(mut self, tokens_per_sec: f64) -> Self {
         self.shared_rate = Some(tokens_per_sec);
+        self
+    }
+    /// Make these mistakes.
+    pub fn mistakes(mut self, m: Mistakes) -> Self {
+        self.mistakes = m;
+        self
+    }
+    /// Report cached prompt tokens (see the field).
+    pub fn report_cached_tokens(mut self) -> Self {
+        self.report_cached_tokens = true;
         self
     }
     /// Set the API(s) served.

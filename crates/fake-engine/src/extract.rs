@@ -2,6 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::config::Mistakes;
+
 /// Marker line opening the chunk text inside the last user message.
 pub const BEGIN_MARKER: &str = "---BEGIN TEXT---";
 /// Marker line closing the chunk text inside the last user message.
@@ -90,6 +92,21 @@ pub(crate) struct SchemaInfo {
     relations_max: Option<usize>,
     entity_desc_max: Option<usize>,
     relation_desc_max: Option<usize>,
+    /// The answer holds entities / relations: those a closed schema names (both with an
+    /// open schema or none).
+    has_entities: bool,
+    has_relations: bool,
+    /// Relation items whose endpoints are enums (a relations pass): one per `anyOf`
+    /// branch, or one for plain items.
+    branches: Vec<Branch>,
+}
+
+/// One kind of relation item a schema allows: endpoint enums and relation types.
+#[derive(Debug, Clone, Default)]
+struct Branch {
+    source: Vec<String>,
+    target: Vec<String>,
+    types: Vec<String>,
 }
 
 /// Follow a local `$ref` (`#/$defs/X`, `#/definitions/X`, any `#/a/b` pointer).
@@ -140,10 +157,43 @@ impl SchemaInfo {
             (arr, items.and_then(|i| get(root, i, "properties")))
         };
         let (ent_arr, ent_props) = side("entities");
-        let (rel_arr, rel_props) = side("relations");
+        let (rel_arr, mut rel_props) = side("relations");
+        let rel_items = rel_arr.and_then(|a| get(root, a, "items"));
+        let alternatives: Vec<&Value> = match rel_items.and_then(|i| i.get("anyOf")) {
+            Some(Value::Array(b)) => b.iter().map(|x| resolve(root, x)).collect(),
+            _ => rel_items.into_iter().collect(),
+        };
+        let mut branches = Vec::new();
+        for b in alternatives {
+            let props = get(root, b, "properties");
+            rel_props = rel_props.or(props);
+            let source = string_enum(field(root, props, "source"));
+            let target = string_enum(field(root, props, "target"));
+            if !source.is_empty() && !target.is_empty() {
+                let types = string_enum(field(root, props, "type"));
+                branches.push(Branch {
+                    source,
+                    target,
+                    types,
+                });
+            }
+        }
+        let mut relation_types = string_enum(field(root, rel_props, "type"));
+        for b in &branches {
+            for t in &b.types {
+                if !relation_types.contains(t) {
+                    relation_types.push(t.clone());
+                }
+            }
+        }
+        // A schema that closes the answer's object holds only the arrays it names.
+        let open = props.is_none() || top.get("additionalProperties") != Some(&Value::Bool(false));
         SchemaInfo {
+            has_entities: open || ent_arr.is_some(),
+            has_relations: open || rel_arr.is_some(),
+            branches,
             entity_types: string_enum(field(root, ent_props, "type")),
-            relation_types: string_enum(field(root, rel_props, "type")),
+            relation_types,
             entities_max: as_usize(ent_arr.and_then(|a| a.get("maxItems"))),
             name_max: as_usize(field(root, ent_props, "name").and_then(|d| d.get("maxLength"))),
             relations_max: as_usize(rel_arr.and_then(|a| a.get("maxItems"))),
@@ -190,7 +240,7 @@ fn pick(list: &[String], key: &str, fallback: &str) -> String {
 ///
 /// Local `$ref`s in the schema are followed.
 pub fn fake_extraction(text: &str, schema: &Value) -> Value {
-    extraction_with(text, &SchemaInfo::from_schema(schema))
+    extraction_with(text, &SchemaInfo::from_schema(schema), &Mistakes::default())
 }
 
 /// The answer of a model that fills the schema: `maxItems` entities and relations, names
@@ -256,43 +306,146 @@ pub(crate) fn filled_extraction(text: &str, info: &SchemaInfo) -> Value {
     json!({ "entities": entities, "relations": relations })
 }
 
-pub(crate) fn extraction_with(text: &str, info: &SchemaInfo) -> Value {
-    let names = names_limited(text, info.entities_max.unwrap_or(usize::MAX), info.name_max);
-    let entities: Vec<Value> = names
-        .iter()
-        .map(|n| {
-            let mut m = Map::new();
-            m.insert("name".into(), Value::String(n.clone()));
-            m.insert(
-                "type".into(),
-                Value::String(pick(&info.entity_types, n, "CONCEPT")),
-            );
-            m.insert(
-                "description".into(),
-                Value::String(truncate_chars(
-                    format!("{n} as mentioned in the text."),
-                    info.entity_desc_max,
-                )),
-            );
-            Value::Object(m)
-        })
-        .collect();
+/// `h(seed, key)` in `[0, 1)`.
+fn unit(seed: u64, key: &str) -> f64 {
+    let h = blake3::hash(format!("{seed}|{key}").as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn entity(name: &str, kind: String, info: &SchemaInfo) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::String(name.to_string()));
+    m.insert("type".into(), Value::String(kind));
+    m.insert(
+        "description".into(),
+        Value::String(truncate_chars(
+            format!("{name} as mentioned in the text."),
+            info.entity_desc_max,
+        )),
+    );
+    Value::Object(m)
+}
+
+/// The entities of the answer, with type conflicts at the rate `m.type_conflict`.
+fn entities_with(names: &[String], text: &str, info: &SchemaInfo, m: &Mistakes) -> Vec<Value> {
+    let mut out = Vec::new();
+    for n in names {
+        let own = pick(&info.entity_types, n, "CONCEPT");
+        let others: Vec<String> = info
+            .entity_types
+            .iter()
+            .filter(|t| **t != own)
+            .cloned()
+            .collect();
+        if others.is_empty() || unit(m.seed, &format!("conflict|{n}|{text}")) >= m.type_conflict {
+            out.push(entity(n, own, info));
+            continue;
+        }
+        out.push(entity(
+            n,
+            pick(&others, &format!("{n}|{text}"), "CONCEPT"),
+            info,
+        ));
+        if unit(m.seed, &format!("where|{n}|{text}")) < 0.5 {
+            out.push(entity(n, own.clone(), info));
+            out.push(entity(n, own, info));
+        }
+    }
+    out
+}
+
+fn relation(s: &str, t: &str, kind: String, info: &SchemaInfo) -> Value {
+    json!({
+        "source": s,
+        "target": t,
+        "type": kind,
+        "description": truncate_chars(format!("{s} and {t} appear together."), info.relation_desc_max),
+        "strength": 0.5,
+    })
+}
+
+/// The relations of the answer: consecutive names, within the schema's endpoint enums and
+/// signature branches (unless the model ignores them), with dangling endpoints and
+/// self-loops at their rates.
+fn relations_with(names: &[String], text: &str, info: &SchemaInfo, m: &Mistakes) -> Vec<Value> {
     let rel_max = info.relations_max.unwrap_or(usize::MAX);
-    let relations: Vec<Value> = names
-        .windows(2)
-        .take(rel_max)
-        .map(|w| {
-            let (s, t) = (&w[0], &w[1]);
-            json!({
-                "source": s,
-                "target": t,
-                "type": pick(&info.relation_types, &format!("{s}|{t}"), "RELATED_TO"),
-                "description": truncate_chars(format!("{s} and {t} appear together."), info.relation_desc_max),
-                "strength": 0.5,
+    let mut out = Vec::new();
+    let enums = !info.branches.is_empty() && !m.ignore_schema;
+    // A relations pass (no entities in the schema) relates the text's names, within the
+    // endpoint enums when it keeps to them.
+    let names: Vec<String> = if info.has_entities {
+        names.to_vec()
+    } else {
+        names_limited(text, usize::MAX, info.name_max)
+            .into_iter()
+            .filter(|n| {
+                !enums
+                    || info
+                        .branches
+                        .iter()
+                        .any(|b| b.source.contains(n) || b.target.contains(n))
             })
-        })
-        .collect();
-    json!({ "entities": entities, "relations": relations })
+            .collect()
+    };
+    for w in names.windows(2) {
+        if out.len() >= rel_max {
+            break;
+        }
+        let (s, mut t) = (w[0].clone(), w[1].clone());
+        let pair = format!("{s}|{t}");
+        let branch = if enums {
+            match info
+                .branches
+                .iter()
+                .find(|b| b.source.contains(&s) && b.target.contains(&t))
+            {
+                Some(b) => Some(b),
+                None => continue,
+            }
+        } else {
+            None
+        };
+        let kind = match branch {
+            Some(b) => pick(&b.types, &pair, "RELATED_TO"),
+            None => pick(&info.relation_types, &pair, "RELATED_TO"),
+        };
+        if unit(m.seed, &format!("loop|{pair}|{text}")) < m.self_loop {
+            if branch.is_none_or(|b| b.target.contains(&s)) {
+                t = s.clone();
+            }
+        } else if unit(m.seed, &format!("dangling|{pair}|{text}")) < m.dangling {
+            t = match branch {
+                Some(b) => {
+                    let other: Vec<String> =
+                        b.target.iter().filter(|x| **x != s).cloned().collect();
+                    pick(&other, &pair, &t)
+                }
+                None => format!("{t}s"),
+            };
+        }
+        out.push(relation(&s, &t, kind, info));
+    }
+    out
+}
+
+pub(crate) fn extraction_with(text: &str, info: &SchemaInfo, m: &Mistakes) -> Value {
+    let names = names_limited(text, info.entities_max.unwrap_or(usize::MAX), info.name_max);
+    let mut answer = Map::new();
+    if info.has_entities {
+        answer.insert(
+            "entities".into(),
+            Value::Array(entities_with(&names, text, info, m)),
+        );
+    }
+    if info.has_relations {
+        answer.insert(
+            "relations".into(),
+            Value::Array(relations_with(&names, text, info, m)),
+        );
+    }
+    Value::Object(answer)
 }
 
 /// The [`crate::Fault::WrongSchema`] variant of the answer.

@@ -30,7 +30,7 @@ mod server;
 mod share;
 mod stats;
 
-pub use config::{Api, ColdStart, FakeConfig, Fault, FaultRule, Latency, When};
+pub use config::{Api, ColdStart, FakeConfig, Fault, FaultRule, Latency, Mistakes, When};
 pub use extract::{
     chunk_key, estimate_tokens, extract_chunk_text, fake_entity_names, fake_extraction,
     BEGIN_MARKER, END_MARKER,

@@ -66,6 +66,22 @@ struct Args {
     /// Ollama: 503 "server busy" when more than this many requests wait for a slot.
     #[arg(long)]
     ollama_max_queue: Option<usize>,
+    /// Share of relations whose target names no entity of the answer (within an endpoint
+    /// enum: another name of it).
+    #[arg(long, value_name = "RATE")]
+    mistake_dangling: Option<f64>,
+    /// Share of relations whose target is their source.
+    #[arg(long, value_name = "RATE")]
+    mistake_self_loop: Option<f64>,
+    /// Share of entities typed wrongly (half within the answer, half across chunks).
+    #[arg(long, value_name = "RATE")]
+    mistake_type_conflict: Option<f64>,
+    /// Ignore a relations schema's endpoint enums and signature branches.
+    #[arg(long)]
+    ignore_schema: bool,
+    /// Report cached prompt tokens (usage.prompt_tokens_details.cached_tokens).
+    #[arg(long)]
+    report_cached_tokens: bool,
     /// Tokio worker threads (default: number of cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -143,6 +159,17 @@ fn load_config(args: &Args) -> anyhow::Result<FakeConfig> {
     if let Some(v) = args.ollama_max_queue {
         cfg.ollama_max_queue = Some(v);
     }
+    if let Some(v) = args.mistake_dangling {
+        cfg.mistakes.dangling = v;
+    }
+    if let Some(v) = args.mistake_self_loop {
+        cfg.mistakes.self_loop = v;
+    }
+    if let Some(v) = args.mistake_type_conflict {
+        cfg.mistakes.type_conflict = v;
+    }
+    cfg.mistakes.ignore_schema |= args.ignore_schema;
+    cfg.report_cached_tokens |= args.report_cached_tokens;
     Ok(cfg)
 }
 

@@ -200,7 +200,11 @@ pub(crate) async fn chat_completions(State(inner): State<Arc<Inner>>, req: Reque
     );
     chat::simulate(&inner, g.completion_tokens).await;
     let id = format!("chatcmpl-fake{:016x}", inner.next_id());
-    let body = completion_body(&id, &model, prompt_tokens, &g);
+    let mut body = completion_body(&id, &model, prompt_tokens, &g);
+    if inner.cfg.report_cached_tokens {
+        body["usage"]["prompt_tokens_details"] =
+            json!({ "cached_tokens": cached_tokens(&inner, &req.messages) });
+    }
     if matches!(fault, Some((Fault::TornBody, _))) {
         return chat::torn(body.to_string().into_bytes(), "application/json");
     }
@@ -379,4 +383,34 @@ pub(crate) async fn tokenize(
         StatusCode::OK,
         &json!({"count": count, "max_model_len": inner.cfg.max_model_len, "tokens": tokens, "token_strs": null}),
     )
+}
+
+/// Prompt tokens a prefix cache would serve: those of the longest prefix seen before among
+/// the system message and the system message plus the user message up to the chunk's end
+/// marker. Records the prefixes.
+fn cached_tokens(inner: &Inner, messages: &[Message]) -> u64 {
+    let mut full = String::new();
+    let mut cuts = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        let t = chat::content_text(&m.content);
+        if m.role == "user" {
+            if let Some(e) = t.find(crate::extract::END_MARKER) {
+                cuts.push(full.len() + e + crate::extract::END_MARKER.len());
+                full.push_str(&t);
+                break;
+            }
+        }
+        full.push_str(&t);
+        if i == 0 && m.role == "system" {
+            cuts.push(full.len());
+        }
+    }
+    let mut seen = inner.prefixes_lock();
+    let mut cached = 0;
+    for c in cuts {
+        if !seen.insert(blake3::hash(&full.as_bytes()[..c])) {
+            cached = estimate_tokens(&full[..c]);
+        }
+    }
+    cached
 }

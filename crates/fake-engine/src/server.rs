@@ -43,6 +43,7 @@ impl FakeEngine {
             transition: tokio::sync::Mutex::new(()),
             timers: Mutex::new(Vec::new()),
             ids: AtomicU64::new(0),
+            prefixes: Mutex::new(std::collections::HashSet::new()),
             share: config.shared_rate.map(|r| {
                 let ms = config.latency.per_output_token_ms;
                 crate::share::Share::new(r, (ms > 0.0).then(|| 1000.0 / ms))
@@ -196,6 +197,8 @@ pub(crate) struct Inner {
     pub(crate) ids: AtomicU64,
     /// `FakeConfig::shared_rate`: the generation rate the requests share.
     pub(crate) share: Option<crate::share::Share>,
+    /// Prompt prefixes seen (`FakeConfig::report_cached_tokens`).
+    pub(crate) prefixes: Mutex<std::collections::HashSet<blake3::Hash>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -205,6 +208,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Inner {
     pub(crate) fn stats(&self) -> MutexGuard<'_, StatsInner> {
         lock(&self.stats)
+    }
+    pub(crate) fn prefixes_lock(&self) -> MutexGuard<'_, std::collections::HashSet<blake3::Hash>> {
+        lock(&self.prefixes)
     }
     pub(crate) fn faults_lock(&self) -> MutexGuard<'_, FaultBook> {
         lock(&self.faults)

@@ -200,6 +200,12 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    if s.relations == crate::prompt::RelationsMode::TwoPass {
+        return Err(RunError::usage(
+            "--relations two-pass sends each chunk's relation request only after its entities are validated, which one batch file cannot: export with --relations joint (or extract live with `run`)",
+        )
+        .into());
+    }
     let (_lock, journal) = open_out(&s.out, s.fresh)?;
     let (model, context, probed) = fit_to_model(&mut s, context_length).await?;
     let shape = Shape::new(&s.prompts.system, &s.prompts.schema, s.max_output_tokens)?;

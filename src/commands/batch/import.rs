@@ -170,6 +170,7 @@ fn evaluate(
         taxonomy: &info.taxonomy,
         text: Some(&ground),
         grounding: info.grounding,
+        known: None,
     };
     let x = accept_answer(&ans, &checks)?;
     Ok((x, ans.prompt_tokens, ans.completion_tokens))

@@ -173,6 +173,8 @@ impl Router {
             .fetch_add(ans.prompt_tokens, Ordering::Relaxed);
         e.completion_tokens
             .fetch_add(ans.completion_tokens, Ordering::Relaxed);
+        e.cached_tokens
+            .fetch_add(ans.cached_tokens, Ordering::Relaxed);
         Self::learn_prompt_ratio(e, attempt, ans.prompt_tokens);
         if ans.input_truncated {
             return Err(EngineError::new(

@@ -58,6 +58,8 @@ pub(super) struct EngineState {
     pub(super) retries: AtomicU64,
     pub(super) fallbacks: AtomicU64,
     pub(super) prompt_tokens: AtomicU64,
+    /// Prompt tokens served from the engine's prefix cache (where it reports them).
+    pub(super) cached_tokens: AtomicU64,
     pub(super) completion_tokens: AtomicU64,
     pub(super) max_in_flight: AtomicUsize,
     pub(super) went_down: AtomicU64,
@@ -101,6 +103,7 @@ impl EngineState {
             retries: AtomicU64::new(0),
             fallbacks: AtomicU64::new(0),
             prompt_tokens: AtomicU64::new(0),
+            cached_tokens: AtomicU64::new(0),
             completion_tokens: AtomicU64::new(0),
             max_in_flight: AtomicUsize::new(0),
             went_down: AtomicU64::new(0),

@@ -21,6 +21,10 @@ pub struct EngineStats {
     pub fallbacks: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Prompt tokens the server served from its prefix cache, where it reports them
+    /// (vLLM's `prompt_tokens_details.cached_tokens`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cached_prompt_tokens: u64,
     pub max_in_flight: usize,
     pub concurrency: usize,
     /// `auto`: the limit at the end of the run, and the highest it reached.
@@ -46,6 +50,7 @@ impl EngineStats {
             fallbacks: e.fallbacks.load(Ordering::Relaxed),
             prompt_tokens: e.prompt_tokens.load(Ordering::Relaxed),
             completion_tokens: e.completion_tokens.load(Ordering::Relaxed),
+            cached_prompt_tokens: e.cached_tokens.load(Ordering::Relaxed),
             max_in_flight: e.max_in_flight.load(Ordering::Relaxed),
             concurrency: e.cap,
             adaptive_limit: e.adaptive.then(|| {
@@ -70,4 +75,8 @@ impl Router {
             .map(|e| (e.name.clone(), EngineStats::of(e)))
             .collect()
     }
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }

@@ -5,60 +5,23 @@
 //! user message carries the chunk. The JSON schema that the engines enforce is built from
 //! the same taxonomy, with the types as enums and every array and string bounded.
 
+mod schema;
+mod taxonomy;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
+
+pub use schema::{answer_schema, entity_schema, relation_schema, Ordered};
+use taxonomy::{check_signatures, validate_taxonomy};
+pub use taxonomy::{End, Limits, Taxonomy, TypeDef};
 
 /// The domain `run` uses without `--domain`/`--prompts`.
 pub const DEFAULT_DOMAIN: &str = "general";
 
 /// The relation type that is allowed only as a last resort.
 pub const GENERIC_RELATION: &str = "RELATES_TO";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TypeDef {
-    pub name: String,
-    pub definition: String,
-}
-
-/// Bounds of one answer. They keep answers short, make the decoder stop, and size the
-/// output budget.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    pub max_entities: u32,
-    pub max_relations: u32,
-    pub max_name_chars: u32,
-    pub max_description_chars: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_entities: 24,
-            max_relations: 24,
-            max_name_chars: 80,
-            max_description_chars: 160,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Taxonomy {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// Bump when the meaning of the taxonomy changes without its text changing.
-    #[serde(default)]
-    pub version: u32,
-    pub entity_types: Vec<TypeDef>,
-    pub relation_types: Vec<TypeDef>,
-    #[serde(default)]
-    pub limits: Limits,
-}
 
 /// Errors a user can fix in their prompts folder.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +43,42 @@ pub enum PromptError {
     },
 }
 
+/// How a chunk's relations are asked for (`--relations`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelationsMode {
+    /// One request per chunk answers entities and relations together.
+    #[default]
+    Joint,
+    /// A request for the entities, then one for the relations whose endpoints are enums of
+    /// the entities kept (none when fewer than two were kept).
+    TwoPass,
+}
+
+/// A pass of `--relations two-pass`.
+#[derive(Debug, Clone, Copy)]
+pub enum Pass<'a> {
+    Entities,
+    /// The chunk's entities (name, type) that the first pass kept.
+    Relations(&'a [(&'a str, &'a str)]),
+}
+
+/// What the entities pass asks, after the chunk's text.
+pub const ENTITIES_ASK: &str = "Extract the entities of the text above, as the instructions say. Answer with ONE JSON object {\"entities\": [...]} only: the relations are asked for next.";
+
+/// What the relations pass asks, after the chunk's text and before the entity list.
+pub const RELATIONS_ASK: &str = "Extract the relations that the text above states between these entities, as the instructions say. \"source\" and \"target\" are names exactly as in this list. Answer with ONE JSON object {\"relations\": [...]} only.";
+
 /// A loaded, validated prompt set: renders the messages of one chunk.
 #[derive(Debug, Clone)]
 pub struct PromptSet {
@@ -91,6 +90,8 @@ pub struct PromptSet {
     /// The JSON schema of the answer, as sent: its keys in the order the prompt explains
     /// the fields (a grammar makes the model write them in this order).
     pub schema: Arc<str>,
+    /// The schema of the entities pass (`--relations two-pass`).
+    pub entity_schema: Arc<str>,
     /// blake3 of the taxonomy, the templates and the schema: part of every chunk key.
     pub fingerprint: String,
     /// The compact system template is in use (small contexts).
@@ -173,15 +174,14 @@ impl PromptSet {
     /// back to the ones of the built-in `general` domain.
     pub fn load_dir(dir: &Path) -> Result<Self, PromptError> {
         let tax_path = dir.join("taxonomy.toml");
-        let taxonomy: Taxonomy =
-            toml::from_str(&read(&tax_path)?).map_err(|e| PromptError::Taxonomy {
-                path: tax_path.clone(),
-                message: e.to_string(),
-            })?;
-        validate_taxonomy(&taxonomy).map_err(|message| PromptError::Taxonomy {
+        let text = read(&tax_path)?;
+        let bad = |message: String| PromptError::Taxonomy {
             path: tax_path.clone(),
             message,
-        })?;
+        };
+        let taxonomy: Taxonomy = toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        validate_taxonomy(&taxonomy).map_err(bad)?;
+        check_signatures(&text, &taxonomy).map_err(bad)?;
         let template = |name: &str| -> Result<(PathBuf, String), PromptError> {
             let own = dir.join(name);
             if own.is_file() {
@@ -215,6 +215,7 @@ impl PromptSet {
         let mut taxonomy = sources.taxonomy.clone();
         taxonomy.limits = limits;
         let schema = answer_schema(&taxonomy).to_string();
+        let entity_schema = entity_schema(&taxonomy).to_string();
         let (sys_path, system_template) = if compact {
             &sources.compact
         } else {
@@ -239,6 +240,7 @@ impl PromptSet {
             system: Arc::from(system),
             user_template,
             schema: Arc::from(schema),
+            entity_schema: Arc::from(entity_schema),
             compact,
             sources,
         })
@@ -260,6 +262,23 @@ impl PromptSet {
             user_context(text, Some(doc), section),
         )
         .unwrap_or_else(|_| format!("---BEGIN TEXT---\n{text}\n---END TEXT---"))
+    }
+
+    /// The user message of one pass of `--relations two-pass`: the chunk's text first, the
+    /// same bytes in both passes (the engine's prefix cache serves the second prefill), then
+    /// what the pass asks.
+    pub fn pass_message(&self, text: &str, pass: Pass) -> String {
+        let mut m = format!("---BEGIN TEXT---\n{text}\n---END TEXT---\n\n");
+        match pass {
+            Pass::Entities => m.push_str(ENTITIES_ASK),
+            Pass::Relations(entities) => {
+                m.push_str(RELATIONS_ASK);
+                for (name, kind) in entities {
+                    m.push_str(&format!("\n- {name} ({kind})"));
+                }
+            }
+        }
+        m
     }
 
     /// A generous upper bound of the answer's size in tokens, from the schema's bounds.
@@ -364,52 +383,6 @@ impl PromptSet {
     }
 }
 
-impl Limits {
-    /// These bounds scaled down (for small contexts), never below a useful minimum.
-    pub fn scaled(self, f: f64) -> Limits {
-        let s = |v: u32, min: u32| ((f64::from(v) * f).round() as u32).max(min).min(v);
-        Limits {
-            max_entities: s(self.max_entities, 2),
-            max_relations: s(self.max_relations, 2),
-            max_name_chars: s(self.max_name_chars, 24),
-            max_description_chars: s(self.max_description_chars, 24),
-        }
-    }
-}
-
-fn validate_taxonomy(t: &Taxonomy) -> Result<(), String> {
-    if t.entity_types.is_empty() {
-        return Err("entity_types is empty".into());
-    }
-    if t.relation_types.is_empty() {
-        return Err("relation_types is empty".into());
-    }
-    for (kind, list) in [("entity", &t.entity_types), ("relation", &t.relation_types)] {
-        let mut seen = std::collections::HashSet::new();
-        for td in list {
-            let ok = !td.name.is_empty()
-                && td
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-            if !ok {
-                return Err(format!(
-                    "{kind} type '{}' must be UPPER_SNAKE_CASE",
-                    td.name
-                ));
-            }
-            if !seen.insert(td.name.as_str()) {
-                return Err(format!("{kind} type '{}' is listed twice", td.name));
-            }
-        }
-    }
-    let l = t.limits;
-    if l.max_entities == 0 || l.max_name_chars < 8 || l.max_description_chars < 8 {
-        return Err("limits are too small to hold an answer".into());
-    }
-    Ok(())
-}
-
 fn system_context(t: &Taxonomy) -> minijinja::Value {
     minijinja::context! {
         domain => t.name.clone(),
@@ -435,106 +408,10 @@ fn render(path: &Path, source: &str, ctx: minijinja::Value) -> Result<String, Pr
     env.get_template("t").map_err(err)?.render(ctx).map_err(err)
 }
 
-/// A JSON value whose objects keep their keys in the order written (a `serde_json::Map`
-/// sorts them, and the order of a schema's `properties` is the order in which a
-/// grammar-constrained model writes the fields).
-#[derive(Debug, Clone)]
-pub enum Ordered {
-    Object(Vec<(&'static str, Ordered)>),
-    Value(Value),
-}
-
-impl Serialize for Ordered {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        match self {
-            Ordered::Value(v) => v.serialize(ser),
-            Ordered::Object(fields) => {
-                let mut m = ser.serialize_map(Some(fields.len()))?;
-                for (k, v) in fields {
-                    m.serialize_entry(k, v)?;
-                }
-                m.end()
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for Ordered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
-        f.write_str(&text)
-    }
-}
-
-/// The answer's JSON schema: types as enums, arrays and strings bounded. Fields come in the
-/// order a model should decide them: an entity's name before its type and description; a
-/// relation's source, target and type before its description and strength.
-pub fn answer_schema(t: &Taxonomy) -> Ordered {
-    use Ordered::{Object as O, Value as V};
-    let l = t.limits;
-    let names = |v: &[TypeDef]| v.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
-    let name = || V(json!({"type": "string", "minLength": 1, "maxLength": l.max_name_chars}));
-    let desc = || V(json!({"type": "string", "maxLength": l.max_description_chars}));
-    let enumeration = |types: &[TypeDef]| V(json!({"type": "string", "enum": names(types)}));
-    let array = |max: u32, props: Vec<(&'static str, Ordered)>| {
-        let required: Vec<&str> = props.iter().map(|(k, _)| *k).collect();
-        O(vec![
-            ("type", V(json!("array"))),
-            ("maxItems", V(json!(max))),
-            (
-                "items",
-                O(vec![
-                    ("type", V(json!("object"))),
-                    ("properties", O(props)),
-                    ("required", V(json!(required))),
-                    ("additionalProperties", V(json!(false))),
-                ]),
-            ),
-        ])
-    };
-    O(vec![
-        ("type", V(json!("object"))),
-        (
-            "properties",
-            O(vec![
-                (
-                    "entities",
-                    array(
-                        l.max_entities,
-                        vec![
-                            ("name", name()),
-                            ("type", enumeration(&t.entity_types)),
-                            ("description", desc()),
-                        ],
-                    ),
-                ),
-                (
-                    "relations",
-                    array(
-                        l.max_relations,
-                        vec![
-                            ("source", name()),
-                            ("target", name()),
-                            ("type", enumeration(&t.relation_types)),
-                            ("description", desc()),
-                            (
-                                "strength",
-                                V(json!({"type": "number", "minimum": 0, "maximum": 1})),
-                            ),
-                        ],
-                    ),
-                ),
-            ]),
-        ),
-        ("required", V(json!(["entities", "relations"]))),
-        ("additionalProperties", V(json!(false))),
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn general() -> PromptSet {
         PromptSet::load_domain(&default_prompts_root(), "general").unwrap()
@@ -674,5 +551,79 @@ mod tests {
         .unwrap();
         assert!(x.entities.len() > 1);
         assert!(p.largest_answer().len() as u32 <= p.max_answer_chars());
+    }
+
+    fn taxonomy_dir(relations: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("taxonomy.toml"),
+            format!("name = 'x'\n[[entity_types]]\nname = 'PERSON'\ndefinition = 'p'\n[[entity_types]]\nname = 'ORGANIZATION'\ndefinition = 'o'\n[[entity_types]]\nname = 'LOCATION'\ndefinition = 'l'\n{relations}"),
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_bad_signature_names_the_file_and_the_line() {
+        let d = taxonomy_dir("[[relation_types]]\nname = 'WORKS_FOR'\ndefinition = 'w'\nsource = ['PERSON']\ntarget = ['ORGANISATION']\n");
+        let e = PromptSet::load_dir(d.path()).unwrap_err().to_string();
+        assert!(e.contains("taxonomy.toml") && e.contains("line 15"), "{e}");
+        assert!(e.contains("'ORGANISATION'"), "{e}");
+        let d = taxonomy_dir(
+            "[[relation_types]]\nname = 'WORKS_FOR'\ndefinition = 'w'\n\nsource = []\n",
+        );
+        let e = PromptSet::load_dir(d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("line 15") && e.contains("empty source list"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_passes_have_their_own_schemas_and_share_the_text_prefix() {
+        let d = taxonomy_dir("[[relation_types]]\nname = 'WORKS_FOR'\ndefinition = 'w'\nsource = ['PERSON']\ntarget = ['ORGANIZATION']\n[[relation_types]]\nname = 'LOCATED_IN'\ndefinition = 'l'\ntarget = ['LOCATION']\n[[relation_types]]\nname = 'RELATES_TO'\ndefinition = 'r'\n");
+        let p = PromptSet::load_dir(d.path()).unwrap();
+        let e: Value = serde_json::from_str(&p.entity_schema).unwrap();
+        assert!(e["properties"]["relations"].is_null());
+        assert_eq!(e["required"], json!(["entities"]));
+        let ents = [("Ada", "PERSON"), ("Acme", "ORGANIZATION")];
+        let r: Value =
+            serde_json::from_str(&relation_schema(&p.taxonomy, &ents).unwrap().to_string())
+                .unwrap();
+        let branches = r["properties"]["relations"]["items"]["anyOf"]
+            .as_array()
+            .unwrap();
+        // WORKS_FOR (Ada -> Acme) and RELATES_TO (any -> any); LOCATED_IN has no location.
+        assert_eq!(branches.len(), 2, "{r}");
+        assert_eq!(branches[0]["properties"]["source"]["enum"], json!(["Ada"]));
+        assert_eq!(branches[0]["properties"]["target"]["enum"], json!(["Acme"]));
+        assert_eq!(
+            branches[0]["properties"]["type"]["enum"],
+            json!(["WORKS_FOR"])
+        );
+        assert_eq!(
+            branches[1]["properties"]["type"]["enum"],
+            json!(["RELATES_TO"])
+        );
+        assert_eq!(
+            branches[1]["properties"]["source"]["enum"],
+            json!(["Ada", "Acme"])
+        );
+        // Fewer than two entities: no relation request.
+        assert!(relation_schema(&p.taxonomy, &ents[..1]).is_none());
+        let a = p.pass_message("Ada works at Acme.", Pass::Entities);
+        let b = p.pass_message("Ada works at Acme.", Pass::Relations(&ents));
+        let shared = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+        assert!(
+            a[..shared].contains("Ada works at Acme.\n---END TEXT---"),
+            "{a}"
+        );
+        assert!(b.contains("- Acme (ORGANIZATION)"));
+        // The prompt shows the signatures.
+        assert!(
+            p.system.contains("WORKS_FOR: w (PERSON -> ORGANIZATION)"),
+            "{}",
+            p.system
+        );
     }
 }

@@ -1,0 +1,394 @@
+//! `--relations two-pass` against the fake engine over HTTP: an entities request, then a
+//! relations request whose endpoints are enums of the entities kept (none for a chunk with
+//! fewer than two); relation type signatures in the taxonomy, enforced and counted; cached
+//! prompt tokens counted; resume, gleaning and batch export in two-pass mode; a bad
+//! signature refused before any request.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use fake_engine::{FakeConfig, FakeEngine, Mistakes};
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A taxonomy with two entity types and signed relation types (PERSON -> PLACE, PERSON ->
+/// PERSON), in `dir`.
+fn signed_prompts(dir: &Path) -> PathBuf {
+    let p = dir.join("prompts");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("taxonomy.toml"),
+        "name = 'travel'\n\
+         [[entity_types]]\nname = 'PERSON'\ndefinition = 'A named person.'\n\
+         [[entity_types]]\nname = 'PLACE'\ndefinition = 'A named place.'\n\
+         [[relation_types]]\nname = 'VISITED'\ndefinition = 'A person visited a place.'\n\
+         source = ['PERSON']\ntarget = ['PLACE']\n\
+         [[relation_types]]\nname = 'KNOWS'\ndefinition = 'A person knows a person.'\n\
+         source = ['PERSON']\ntarget = ['PERSON']\n",
+    )
+    .unwrap();
+    p
+}
+
+/// Three documents of one chunk each: many names, one name, none.
+fn corpus(dir: &Path) -> PathBuf {
+    let c = dir.join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    std::fs::write(
+        c.join("a.md"),
+        "Alice visited Berlin with Carol. Dave met Erin in Rome, then Frank and Grace toured Lisbon \
+         while Heidi, Ivan and Judy stayed in Madrid with Mallory, Niaj, Olivia and Peggy near Oslo.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.join("b.md"),
+        "only one name here: Zed, and nothing else.\n",
+    )
+    .unwrap();
+    std::fs::write(c.join("c.md"), "no names at all in this short note.\n").unwrap();
+    c
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    corpus: PathBuf,
+    prompts: PathBuf,
+    out: PathBuf,
+}
+
+fn setup() -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    Setup {
+        corpus: corpus(tmp.path()),
+        prompts: signed_prompts(tmp.path()),
+        out: tmp.path().join("out"),
+        _tmp: tmp,
+    }
+}
+
+impl Setup {
+    async fn run(&self, url: &str, extra: &[&str]) -> Ran {
+        let mut args = vec![
+            "--prompts",
+            self.prompts.to_str().unwrap(),
+            "--chunk-tokens",
+            "400",
+            "--concurrency",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        run_vllm(
+            &self.corpus,
+            &self.out,
+            url,
+            &args,
+            std::time::Duration::from_secs(120),
+        )
+        .await
+    }
+
+    /// The relations as (source type, type, target type), and their count.
+    fn relation_types(&self) -> Vec<(String, String, String)> {
+        let ents: BTreeMap<String, String> = read_jsonl(&self.out.join("entities.jsonl"))
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_str().unwrap().to_string(),
+                    e["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        read_jsonl(&self.out.join("relations.jsonl"))
+            .iter()
+            .map(|r| {
+                (
+                    ents[r["source"].as_str().unwrap()].clone(),
+                    r["type"].as_str().unwrap().to_string(),
+                    ents[r["target"].as_str().unwrap()].clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn drops(out: &Path) -> Value {
+    report(out)["validation"]["dropped"].clone()
+}
+
+fn in_signature(r: &(String, String, String)) -> bool {
+    match r.1.as_str() {
+        "VISITED" => r.0 == "PERSON" && r.2 == "PLACE",
+        "KNOWS" => r.0 == "PERSON" && r.2 == "PERSON",
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pass_asks_relations_only_for_chunks_with_two_entities_and_counts_cached_tokens() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new().report_cached_tokens())
+        .await
+        .unwrap();
+    let ran = s.run(&fake.url(), &["--relations", "two-pass"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // a.md: entities then relations; b.md (one entity) and c.md (none): entities only.
+    assert_eq!(fake.stats().chat_requests, 4);
+    let rels = s.relation_types();
+    assert!(!rels.is_empty());
+    assert!(rels.iter().all(in_signature), "{rels:?}");
+    let names: Vec<String> = read_jsonl(&s.out.join("entities.jsonl"))
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"Zed".to_string()), "{names:?}");
+    // The relations request shares the system prompt and the chunk's text with the
+    // entities request: the server's prefix cache serves them.
+    let rep = report(&s.out);
+    let cached = rep["engines"]["vllm"]["cached_prompt_tokens"]
+        .as_u64()
+        .unwrap_or(0);
+    let prompt = rep["engines"]["vllm"]["prompt_tokens"].as_u64().unwrap();
+    assert!(cached > 0 && cached < prompt, "{}", rep["engines"]);
+    assert!(ran.stderr.contains("cached"), "{}", ran.stderr);
+    assert_eq!(drops(&s.out)["signature"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_outside_the_enums_are_impossible_unless_the_engine_ignores_the_schema() {
+    let mistakes = Mistakes {
+        dangling: 1.0,
+        ..Mistakes::default()
+    };
+    // A decoder that keeps to the schema: a "dangling" endpoint is another name of the enum.
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new().mistakes(mistakes))
+        .await
+        .unwrap();
+    let ran = s.run(&fake.url(), &["--relations", "two-pass"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let d = drops(&s.out);
+    assert_eq!(d["dangling_endpoint"], 0, "{d}");
+    assert_eq!(d["signature"], 0, "{d}");
+    assert!(!s.relation_types().is_empty());
+    // The same mistakes in joint mode, where endpoints are free strings: counted.
+    let s = setup();
+    let ran = s.run(&fake.url(), &["--relations", "joint"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(drops(&s.out)["dangling_endpoint"].as_u64().unwrap() > 0);
+    // An engine that ignores the schema: names outside the enum and types outside the
+    // signatures come back, and validation counts them.
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new().mistakes(Mistakes {
+        ignore_schema: true,
+        dangling: 0.5,
+        ..mistakes
+    }))
+    .await
+    .unwrap();
+    let ran = s.run(&fake.url(), &["--relations", "two-pass"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let d = drops(&s.out);
+    assert!(d["dangling_endpoint"].as_u64().unwrap() > 0, "{d}");
+    assert!(d["signature"].as_u64().unwrap() > 0, "{d}");
+    assert!(s.relation_types().iter().all(in_signature));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_drop_relations_outside_them_and_count_the_drops() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    // Joint: the fake types relations without regard to signatures.
+    let ran = s.run(&fake.url(), &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let d = drops(&s.out);
+    assert!(d["signature"].as_u64().unwrap() > 0, "{d}");
+    let joint = s.relation_types();
+    assert!(joint.iter().all(in_signature), "{joint:?}");
+    assert!(ran.stderr.contains("signature"), "{}", ran.stderr);
+    // Two-pass: the schema offers only the allowed endpoints, nothing is dropped, and at
+    // least as many relations survive.
+    let s2 = setup();
+    let ran = s2.run(&fake.url(), &["--relations", "two-pass"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(drops(&s2.out)["signature"], 0);
+    assert!(s2.relation_types().len() >= joint.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pass_resumes_and_gleans_and_switching_mode_extracts_again() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let ran = s
+        .run(&fake.url(), &["--relations", "two-pass", "--gleaning", "1"])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&s.out);
+    assert!(
+        rep["gleaning"]["requests"].as_u64().unwrap() > 0,
+        "{}",
+        rep["gleaning"]
+    );
+    let first = s.relation_types();
+    assert!(!first.is_empty());
+    let sent = fake.stats().chat_requests;
+    // The same command again: every chunk is in the checkpoint.
+    let ran = s
+        .run(&fake.url(), &["--relations", "two-pass", "--gleaning", "1"])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, sent);
+    assert_eq!(s.relation_types(), first);
+    // Another mode has other chunk keys: extracted again, one request per chunk.
+    let ran = s.run(&fake.url(), &["--relations", "joint"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, sent + 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_signature_exits_2_naming_the_file_and_line_before_any_request() {
+    let s = setup();
+    let tax = s.prompts.join("taxonomy.toml");
+    let text = std::fs::read_to_string(&tax)
+        .unwrap()
+        .replace("target = ['PLACE']", "target = ['CITY']");
+    std::fs::write(&tax, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("CITY")).unwrap() + 1;
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let ran = s.run(&fake.url(), &["--relations", "two-pass"]).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("taxonomy.toml"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("line {line}")),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("CITY"), "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+    // An empty list is refused the same way.
+    std::fs::write(&tax, text.replace("target = ['CITY']", "target = []")).unwrap();
+    let ran = s.run(&fake.url(), &[]).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("empty target list"), "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_export_refuses_two_pass_with_exit_2() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let batch = s._tmp.path().join("batch.jsonl");
+    let ran = run(&[
+        "batch",
+        "export",
+        s.corpus.to_str().unwrap(),
+        "--out",
+        s.out.to_str().unwrap(),
+        "--batch",
+        batch.to_str().unwrap(),
+        "--vllm-url",
+        &fake.url(),
+        "--relations",
+        "two-pass",
+    ])
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--relations joint"), "{}", ran.stderr);
+    assert!(!batch.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pass_through_ollamas_format_schema() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new().api(fake_engine::Api::Ollama).mistakes(
+        Mistakes {
+            dangling: 1.0,
+            ..Mistakes::default()
+        },
+    ))
+    .await
+    .unwrap();
+    let ran = run(&[
+        "run",
+        s.corpus.to_str().unwrap(),
+        "--out",
+        s.out.to_str().unwrap(),
+        "--no-vllm",
+        "--ollama-url",
+        &fake.url(),
+        "--ollama-model",
+        "fake-model",
+        "--prompts",
+        s.prompts.to_str().unwrap(),
+        "--chunk-tokens",
+        "400",
+        "--relations",
+        "two-pass",
+    ])
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().requests("/api/chat"), 4);
+    let rels = s.relation_types();
+    assert!(
+        !rels.is_empty() && rels.iter().all(in_signature),
+        "{rels:?}"
+    );
+    // The endpoint enums reached the engine in `format`: no dangling endpoint.
+    assert_eq!(drops(&s.out)["dangling_endpoint"], 0);
+}
+
+/// A model whose answers outgrow a small output budget: in two-pass mode too, a cut-off
+/// answer keeps its complete records and the bounds shrink, nothing fails, and no chunk
+/// costs more than `--max-requests-per-chunk` requests over both passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pass_shrinks_the_bounds_within_the_chunk_budget() {
+    let c = case(3, 4);
+    let fake = FakeEngine::start(FakeConfig::new().fills_schema(0.5))
+        .await
+        .unwrap();
+    let url = fake.url();
+    let ran = run(&c.args(
+        &url,
+        &[
+            "--relations",
+            "two-pass",
+            "--max-output-tokens",
+            "300",
+            "--max-requests-per-chunk",
+            "4",
+        ],
+    ))
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let rep = report(&c.out);
+    let chunks = rep["chunks"]["total"].as_u64().unwrap();
+    assert_eq!(rep["chunks"]["failed"], 0, "{rep}");
+    assert!(
+        rep["chunks"]["bounds_shrunk"].as_u64().unwrap() >= chunks,
+        "{rep}"
+    );
+    assert!(rep["entities"].as_u64().unwrap() > 0, "{rep}");
+    let requests = fake.stats().chat_requests;
+    assert!(
+        requests > chunks && requests <= 4 * chunks,
+        "{requests} requests for {chunks} chunks"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relations_mode_comes_from_the_settings_file() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let file = s._tmp.path().join("aegis.toml");
+    std::fs::write(&file, "relations = \"two-pass\"\n").unwrap();
+    let ran = s
+        .run(&fake.url(), &["--config", file.to_str().unwrap()])
+        .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        fake.stats().chat_requests,
+        4,
+        "entities for 3 chunks, relations for 1"
+    );
+    assert_eq!(report(&s.out)["settings"]["relations"], "two-pass");
+}
