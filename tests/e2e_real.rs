@@ -84,6 +84,76 @@ async fn real_model_sample_corpus_real_names_grounded_nothing_failed() {
         rep["chunks"]["partial"],
         rep["validation"]["dropped"],
     );
+    communities_on_real_outputs(&out, &url).await;
+}
+
+/// The finishing step over a real model's outputs: every community above the minimum size
+/// gets one schema-valid report whose citations are its own members, and eval's report
+/// figures say the same.
+async fn communities_on_real_outputs(out: &Path, url: &str) {
+    let relations = support::read_jsonl(&out.join("relations.jsonl"));
+    let o = out.to_str().unwrap();
+    let args = [
+        "communities",
+        "--out",
+        o,
+        "--vllm-url",
+        url,
+        "--no-ollama",
+        "--request-timeout",
+        "900",
+    ];
+    let ran = run_with_limit(&args, Duration::from_secs(1800)).await;
+    if relations.is_empty() {
+        // Nothing to cluster: refused with a sentence, and nothing asked.
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert!(ran.stderr.contains("no relations"), "{}", ran.stderr);
+        println!("real model, sample corpus: no relation kept, no community to report");
+        return;
+    }
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let comms = support::read_jsonl(&out.join("communities.jsonl"));
+    let reports = support::read_jsonl(&out.join("community_reports.jsonl"));
+    let reportable: Vec<&serde_json::Value> = comms
+        .iter()
+        .filter(|c| c["size"].as_u64().unwrap() >= 2)
+        .collect();
+    assert_eq!(reports.len(), reportable.len(), "one report each");
+    for r in &reports {
+        let c = reportable
+            .iter()
+            .find(|c| c["id"] == r["community"])
+            .expect("a report names a community");
+        let members: Vec<&str> = c["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert!(!r["title"].as_str().unwrap().trim().is_empty(), "{r}");
+        let rating = r["rating"].as_f64().unwrap();
+        assert!((0.0..=10.0).contains(&rating), "{r}");
+        for f in r["findings"].as_array().unwrap() {
+            for e in f["entities"].as_array().unwrap() {
+                assert!(members.contains(&e.as_str().unwrap()), "{e} cited in {r}");
+            }
+        }
+    }
+    let ran = run_with_limit(&["eval", "--out", o], Duration::from_secs(120)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+    println!(
+        "real model, sample corpus: {} communities, {} reports; eval: {}",
+        comms.len(),
+        reports.len(),
+        ev["communities"]["reports"]
+    );
+    // A rerun with nothing changed asks nothing.
+    let ran = run_with_limit(&args, Duration::from_secs(300)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let sec = &report(out)["communities"];
+    assert_eq!(sec["requests"], 0, "{sec}");
 }
 
 /// The first Ctrl-C while long requests run: exit 130 within the grace period plus 2 s,

@@ -660,4 +660,16 @@ async fn eval_real_model_floors() {
     let grounded = ev["run"]["grounding"]["share"].as_f64().unwrap_or(0.0);
     assert!(recall > 0.1, "entity recall (partial, untyped) {recall}");
     assert!(grounded > 0.5, "grounded share {grounded}");
+    // Floors at the figures before relation type signatures and majority typing (0.064,
+    // 0.019, 0.062): a change that brings them back fails the build.
+    let f1 = |v: &Value| v["f1"].as_f64().unwrap_or(0.0);
+    let typed = f1(&ev["entities"]["exact_typed"]);
+    let unlabeled = f1(&ev["relations"]["unlabeled"]);
+    let per_chunk = ev["run"]["relations_per_chunk"].as_f64().unwrap_or(0.0);
+    println!(
+        "real model floors: entity F1 exact typed {typed:.3}, relation F1 unlabeled {unlabeled:.3}, relations kept per chunk {per_chunk:.3}"
+    );
+    assert!(typed > 0.064, "entity F1 exact typed {typed}");
+    assert!(unlabeled > 0.019, "relation F1 unlabeled {unlabeled}");
+    assert!(per_chunk > 0.062, "relations kept per chunk {per_chunk}");
 }

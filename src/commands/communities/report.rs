@@ -248,6 +248,7 @@ mod tests {
             completion_tokens: 0,
             reasoning: false,
             input_truncated: false,
+            cached_tokens: 0,
         }
     }
 
