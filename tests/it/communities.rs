@@ -31,6 +31,9 @@ struct Graph {
     _tmp: tempfile::TempDir,
     corpus: PathBuf,
     out: PathBuf,
+    /// The general prompts without relation type signatures: the fake types by hash, so
+    /// signatures would drop most of its relations and split the groups.
+    prompts: PathBuf,
 }
 
 /// A finished extraction of `n` groups against `fake`.
@@ -39,12 +42,22 @@ async fn extracted(fake: &FakeHandle, n: usize) -> Graph {
     let corpus = tmp.path().join("corpus");
     groups_corpus(&corpus, n);
     let out = tmp.path().join("out");
-    let ran = run_vllm(&corpus, &out, &fake.url(), &[], Duration::from_secs(60)).await;
+    let prompts = unsigned_general(tmp.path());
+    let p = prompts.to_str().unwrap();
+    let ran = run_vllm(
+        &corpus,
+        &out,
+        &fake.url(),
+        &["--prompts", p],
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     Graph {
         _tmp: tmp,
         corpus,
         out,
+        prompts,
     }
 }
 
@@ -288,7 +301,14 @@ async fn a_new_document_asks_again_only_for_the_communities_it_touches() {
         "Alphaco3 opened Echoplant99 near Charlietown3.\n",
     )
     .unwrap();
-    let ran = run_vllm(&g.corpus, &g.out, &fake.url(), &[], Duration::from_secs(60)).await;
+    let ran = run_vllm(
+        &g.corpus,
+        &g.out,
+        &fake.url(),
+        &["--prompts", g.prompts.to_str().unwrap()],
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     let before = fake.stats().chat_requests;
     let ran = communities(&g.out, &fake.url(), &[]).await;

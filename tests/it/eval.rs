@@ -61,22 +61,6 @@ fn fake_answers(corpus: &Path) -> FakeAnswers {
     out
 }
 
-/// The `general` domain without its relation type signatures, in `dir`: the fake types
-/// relations by a hash of their names, so these expectations keep every relation it
-/// gives (the signatures are tested in `relations_two_pass`).
-fn unsigned_general(dir: &Path) -> PathBuf {
-    let p = dir.join("unsigned-general");
-    std::fs::create_dir_all(&p).unwrap();
-    let tax = std::fs::read_to_string(default_prompts_root().join("general/taxonomy.toml"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("source =") && !l.starts_with("target ="))
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(p.join("taxonomy.toml"), tax).unwrap();
-    p
-}
-
 /// `run` against the fake engine (no Ollama).
 async fn run_fake(corpus: &Path, out: &Path, url: &str, extra: &[&str]) -> Ran {
     run_vllm(corpus, out, url, extra, std::time::Duration::from_secs(120)).await

@@ -297,3 +297,21 @@ pub fn program_missing(program: &str, why: &str, install: &str) {
     }
     eprintln!("SKIPPED: {test}: {program} is missing ({why}); install it with {install}");
 }
+
+/// The `general` domain without its relation type signatures, in `dir`: the fake types
+/// relations by a hash of their names, so these expectations keep every relation it
+/// gives (the signatures are tested in `relations_two_pass`).
+pub fn unsigned_general(dir: &Path) -> PathBuf {
+    let p = dir.join("unsigned-general");
+    std::fs::create_dir_all(&p).unwrap();
+    let tax = std::fs::read_to_string(
+        aegis_ingest::prompt::default_prompts_root().join("general/taxonomy.toml"),
+    )
+    .unwrap()
+    .lines()
+    .filter(|l| !l.starts_with("source =") && !l.starts_with("target ="))
+    .collect::<Vec<_>>()
+    .join("\n");
+    std::fs::write(p.join("taxonomy.toml"), tax).unwrap();
+    p
+}
