@@ -156,42 +156,18 @@ pub fn relation_schema(t: &Taxonomy, entities: &[(&str, &str)]) -> Option<Ordere
     if groups.is_empty() {
         return None;
     }
-    let item = |src: &[&str], dst: &[&str], types: &[&str]| {
-        O(vec![
-            ("type", V(json!("object"))),
-            (
-                "properties",
-                O(vec![
-                    ("source", V(json!({"type": "string", "enum": src}))),
-                    ("target", V(json!({"type": "string", "enum": dst}))),
-                    ("type", V(json!({"type": "string", "enum": types}))),
-                    (
-                        "description",
-                        V(json!({"type": "string", "maxLength": l.max_description_chars})),
-                    ),
-                    (
-                        "strength",
-                        V(json!({"type": "number", "minimum": 0, "maximum": 1})),
-                    ),
-                ]),
-            ),
-            (
-                "required",
-                V(json!([
-                    "source",
-                    "target",
-                    "type",
-                    "description",
-                    "strength"
-                ])),
-            ),
-            ("additionalProperties", V(json!(false))),
-        ])
-    };
     let items = if groups.len() == 1 {
-        item(&groups[0].0, &groups[0].1, &groups[0].2)
+        relation_item(
+            &groups[0].0,
+            &groups[0].1,
+            &groups[0].2,
+            l.max_description_chars,
+        )
     } else {
-        let branches = groups.iter().map(|(s, d, k)| item(s, d, k)).collect();
+        let branches = groups
+            .iter()
+            .map(|(s, d, k)| relation_item(s, d, k, l.max_description_chars))
+            .collect();
         O(vec![("anyOf", Ordered::Array(branches))])
     };
     Some(O(vec![
@@ -210,4 +186,39 @@ pub fn relation_schema(t: &Taxonomy, entities: &[(&str, &str)]) -> Option<Ordere
         ("required", V(json!(["relations"]))),
         ("additionalProperties", V(json!(false))),
     ]))
+}
+
+/// One kind of relation item: endpoints from `src` and `dst`, a type from `types`.
+fn relation_item(src: &[&str], dst: &[&str], types: &[&str], max_description: u32) -> Ordered {
+    use Ordered::{Object as O, Value as V};
+    O(vec![
+        ("type", V(json!("object"))),
+        (
+            "properties",
+            O(vec![
+                ("source", V(json!({"type": "string", "enum": src}))),
+                ("target", V(json!({"type": "string", "enum": dst}))),
+                ("type", V(json!({"type": "string", "enum": types}))),
+                (
+                    "description",
+                    V(json!({"type": "string", "maxLength": max_description})),
+                ),
+                (
+                    "strength",
+                    V(json!({"type": "number", "minimum": 0, "maximum": 1})),
+                ),
+            ]),
+        ),
+        (
+            "required",
+            V(json!([
+                "source",
+                "target",
+                "type",
+                "description",
+                "strength"
+            ])),
+        ),
+        ("additionalProperties", V(json!(false))),
+    ])
 }

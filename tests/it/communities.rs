@@ -667,3 +667,57 @@ async fn a_context_the_server_finds_too_long_is_asked_again_smaller() {
     let n = assert_one_report_each(&g.out);
     assert_eq!(fake.stats().chat_requests - before, n as u64 + 1);
 }
+
+/// A community over `--max-cluster-size` is split into children, whose reports are
+/// finished first; a parent whose own entities and relations do not fit its context is
+/// written from them (GraphRAG builds every context before any report exists, so its
+/// substitution never happens).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_parent_is_written_from_its_childrens_reports() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 3).await;
+    // Descriptions of about 130 tokens: a group's 4 entities (over 500 tokens with their
+    // relations) do not fit the context left of the smallest input budget (512 tokens).
+    let path = g.out.join("entities.jsonl");
+    let long: Vec<String> = read_jsonl(&path)
+        .into_iter()
+        .map(|mut v| {
+            let name = v["name"].as_str().unwrap().to_string();
+            v["description"] = format!("{name} is described at length here. ")
+                .repeat(16)
+                .into();
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&path, long.join("\n") + "\n").unwrap();
+    let ran = communities(
+        &g.out,
+        &fake.url(),
+        &["--max-cluster-size", "3", "--max-input-tokens", "512"],
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let comms = read_jsonl(&g.out.join("communities.jsonl"));
+    let reports: BTreeMap<String, Value> = read_jsonl(&g.out.join("community_reports.jsonl"))
+        .into_iter()
+        .map(|r| (r["community"].as_str().unwrap().to_string(), r))
+        .collect();
+    let parents: Vec<&Value> = comms
+        .iter()
+        .filter(|c| !c["children"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(
+        !parents.is_empty(),
+        "groups of 4 over a limit of 3 split: {comms:?}"
+    );
+    for p in &parents {
+        assert!(p["size"].as_u64().unwrap() > 3, "{p}");
+        let rep = &reports[p["id"].as_str().unwrap()];
+        assert_eq!(rep["from_children"], true, "{rep}");
+        for kid in p["children"].as_array().unwrap() {
+            let k = &reports[kid.as_str().unwrap()];
+            assert_eq!(k["from_children"], false, "{k}");
+        }
+    }
+    assert_eq!(section(&g.out)["from_children"], parents.len() as u64);
+}

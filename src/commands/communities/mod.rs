@@ -33,7 +33,7 @@ use crate::cli::{CommunitiesArgs, RunArgs};
 use crate::engine::router::Router;
 use crate::engine::setup::{setup_engines, OLLAMA_NUM_CTX};
 use crate::error::{ExitCode, RunError};
-use crate::outdir::communities::{Community, CommunityReport};
+use crate::outdir::communities::{Community, CommunityReport, Description};
 use crate::outdir::community_journal::CommunityJournal;
 use crate::outdir::finished::{Entity, FinishedRun, Relation};
 use crate::outdir::lock::OutLock;
@@ -112,22 +112,9 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
 
     let (router, stopping, context_len, mut model) = start_engines(&s).await?;
     if model.is_empty() {
-        // The preferred engine is not up yet and was not told its model: the one the run
-        // used, so that the fingerprints do not change with who answered the probe.
-        let m = &run.state.models;
-        model = m
-            .get("vllm")
-            .or(m.values().next())
-            .cloned()
-            .unwrap_or_default();
+        model = recorded_model(&run);
     }
-
-    let input_budget = s
-        .max_input_tokens
-        .min(context_len.saturating_sub(REPORT_OUTPUT_TOKENS + MARGIN_TOKENS))
-        .max(256);
-    let fixed = model_tokens(SYSTEM) + model_tokens(&s.report_template.text);
-    let context_budget = input_budget.saturating_sub(fixed).max(256);
+    let (input_budget, context_budget) = budgets(&s, context_len);
 
     let warm = graph::warm_start(&built, &input.previous);
     let clusters = crate::community::detect(&built.graph, &s.params, warm.as_deref());
@@ -163,13 +150,7 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
 
     let jobs = summarize::jobs(&view, s.summarize_fragments, s.summarize_tokens);
     let sums = work::summaries(&shared, jobs, &held.summaries).await;
-    for d in &sums.descriptions {
-        if let Some(e) = view.entities.get_mut(&d.id) {
-            e.description = d.description.clone();
-        } else if let Some(r) = view.relations.get_mut(&d.id) {
-            r.description = d.description.clone();
-        }
-    }
+    apply_summaries(&mut view, &sums.descriptions);
     let mut known = input.previous_reports;
     known.extend(held.reports);
     let reps = if stopping.stop.is_cancelled() {
@@ -182,13 +163,37 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     }
     stopping.abort.cancel();
 
+    let ends = Ends {
+        isolated: built.isolated,
+        started,
+    };
+    conclude(&s, ends, &sums, reps, &router, &stopping)
+}
+
+/// What `conclude` needs from the start of the step.
+struct Ends {
+    isolated: u64,
+    started: Instant,
+}
+
+/// Writes the reports, the summarized descriptions and the report's section; says how it
+/// went; the exit code.
+fn conclude(
+    s: &Settings,
+    ends: Ends,
+    sums: &work::Summaries,
+    reps: work::Reports,
+    router: &Router,
+    stopping: &Stopping,
+) -> Result<ExitCode, RunError> {
+    let (built_isolated, started) = (ends.isolated, ends.started);
     let mut reports: Vec<&CommunityReport> = reps.reports.values().collect();
     reports.sort_by(|a, b| (a.level, &a.community).cmp(&(b.level, &b.community)));
     write::write_jsonl(&s.out, COMMUNITY_REPORTS_FILE, &reports)?;
     write::write_jsonl(&s.out, DESCRIPTIONS_FILE, &sums.descriptions)?;
 
     let mut section = CommunitiesSection {
-        isolated_entities: built.isolated,
+        isolated_entities: built_isolated,
         summaries_generated: sums.generated,
         summaries_reused: sums.reused,
         summaries_failed: sums.failed,
@@ -198,13 +203,8 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
         levels: reps.levels,
         ..Default::default()
     };
-    for (_, st) in router.stats() {
-        section.requests += st.requests;
-        section.retries += st.retries;
-        section.prompt_tokens += st.prompt_tokens;
-        section.completion_tokens += st.completion_tokens;
-    }
-    let (code, err) = outcome(&stopping, &mut section);
+    add_engine_figures(&mut section, router);
+    let (code, err) = outcome(stopping, &mut section);
     write::write_section(&s.out, &section)?;
     if !s.quiet {
         say_done(&section);
@@ -212,6 +212,47 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     match err {
         Some(e) => Err(e),
         None => Ok(code),
+    }
+}
+
+/// The model the run recorded: when the preferred engine is not up yet and was not told
+/// its model, the fingerprints still name the same model whoever answered the probe.
+fn recorded_model(run: &FinishedRun) -> String {
+    let m = &run.state.models;
+    m.get("vllm")
+        .or(m.values().next())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The input budget of one request and the part of it a report's context may use.
+fn budgets(s: &Settings, context_len: u32) -> (u32, u32) {
+    let input_budget = s
+        .max_input_tokens
+        .min(context_len.saturating_sub(REPORT_OUTPUT_TOKENS + MARGIN_TOKENS))
+        .max(256);
+    let fixed = model_tokens(SYSTEM) + model_tokens(&s.report_template.text);
+    (input_budget, input_budget.saturating_sub(fixed).max(256))
+}
+
+/// Summarized descriptions replace the joined fragments in what the reports are told.
+fn apply_summaries(view: &mut View, descriptions: &[Description]) {
+    for d in descriptions {
+        if let Some(e) = view.entities.get_mut(&d.id) {
+            e.description = d.description.clone();
+        } else if let Some(r) = view.relations.get_mut(&d.id) {
+            r.description = d.description.clone();
+        }
+    }
+}
+
+/// Requests, retries and tokens over every engine.
+fn add_engine_figures(section: &mut CommunitiesSection, router: &Router) {
+    for (_, st) in router.stats() {
+        section.requests += st.requests;
+        section.retries += st.retries;
+        section.prompt_tokens += st.prompt_tokens;
+        section.completion_tokens += st.completion_tokens;
     }
 }
 
