@@ -65,6 +65,10 @@ pub(crate) fn discard_previous(out: &Path) -> std::io::Result<Vec<String>> {
         STATE_FILE,
         crate::outdir::shard::SHARD_FILE,
         crate::outdir::shard::MANIFEST_FILE,
+        COMMUNITIES_FILE,
+        COMMUNITY_REPORTS_FILE,
+        DESCRIPTIONS_FILE,
+        crate::outdir::community_journal::FILE_NAME,
     ] {
         let p = out.join(name);
         if p.exists() {

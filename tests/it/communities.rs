@@ -721,3 +721,37 @@ async fn an_oversized_parent_is_written_from_its_childrens_reports() {
     }
     assert_eq!(section(&g.out)["from_children"], parents.len() as u64);
 }
+
+/// `run --fresh` discards the finishing step's files with the outputs they were made from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_fresh_discards_the_finishing_steps_files() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 2).await;
+    let ran = communities(&g.out, &fake.url(), &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let files = [
+        "communities.jsonl",
+        "community_reports.jsonl",
+        "community_journal.jsonl",
+    ];
+    for f in files {
+        assert!(g.out.join(f).is_file(), "{f}");
+    }
+    let ran = run_vllm(
+        &g.corpus,
+        &g.out,
+        &fake.url(),
+        &["--prompts", g.prompts.to_str().unwrap(), "--fresh"],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("community_reports.jsonl"),
+        "{}",
+        ran.stderr
+    );
+    for f in files {
+        assert!(!g.out.join(f).exists(), "{f} kept after --fresh");
+    }
+}
