@@ -119,6 +119,7 @@ pub fn run(s: &CommunitiesBench) -> anyhow::Result<ScenarioResult> {
             .iter()
             .map(|&n| (n as f64 / conc as f64).ceil() * lat_s)
             .sum();
+        let rounds = (generated / conc as f64).ceil() * lat_s;
         let first = step.m.first_request_s.unwrap_or(f64::NAN);
         let last = step.m.last_answer_s.unwrap_or(f64::NAN);
         let busy_pts: Vec<f64> = step
@@ -155,6 +156,8 @@ pub fn run(s: &CommunitiesBench) -> anyhow::Result<ScenarioResult> {
             ("tail", step.m.wall_s - last),
             ("ideal", ideal),
             ("barrier", barrier),
+            ("rounds", rounds),
+            ("rounds_share", rounds / barrier),
             ("eff", ideal / step.m.wall_s),
             ("eff_ex", ideal / (step.m.wall_s - first)),
             ("eff_busy", ideal / (last - first)),
@@ -225,6 +228,18 @@ pub fn run(s: &CommunitiesBench) -> anyhow::Result<ScenarioResult> {
         "ideal / level barrier bound (the most levels allow)",
         "",
         c("barrier_share"),
+        None,
+    );
+    res.metric(
+        "whole rounds bound: ⌈reports / concurrency⌉ × latency (no barrier)",
+        "s",
+        c("rounds"),
+        None,
+    );
+    res.metric(
+        "whole rounds bound / level barrier bound (what the barrier costs)",
+        "",
+        c("rounds_share"),
         None,
     );
     res.metric(
