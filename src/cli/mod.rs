@@ -472,6 +472,11 @@ pub struct DoctorArgs {
     /// Text for people, or one JSON object for scripts.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+
+    /// Also say where the finished run in DIR stands with the finishing step
+    /// (`aegis-ingest communities`): not run, done, or stale.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `export --to`: the target format.

@@ -1,7 +1,10 @@
 //! `aegis-ingest doctor`: probes both engines and says, per engine, whether it is usable
 //! and what to do if not. Exit 0 when at least one engine can serve, 3 otherwise.
 //! `--format json` prints the same as one object ([`DoctorReport`], README:
-//! "Machine-readable output").
+//! "Machine-readable output"). With `--out DIR`, one more line (and `communities` in the
+//! JSON): where the finished run in DIR stands with the finishing step.
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -10,6 +13,8 @@ use crate::engine::ollama::OllamaClient;
 use crate::engine::openai::OpenAiClient;
 use crate::engine::{http_client, ProbeReport};
 use crate::error::ExitCode;
+use crate::outdir::finished::FinishedRun;
+use crate::outdir::COMMUNITIES_FILE;
 
 /// Shape of `doctor --format json`; raised when a field changes meaning or goes away
 /// (new fields may be added without raising it).
@@ -82,6 +87,101 @@ pub struct DoctorReport {
     pub usable: bool,
     /// vLLM first, then Ollama.
     pub engines: Vec<EngineStatus>,
+    /// With `--out`: the finishing step's stage on the run there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub communities: Option<CommunitiesStage>,
+}
+
+/// The finishing step (`aegis-ingest communities`) on the run in `--out`, as doctor
+/// shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommunitiesStage {
+    pub out: String,
+    /// `no_finished_run`, `not_run`, `done` (its reports match the outputs) or `stale`
+    /// (the run's outputs were rewritten since: a rerun asks only for what changed).
+    pub stage: String,
+    /// The step's own status when it last ran (`done`, `finished with failures`,
+    /// `interrupted`, ...); null unless `stage` is `done`.
+    pub status: Option<String>,
+    pub communities: Option<u64>,
+    pub levels: Option<u64>,
+    /// Reports written or reused.
+    pub reports: Option<u64>,
+    pub failed: Option<u64>,
+    /// The line doctor prints.
+    pub message: String,
+}
+
+impl CommunitiesStage {
+    fn new(out: &Path, stage: &str, message: String) -> Self {
+        CommunitiesStage {
+            out: out.display().to_string(),
+            stage: stage.to_string(),
+            status: None,
+            communities: None,
+            levels: None,
+            reports: None,
+            failed: None,
+            message,
+        }
+    }
+}
+
+fn mtime(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Where the run in `out` stands with the finishing step: its communities file, the
+/// report's `communities` section, and whether the outputs are newer than both.
+pub fn communities_stage(out: &Path) -> CommunitiesStage {
+    let run = match FinishedRun::open(out) {
+        Ok(r) => r,
+        Err(e) => return CommunitiesStage::new(out, "no_finished_run", e.to_string()),
+    };
+    let quoted = crate::commands::shell::shell_quote(&out.display().to_string());
+    let file = mtime(&out.join(COMMUNITIES_FILE));
+    let Some(file) = file else {
+        return CommunitiesStage::new(
+            out,
+            "not_run",
+            format!("not run (`aegis-ingest communities --out {quoted}`)"),
+        );
+    };
+    let newer = [run.entities_path(), run.relations_path()]
+        .iter()
+        .any(|p| mtime(p).is_some_and(|t| t > file));
+    let Some(c) = run.report.communities.filter(|_| !newer) else {
+        return CommunitiesStage::new(
+            out,
+            "stale",
+            format!(
+                "stale: the run's outputs were rewritten since it ran; rerun `aegis-ingest communities --out {quoted}` (only what changed is asked again)"
+            ),
+        );
+    };
+    let sum = |f: fn(&crate::outdir::report::CommunityLevelCounts) -> u64| -> u64 {
+        c.levels.iter().map(f).sum()
+    };
+    let (n, reports, failed) = (
+        sum(|l| l.detected),
+        sum(|l| l.reports_generated + l.reports_reused),
+        sum(|l| l.reports_failed),
+    );
+    let mut st = CommunitiesStage::new(
+        out,
+        "done",
+        format!(
+            "{}: {n} communities on {} level(s), {reports} reports, {failed} failed",
+            c.status,
+            c.levels.len()
+        ),
+    );
+    st.status = Some(c.status.clone());
+    st.communities = Some(n);
+    st.levels = Some(c.levels.len() as u64);
+    st.reports = Some(reports);
+    st.failed = Some(failed);
+    st
 }
 
 fn print_report(name: &str, p: &ProbeReport) {
@@ -207,11 +307,16 @@ pub async fn doctor(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     // vLLM endpoints first, then Ollama's, as the router prefers them.
     engines.sort_by_key(|e| !e.engine.starts_with("vllm"));
     let any = engines.iter().any(|e| e.usable);
+    let stage = args.out.as_deref().map(communities_stage);
+    if let (true, Some(st)) = (text, &stage) {
+        crate::outln!("communities in {}: {}", st.out, st.message);
+    }
     if !text {
         let report = DoctorReport {
             schema_version: SCHEMA_VERSION,
             usable: any,
             engines,
+            communities: stage,
         };
         crate::progress::print_stdout(serde_json::to_string_pretty(&report)? + "\n")?;
     } else if any {

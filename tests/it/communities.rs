@@ -755,3 +755,94 @@ async fn run_fresh_discards_the_finishing_steps_files() {
         assert!(!g.out.join(f).exists(), "{f} kept after --fresh");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_out_says_whether_the_finishing_step_is_not_run_done_or_stale() {
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let g = extracted(&fake, 3).await;
+    let url = fake.url();
+    let out = g.out.to_str().unwrap();
+    let doctor = |extra: &'static [&'static str]| {
+        let mut a = vec!["doctor", "--vllm-url", &url, "--no-ollama"];
+        a.extend_from_slice(extra);
+        let a: Vec<String> = a.into_iter().map(String::from).collect();
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            run(&a).await
+        }
+    };
+    let with_out = |fmt: &'static str| {
+        let a: Vec<String> = [
+            "doctor",
+            "--vllm-url",
+            &url,
+            "--no-ollama",
+            "--out",
+            out,
+            "--format",
+            fmt,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            run(&a).await
+        }
+    };
+    let line = |stdout: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.starts_with("communities in "))
+            .unwrap_or_else(|| panic!("no communities line in {stdout}"))
+            .to_string()
+    };
+
+    // Without --out: no such line, the engines alone.
+    let plain = doctor(&[]).await;
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert!(!plain.stdout.contains("communities"), "{}", plain.stdout);
+
+    let before = with_out("text").await;
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    let l = line(&before.stdout);
+    assert!(
+        l.contains("not run") && l.contains("aegis-ingest communities --out"),
+        "{l}"
+    );
+
+    let ran = communities(&g.out, &url, &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let n = read_jsonl(&g.out.join("communities.jsonl")).len();
+    let reports = read_jsonl(&g.out.join("community_reports.jsonl")).len();
+    let done = with_out("text").await;
+    let l = line(&done.stdout);
+    assert!(
+        l.contains(&format!("done: {n} communities on"))
+            && l.contains(&format!("{reports} reports, 0 failed")),
+        "{l}"
+    );
+    let json: Value = serde_json::from_str(&with_out("json").await.stdout).unwrap();
+    assert_eq!(json["communities"]["stage"], "done");
+    assert_eq!(json["communities"]["communities"], n as u64);
+    assert_eq!(json["communities"]["reports"], reports as u64);
+    assert_eq!(json["communities"]["failed"], 0);
+
+    // A new document changes the outputs: the step's reports no longer match them.
+    std::fs::write(g.corpus.join("doc99.md"), "Alphaco1 opened Echoplant99.\n").unwrap();
+    let ran = run_vllm(&g.corpus, &g.out, &url, &[], Duration::from_secs(60)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let l = line(&with_out("text").await.stdout);
+    assert!(
+        l.contains("stale") && l.contains("aegis-ingest communities --out"),
+        "{l}"
+    );
+    let json: Value = serde_json::from_str(&with_out("json").await.stdout).unwrap();
+    assert_eq!(json["communities"]["stage"], "stale");
+
+    // Rerun: done again.
+    let ran = communities(&g.out, &url, &[]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let l = line(&with_out("text").await.stdout);
+    assert!(l.contains("done: "), "{l}");
+}

@@ -6,10 +6,12 @@
 //! Scenarios: vllm, vllm-auto, ollama, client-cost, rate, shared-rate (a compute-bound
 //! server: `--concurrency auto` against the best fixed concurrency), frontend, resume, and two of
 //! the binary alone: pdf-read (PDF text extraction) and export (a large run exported and
-//! loaded), and leiden (community detection on generated graphs of 100k and 1M relations)
+//! loaded), leiden (community detection on generated graphs of 100k and 1M relations), and
+//! communities (the finishing step's reports against the fake, and its fixed costs)
 //! (`--scenario all`: every one). `--scale F` multiplies every corpus size for a quick run. Nothing is sent anywhere
 //! but 127.0.0.1.
 
+mod communities;
 mod corpus;
 mod export_figures;
 mod fake;
@@ -51,6 +53,7 @@ const SCENARIOS: &[&str] = &[
     "export",
     "leiden",
     "relations",
+    "communities",
 ];
 
 #[derive(Parser, Debug)]
@@ -60,7 +63,7 @@ const SCENARIOS: &[&str] = &[
 )]
 struct Args {
     /// vllm | vllm-auto | ollama | client-cost | rate | shared-rate | frontend | resume | pdf-read |
-    /// export | leiden | relations | all
+    /// export | leiden | relations | communities | all
     /// (comma-separated list allowed).
     #[arg(long, default_value = "all")]
     scenario: String,
@@ -100,6 +103,12 @@ struct Args {
     /// Fixed latency of the `client-cost` scenario, in ms.
     #[arg(long, default_value_t = 1)]
     client_cost_latency_ms: u64,
+    /// Fixed latency of the `communities` scenario, in ms.
+    #[arg(long, default_value_t = 200)]
+    communities_latency_ms: u64,
+    /// Client concurrency (= the fake's slots) of the `communities` scenario.
+    #[arg(long, default_value_t = 16)]
+    communities_concurrency: usize,
     /// In `frontend`, measure a fully resumed second run even if `--dry-run` exists.
     #[arg(long)]
     frontend_no_dry_run: bool,
@@ -1345,6 +1354,18 @@ fn main() -> anyhow::Result<()> {
                 aegis: &bench.aegis,
                 work: bench.dir("out").join("relations"),
                 repeat: bench.args.repeat,
+            }),
+            "communities" => communities::run(&communities::CommunitiesBench {
+                aegis: &bench.aegis,
+                fake_bin: &bench.fake_bin,
+                out: bench.dir("out").join("communities"),
+                logs: bench.dir("logs"),
+                repeat: bench.args.repeat,
+                scale: bench.args.scale,
+                latency_ms: bench.args.communities_latency_ms,
+                concurrency: bench.args.communities_concurrency,
+                fake_threads: bench.args.fake_threads,
+                prompts: bench.prompts.as_deref(),
             }),
             _ => unreachable!(),
         };
