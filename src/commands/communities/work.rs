@@ -4,7 +4,7 @@
 //! the journal already holds is not asked again. A stop (signal, no engine, configuration
 //! error) ends dispatching; what finished is kept.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use crate::outdir::report::CommunityLevelCounts;
 use crate::run::stop::{Stop, Stopping};
 
 use super::ask::{Asker, REPORT_OUTPUT_TOKENS};
-use super::context::report_context;
+use super::context::{member_context, report_context, Budget};
 use super::report::{accept_report, report_schema};
 use super::settings::Template;
 use super::summarize::{journal_key, summarize, Job};
@@ -178,8 +178,11 @@ pub struct Reports {
     pub levels: Vec<CommunityLevelCounts>,
 }
 
-/// Writes the missing reports of `communities` (sorted by level), deepest level first;
-/// `held` are the reports already written, by fingerprint.
+/// Every community's report: reused when its fingerprint is known, else asked for. A
+/// community is sent as soon as it can be written: when its own entities and relations fit
+/// its context, at once; else when each of its children is done (its report then uses
+/// theirs). There is no barrier between levels, so slots freed by one level's last
+/// reports go to the next level's ready communities, and the deepest are sent first.
 pub async fn reports(
     shared: &Arc<Shared>,
     communities: &[Community],
@@ -196,61 +199,123 @@ pub async fn reports(
         })
         .collect();
     let by_id: HashMap<&str, &Community> = communities.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut waiting: HashMap<&str, usize> = communities
+        .iter()
+        .map(|c| (c.id.as_str(), c.children.len()))
+        .collect();
+    let mut order: Vec<&Community> = communities.iter().collect();
+    order.sort_by_key(|c| std::cmp::Reverse(c.level));
+    let mut ready: VecDeque<&Community> = order
+        .into_iter()
+        .filter(|c| c.children.is_empty() || fits_whole(c, &view, shared.context_budget))
+        .collect();
+    let mut sent: HashSet<&str> = HashSet::new();
     let slots = Arc::new(Semaphore::new(
         shared.asker.router.total_capacity().clamp(1, 1024),
     ));
-    for level in (0..=deepest).rev() {
-        let counts = &mut out.levels[level as usize];
-        let mut tasks: JoinSet<Option<CommunityReport>> = JoinSet::new();
-        for c in communities.iter().filter(|c| c.level == level) {
-            if c.size < shared.min_size {
-                counts.too_small += 1;
+    let mut tasks: JoinSet<(String, Option<CommunityReport>)> = JoinSet::new();
+    loop {
+        while let Some(c) = ready.pop_front() {
+            if !sent.insert(c.id.as_str()) {
                 continue;
             }
-            if let Some(r) = held.get(&c.fingerprint) {
-                counts.reports_reused += 1;
-                let mut r = r.clone();
-                (r.community, r.level) = (c.id.clone(), c.level);
-                out.reports.insert(c.id.clone(), r);
+            if let Some(done) = settle(shared, c, held, &mut out) {
+                child_done(done, &by_id, &mut waiting, &sent, &mut ready);
                 continue;
             }
-            if shared.stopping.stop.is_cancelled() {
-                counts.reports_failed += 1;
-                continue;
-            }
-            let kids: Vec<(Community, CommunityReport)> = c
-                .children
-                .iter()
-                .filter_map(|k| {
-                    Some((
-                        (*by_id.get(k.as_str())?).clone(),
-                        out.reports.get(k)?.clone(),
-                    ))
-                })
-                .collect();
+            let kids = finished_children(c, &by_id, &out.reports);
             shared.tally.total.fetch_add(1, Ordering::Relaxed);
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let (sh, view, c) = (shared.clone(), view.clone(), c.clone());
+            let (sh, view, c, slots) = (shared.clone(), view.clone(), c.clone(), slots.clone());
             tasks.spawn(async move {
-                let _permit = permit;
+                let Ok(_permit) = slots.acquire_owned().await else {
+                    return (c.id, None);
+                };
                 let r = one_report(&sh, &c, &view, &kids).await;
                 sh.tally.done.fetch_add(1, Ordering::Relaxed);
-                r
+                (c.id, r)
             });
         }
-        while let Some(done) = tasks.join_next().await {
-            match done {
-                Ok(Some(r)) => {
-                    counts.reports_generated += 1;
-                    out.reports.insert(r.community.clone(), r);
-                }
-                _ => counts.reports_failed += 1,
+        let Some(done) = tasks.join_next().await else {
+            break;
+        };
+        let Ok((id, r)) = done else {
+            continue;
+        };
+        let Some(c) = by_id.get(id.as_str()).copied() else {
+            continue;
+        };
+        let counts = &mut out.levels[c.level as usize];
+        match r {
+            Some(r) => {
+                counts.reports_generated += 1;
+                out.reports.insert(r.community.clone(), r);
             }
+            None => counts.reports_failed += 1,
         }
+        child_done(c, &by_id, &mut waiting, &sent, &mut ready);
     }
     out
+}
+
+/// A community that needs no request: too small, its report known, or the run stopping.
+/// Counts it and gives it back; `None` when it must be asked for.
+fn settle<'a>(
+    shared: &Shared,
+    c: &'a Community,
+    held: &HashMap<String, CommunityReport>,
+    out: &mut Reports,
+) -> Option<&'a Community> {
+    let counts = &mut out.levels[c.level as usize];
+    if c.size < shared.min_size {
+        counts.too_small += 1;
+    } else if let Some(r) = held.get(&c.fingerprint) {
+        counts.reports_reused += 1;
+        let mut r = r.clone();
+        (r.community, r.level) = (c.id.clone(), c.level);
+        out.reports.insert(c.id.clone(), r);
+    } else if shared.stopping.stop.is_cancelled() {
+        counts.reports_failed += 1;
+    } else {
+        return None;
+    }
+    Some(c)
+}
+
+/// `c`'s children that have a report, with it.
+fn finished_children(
+    c: &Community,
+    by_id: &HashMap<&str, &Community>,
+    reports: &BTreeMap<String, CommunityReport>,
+) -> Vec<(Community, CommunityReport)> {
+    c.children
+        .iter()
+        .filter_map(|k| Some(((*by_id.get(k.as_str())?).clone(), reports.get(k)?.clone())))
+        .collect()
+}
+
+/// `c` is done (whatever came of it): its parent is ready once all its children are.
+fn child_done<'a>(
+    c: &Community,
+    by_id: &HashMap<&str, &'a Community>,
+    waiting: &mut HashMap<&str, usize>,
+    sent: &HashSet<&str>,
+    ready: &mut VecDeque<&'a Community>,
+) {
+    let Some(parent) = c.parent.as_deref().and_then(|p| by_id.get(p).copied()) else {
+        return;
+    };
+    if let Some(n) = waiting.get_mut(parent.id.as_str()) {
+        *n = n.saturating_sub(1);
+        if *n == 0 && !sent.contains(parent.id.as_str()) {
+            ready.push_back(parent);
+        }
+    }
+}
+
+/// Whether `c`'s own entities and relations fit its context (its children's reports are
+/// then not needed).
+fn fits_whole(c: &Community, view: &View, budget: u32) -> bool {
+    member_context(c, view, &mut Budget::new(budget)).1
 }
 
 /// The smallest context a report is asked again with after the server found it too long.
