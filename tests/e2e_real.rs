@@ -156,7 +156,7 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
     assert_eq!(sec["requests"], 0, "{sec}");
 }
 
-/// The first Ctrl-C while long requests run: exit 130 within the grace period plus 2 s,
+/// The first Ctrl-C while long requests run: exit 130 within the grace period plus 3 s,
 /// nothing answered lost, and the rerun sends only the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a vLLM serving a real instruct model: AEGIS_E2E_REAL_URL (make vllm-real-up)"]
@@ -189,8 +189,10 @@ async fn real_model_first_ctrl_c_stops_within_the_deadline_and_resume_sends_the_
     let took = sent.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
+    // The grace, then merging and writing the outputs, on 2 cores the server still
+    // generates on until it notices the requests are gone.
     assert!(
-        took <= Duration::from_secs(grace + 2),
+        took <= Duration::from_secs(grace + 3),
         "stopped {took:?} after the first Ctrl-C (grace {grace} s)"
     );
     let first = report(&c.out);
