@@ -14,9 +14,10 @@ use crate::outdir::community_journal::{CommunityJournal, JournalRecord};
 
 /// The system message of every request: the templates say the rest.
 pub const SYSTEM: &str = "You are a careful analyst of knowledge graphs. You answer with one JSON object that follows the given schema, and nothing else.";
-/// Output budget of a report.
-pub const REPORT_OUTPUT_TOKENS: u32 = 2000;
-/// Output budget of a summary.
+/// Output budget of a report: the schema's largest answer (about 6,000 characters, of
+/// which 80 hex ids) fits it.
+pub const REPORT_OUTPUT_TOKENS: u32 = 2400;
+/// Output budget of a summary: its largest answer (2,000 characters) fits it.
 pub const SUMMARY_OUTPUT_TOKENS: u32 = 800;
 /// Answers one report or summary may get (retries included) before it fails.
 const MAX_ANSWERS: u32 = 6;

@@ -13,12 +13,16 @@ use crate::engine::{ChatAnswer, EngineError, FailureClass, Finish};
 use crate::outdir::communities::{Community, CommunityReport, Finding};
 
 /// Most findings a report may have.
-pub const MAX_FINDINGS: usize = 8;
+pub const MAX_FINDINGS: usize = 5;
+/// Most ids one finding may cite of each kind.
+const MAX_CITED: usize = 8;
 
 /// The answer schema of a report for community `c` asked with `context`. The ids a
 /// finding may cite are enums of the community's ids that the context shows, so a
 /// decoder that follows the schema cannot cite an id the model was not given (an empty
-/// list allows no citation of that kind).
+/// list allows no citation of that kind). Its bounds keep the largest answer a decoder
+/// can write (every string and array full) within `REPORT_OUTPUT_TOKENS`: a small model
+/// that rambles to every limit still closes its JSON instead of being cut off.
 pub fn report_schema(c: &Community, context: &str) -> String {
     let (entities, relations) = ids_shown(c, context);
     let ids = |allowed: Vec<&str>| {
@@ -28,15 +32,15 @@ pub fn report_schema(c: &Community, context: &str) -> String {
             serde_json::json!({
                 "type": "array",
                 "items": {"type": "string", "enum": allowed},
-                "maxItems": 24,
+                "maxItems": MAX_CITED,
             })
         }
     };
     serde_json::json!({
         "type": "object",
         "properties": {
-            "title": {"type": "string", "maxLength": 120},
-            "summary": {"type": "string", "maxLength": 2000},
+            "title": {"type": "string", "maxLength": 100},
+            "summary": {"type": "string", "maxLength": 800},
             "findings": {
                 "type": "array",
                 "minItems": 1,
@@ -44,8 +48,8 @@ pub fn report_schema(c: &Community, context: &str) -> String {
                 "items": {
                     "type": "object",
                     "properties": {
-                        "summary": {"type": "string", "maxLength": 300},
-                        "explanation": {"type": "string", "maxLength": 2000},
+                        "summary": {"type": "string", "maxLength": 200},
+                        "explanation": {"type": "string", "maxLength": 500},
                         "entities": ids(entities),
                         "relations": ids(relations),
                     },
@@ -53,7 +57,7 @@ pub fn report_schema(c: &Community, context: &str) -> String {
                 },
             },
             "rating": {"type": "number", "minimum": 0, "maximum": 10},
-            "rating_explanation": {"type": "string", "maxLength": 500},
+            "rating_explanation": {"type": "string", "maxLength": 300},
         },
         "required": ["title", "summary", "findings", "rating", "rating_explanation"],
     })
@@ -87,7 +91,7 @@ fn ids_shown<'a>(c: &'a Community, context: &str) -> (Vec<&'a str>, Vec<&'a str>
 pub fn summary_schema() -> String {
     serde_json::json!({
         "type": "object",
-        "properties": {"summary": {"type": "string", "maxLength": 4000}},
+        "properties": {"summary": {"type": "string", "maxLength": 2000}},
         "required": ["summary"],
     })
     .to_string()
@@ -290,6 +294,38 @@ mod tests {
         assert_eq!(
             f["relations"]["maxItems"], 0,
             "no relation shown: none citable"
+        );
+    }
+
+    #[test]
+    fn the_largest_answer_the_schema_allows_fits_the_output_budget() {
+        let mut c = community();
+        c.members = (0..40).map(|i| format!("ent_{i:016x}")).collect();
+        c.relations = (0..40).map(|i| format!("rel_{i:016x}")).collect();
+        let ctx = c.members.join(" ") + " " + &c.relations.join(" ");
+        let v: Value = serde_json::from_str(&report_schema(&c, &ctx)).unwrap();
+        let p = &v["properties"];
+        let f = &p["findings"]["items"]["properties"];
+        let text = |node: &Value| "word ".repeat(node["maxLength"].as_u64().unwrap() as usize / 5);
+        let ids = |node: &Value, all: &[String]| {
+            all[..node["maxItems"].as_u64().unwrap() as usize].to_vec()
+        };
+        let finding = serde_json::json!({
+            "summary": text(&f["summary"]), "explanation": text(&f["explanation"]),
+            "entities": ids(&f["entities"], &c.members),
+            "relations": ids(&f["relations"], &c.relations),
+        });
+        let n = p["findings"]["maxItems"].as_u64().unwrap() as usize;
+        let largest = serde_json::json!({
+            "title": text(&p["title"]), "summary": text(&p["summary"]),
+            "findings": vec![finding; n], "rating": 10,
+            "rating_explanation": text(&p["rating_explanation"]),
+        })
+        .to_string();
+        let tokens = crate::commands::communities::context::model_tokens(&largest);
+        assert!(
+            tokens <= crate::commands::communities::ask::REPORT_OUTPUT_TOKENS,
+            "{tokens} tokens"
         );
     }
 
