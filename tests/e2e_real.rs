@@ -111,14 +111,28 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         println!("real model, sample corpus: no relation kept, no community to report");
         return;
     }
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    // 0: every report written; 1: some report failed after its retries (a 135M model can
+    // ramble to the output budget on every attempt), recorded and asked again by a rerun.
+    assert!(ran.code == 0 || ran.code == 1, "{}", ran.stderr);
     let comms = support::read_jsonl(&out.join("communities.jsonl"));
     let reports = support::read_jsonl(&out.join("community_reports.jsonl"));
     let reportable: Vec<&serde_json::Value> = comms
         .iter()
         .filter(|c| c["size"].as_u64().unwrap() >= 2)
         .collect();
-    assert_eq!(reports.len(), reportable.len(), "one report each");
+    let sec = report(out)["communities"].clone();
+    let failed: u64 = sec["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["reports_failed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        reports.len() as u64 + failed,
+        reportable.len() as u64,
+        "one report each, or a failure recorded: {sec}"
+    );
+    assert_eq!(ran.code == 1, failed > 0, "{}", ran.stderr);
     for r in &reports {
         let c = reportable
             .iter()
@@ -149,6 +163,10 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         reports.len(),
         ev["communities"]["reports"]
     );
+    if failed > 0 {
+        println!("real model, sample corpus: {failed} report(s) failed: {sec}");
+        return;
+    }
     // A rerun with nothing changed asks nothing.
     let ran = run_with_limit(&args, Duration::from_secs(300)).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
