@@ -44,7 +44,7 @@ use crate::run::stop::{install_signals, Stop, Stopping};
 
 use ask::{Asker, REPORT_OUTPUT_TOKENS, SYSTEM};
 use context::model_tokens;
-use settings::{EngineFlags, Settings};
+use settings::Settings;
 use view::View;
 use work::{Shared, Tally};
 
@@ -62,18 +62,7 @@ pub fn settings_for_run(a: &RunArgs) -> Result<Option<Settings>, RunError> {
     if !a.communities {
         return Ok(None);
     }
-    let dir = match &a.prompts {
-        Some(d) => d.clone(),
-        None => crate::prompt::default_prompts_root().join(&a.domain),
-    };
-    let flags = EngineFlags {
-        engines: &a.engines,
-        concurrency: a.concurrency,
-        ollama_concurrency: a.ollama_concurrency,
-        engine_wait: a.engine_wait,
-        stop_grace: a.stop_grace,
-    };
-    Settings::new(&a.output.out, a.output.quiet, &a.community, &flags, &dir).map(Some)
+    Settings::from_run_args(a).map(Some)
 }
 
 /// What the run's outputs give the step.

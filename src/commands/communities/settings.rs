@@ -62,10 +62,6 @@ pub struct EngineFlags<'a> {
 
 impl Settings {
     pub fn from_args(a: &CommunitiesArgs) -> Result<Self, RunError> {
-        let dir = match &a.prompts {
-            Some(dir) => dir.clone(),
-            None => default_prompts_root().join(&a.domain),
-        };
         let flags = EngineFlags {
             engines: &a.engines,
             concurrency: a.concurrency,
@@ -73,6 +69,20 @@ impl Settings {
             engine_wait: a.engine_wait,
             stop_grace: a.stop_grace,
         };
+        let dir = templates_dir(a.prompts.as_deref(), &a.domain);
+        Self::new(&a.output.out, a.output.quiet, &a.community, &flags, &dir)
+    }
+
+    /// The settings of `run --communities`: the run's own flags.
+    pub fn from_run_args(a: &crate::cli::RunArgs) -> Result<Self, RunError> {
+        let flags = EngineFlags {
+            engines: &a.engines,
+            concurrency: a.concurrency,
+            ollama_concurrency: a.ollama_concurrency,
+            engine_wait: a.engine_wait,
+            stop_grace: a.stop_grace,
+        };
+        let dir = templates_dir(a.prompts.as_deref(), &a.domain);
         Self::new(&a.output.out, a.output.quiet, &a.community, &flags, &dir)
     }
 
@@ -160,4 +170,9 @@ fn template(dir: &Path, name: &str) -> Result<Template, RunError> {
         fragments => vec!["a", "b"], max_words => 10, level => 0, size => 2,
     })?;
     Ok(t)
+}
+
+/// Where the templates come from: `--prompts DIR`, else the domain's folder.
+fn templates_dir(prompts: Option<&std::path::Path>, domain: &str) -> std::path::PathBuf {
+    prompts.map_or_else(|| default_prompts_root().join(domain), |d| d.to_path_buf())
 }

@@ -207,29 +207,17 @@ fn edge_weight(r: &Relation) -> f64 {
 }
 
 /// Modularity of the partition `labels` (one label per node) of the undirected weighted
-/// graph `edges` over `labels.len()` nodes, at `resolution`; none without edge weight.
+/// graph `edges` over `labels.len()` nodes, at `resolution` (detection's own measure);
+/// none without edge weight.
 pub fn modularity(edges: &[(u32, u32, f64)], labels: &[u32], resolution: f64) -> Option<f64> {
-    let m: f64 = edges.iter().map(|e| e.2).sum();
-    if m <= 0.0 {
+    if !edges.iter().any(|&(a, b, w)| a != b && w > 0.0) {
         return None;
     }
-    let mut inside: HashMap<u32, f64> = HashMap::new();
-    let mut degree: HashMap<u32, f64> = HashMap::new();
-    for &(a, b, w) in edges {
-        let (la, lb) = (labels[a as usize], labels[b as usize]);
-        *degree.entry(la).or_default() += w;
-        *degree.entry(lb).or_default() += w;
-        if la == lb {
-            *inside.entry(la).or_default() += w;
-        }
-    }
-    let q = degree
-        .iter()
-        .map(|(l, d)| {
-            inside.get(l).copied().unwrap_or(0.0) / m - resolution * (d / (2.0 * m)).powi(2)
-        })
-        .sum();
-    Some(q)
+    let g = crate::community::Graph {
+        nodes: labels.len(),
+        edges: edges.to_vec(),
+    };
+    Some(crate::community::modularity(&g, labels, resolution))
 }
 
 /// Modularity and sizes per level, unassigned and isolated entities.
