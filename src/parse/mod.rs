@@ -20,7 +20,8 @@ pub use names::{clean_name, name_key, type_key};
 pub use validate::Checks;
 
 use raw::{RawAnswer, RawRelations};
-use repair::{parse_json, salvage_cut_off};
+pub use repair::parse_json;
+use repair::salvage_cut_off;
 use validate::validate;
 
 /// Why an answer is unusable.

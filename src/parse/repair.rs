@@ -51,8 +51,9 @@ pub(super) fn salvage_cut_off(content: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&text).ok()
 }
 
-/// Strict JSON first; then the safe repairs.
-pub(super) fn parse_json(content: &str) -> Result<serde_json::Value, String> {
+/// Strict JSON first; then the safe repairs (prose or fences around the object, trailing
+/// commas). Every answer the tool reads goes through it.
+pub fn parse_json(content: &str) -> Result<serde_json::Value, String> {
     let first_err = match serde_json::from_str::<serde_json::Value>(content) {
         Ok(v) => return Ok(v),
         Err(e) => e.to_string(),

@@ -111,14 +111,7 @@ pub fn answer_json(ans: &ChatAnswer) -> Result<Value, EngineError> {
             "empty answer",
         ));
     }
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
-        return Ok(v);
-    }
-    let inner = match (text.find('{'), text.rfind('}')) {
-        (Some(a), Some(b)) if a < b => &text[a..=b],
-        _ => text,
-    };
-    serde_json::from_str::<Value>(inner).map_err(|e| {
+    crate::parse::parse_json(text).map_err(|e| {
         let class = if ans.finish == Finish::Length {
             FailureClass::Truncated
         } else {
