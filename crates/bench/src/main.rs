@@ -103,8 +103,9 @@ struct Args {
     /// Fixed latency of the `client-cost` scenario, in ms.
     #[arg(long, default_value_t = 1)]
     client_cost_latency_ms: u64,
-    /// Fixed latency of the `communities` scenario, in ms.
-    #[arg(long, default_value_t = 200)]
+    /// Fixed latency of the `communities` scenario, in ms (500: the `vllm` scenario's, so the
+    /// two efficiencies are measured on jobs of the same kind; a real report takes longer).
+    #[arg(long, default_value_t = 500)]
     communities_latency_ms: u64,
     /// Client concurrency (= the fake's slots) of the `communities` scenario.
     #[arg(long, default_value_t = 16)]

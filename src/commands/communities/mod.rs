@@ -92,6 +92,11 @@ fn read_input(run: &FinishedRun) -> Result<Input, RunError> {
 /// The finishing step on the finished run in `s.out`.
 pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     let started = Instant::now();
+    // The tokenizer's tables take ~100 ms to decode; they are built while the outputs are
+    // read and the engines probed, not after.
+    std::thread::spawn(|| {
+        crate::chunk::tokens::tokenizer();
+    });
     let run = FinishedRun::open(&s.out)?;
     let _lock = OutLock::acquire(&s.out)?;
     let input = read_input(&run)?;
@@ -103,7 +108,6 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     if model.is_empty() {
         model = recorded_model(&run);
     }
-    let (input_budget, context_budget) = budgets(&s, context_len);
 
     let warm = graph::warm_start(&built, &input.previous);
     let clusters = crate::community::detect(&built.graph, &s.params, warm.as_deref());
@@ -111,6 +115,8 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     let mut view = View::new(&input.entities, &input.relations, |id| {
         built.index.get(id).map_or(0, |&n| built.degree[n as usize])
     });
+    // After detection: counting the templates' tokens waits for the tokenizer.
+    let (input_budget, context_budget) = budgets(&s, context_len);
     let salt = format!(
         "v1\0{}\0{}\0{model}\0{context_budget}\0{}\0{}",
         s.report_template.text, s.summary_template.text, s.summarize_fragments, s.summarize_tokens

@@ -205,10 +205,11 @@ pub async fn reports(
         .collect();
     let mut order: Vec<&Community> = communities.iter().collect();
     order.sort_by_key(|c| std::cmp::Reverse(c.level));
-    let mut ready: VecDeque<&Community> = order
-        .into_iter()
-        .filter(|c| c.children.is_empty() || fits_whole(c, &view, shared.context_budget))
-        .collect();
+    // Leaves go first; whether a parent's own data fits (building its context) is found
+    // once they are on their way.
+    let (leaves, mut parents): (Vec<&Community>, Vec<&Community>) =
+        order.into_iter().partition(|c| c.children.is_empty());
+    let mut ready: VecDeque<&Community> = leaves.into();
     let mut sent: HashSet<&str> = HashSet::new();
     let slots = Arc::new(Semaphore::new(
         shared.asker.router.total_capacity().clamp(1, 1024),
@@ -234,6 +235,15 @@ pub async fn reports(
                 sh.tally.done.fetch_add(1, Ordering::Relaxed);
                 (c.id, r)
             });
+        }
+        if !parents.is_empty() {
+            let budget = shared.context_budget;
+            ready.extend(
+                std::mem::take(&mut parents)
+                    .into_iter()
+                    .filter(|c| !sent.contains(c.id.as_str()) && fits_whole(c, &view, budget)),
+            );
+            continue;
         }
         let Some(done) = tasks.join_next().await else {
             break;
