@@ -111,9 +111,9 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         println!("real model, sample corpus: no relation kept, no community to report");
         return;
     }
-    // 0: every report written; 1: some report failed after its retries (a 135M model can
-    // ramble to the output budget on every attempt), recorded and asked again by a rerun.
-    assert!(ran.code == 0 || ran.code == 1, "{}", ran.stderr);
+    // Every community above the minimum size gets its report: the schemas close every
+    // object and bound every string, so even a 135M model that rambles stops at the limits.
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
     let comms = support::read_jsonl(&out.join("communities.jsonl"));
     let reports = support::read_jsonl(&out.join("community_reports.jsonl"));
     let reportable: Vec<&serde_json::Value> = comms
@@ -121,18 +121,7 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         .filter(|c| c["size"].as_u64().unwrap() >= 2)
         .collect();
     let sec = report(out)["communities"].clone();
-    let failed: u64 = sec["levels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["reports_failed"].as_u64().unwrap())
-        .sum();
-    assert_eq!(
-        reports.len() as u64 + failed,
-        reportable.len() as u64,
-        "one report each, or a failure recorded: {sec}"
-    );
-    assert_eq!(ran.code == 1, failed > 0, "{}", ran.stderr);
+    assert_eq!(reports.len(), reportable.len(), "one report each: {sec}");
     for r in &reports {
         let c = reportable
             .iter()
@@ -147,11 +136,14 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         assert!(!r["title"].as_str().unwrap().trim().is_empty(), "{r}");
         let rating = r["rating"].as_f64().unwrap();
         assert!((0.0..=10.0).contains(&rating), "{r}");
+        let mut cited = 0;
         for f in r["findings"].as_array().unwrap() {
             for e in f["entities"].as_array().unwrap() {
                 assert!(members.contains(&e.as_str().unwrap()), "{e} cited in {r}");
+                cited += 1;
             }
         }
+        assert!(cited > 0, "a report cites its members: {r}");
     }
     let ran = run_with_limit(&["eval", "--out", o], Duration::from_secs(120)).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -163,10 +155,6 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         reports.len(),
         ev["communities"]["reports"]
     );
-    if failed > 0 {
-        println!("real model, sample corpus: {failed} report(s) failed: {sec}");
-        return;
-    }
     // A rerun with nothing changed asks nothing.
     let ran = run_with_limit(&args, Duration::from_secs(300)).await;
     assert_eq!(ran.code, 0, "{}", ran.stderr);

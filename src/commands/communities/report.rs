@@ -20,18 +20,20 @@ const MAX_CITED: usize = 8;
 /// The answer schema of a report for community `c` asked with `context`. The ids a
 /// finding may cite are enums of the community's ids that the context shows, so a
 /// decoder that follows the schema cannot cite an id the model was not given (an empty
-/// list allows no citation of that kind). Its bounds keep the largest answer a decoder
+/// list allows no citation of that kind); a finding cites at least one entity when any is
+/// shown. Its bounds keep the largest answer a decoder
 /// can write (every string and array full) within `REPORT_OUTPUT_TOKENS`: a small model
 /// that rambles to every limit still closes its JSON instead of being cut off.
 pub fn report_schema(c: &Community, context: &str) -> String {
     let (entities, relations) = ids_shown(c, context);
-    let ids = |allowed: Vec<&str>| {
+    let ids = |allowed: Vec<&str>, min: usize| {
         if allowed.is_empty() {
-            serde_json::json!({"type": "array", "items": {"type": "string"}, "maxItems": 0})
+            serde_json::json!({"type": "array", "items": {"type": "string", "maxLength": 20}, "maxItems": 0})
         } else {
             serde_json::json!({
                 "type": "array",
                 "items": {"type": "string", "enum": allowed},
+                "minItems": min,
                 "maxItems": MAX_CITED,
             })
         }
@@ -50,16 +52,20 @@ pub fn report_schema(c: &Community, context: &str) -> String {
                     "properties": {
                         "summary": {"type": "string", "maxLength": 200},
                         "explanation": {"type": "string", "maxLength": 500},
-                        "entities": ids(entities),
-                        "relations": ids(relations),
+                        // A finding rests on at least one of the entities shown.
+                        "entities": ids(entities, 1),
+                        "relations": ids(relations, 0),
                     },
                     "required": ["summary", "explanation", "entities", "relations"],
+                    "additionalProperties": false,
                 },
             },
             "rating": {"type": "number", "minimum": 0, "maximum": 10},
             "rating_explanation": {"type": "string", "maxLength": 300},
         },
         "required": ["title", "summary", "findings", "rating", "rating_explanation"],
+        // Without it a structured-output backend lets the model add keys of any length.
+        "additionalProperties": false,
     })
     .to_string()
 }
@@ -93,6 +99,7 @@ pub fn summary_schema() -> String {
         "type": "object",
         "properties": {"summary": {"type": "string", "maxLength": 2000}},
         "required": ["summary"],
+        "additionalProperties": false,
     })
     .to_string()
 }
@@ -284,10 +291,50 @@ mod tests {
             f["entities"]["items"]["enum"],
             serde_json::json!(["ent_00000000000000bb"])
         );
+        assert_eq!(f["entities"]["minItems"], 1, "a finding cites an entity");
         assert_eq!(
             f["relations"]["maxItems"], 0,
             "no relation shown: none citable"
         );
+    }
+
+    /// Every object of `v` (and below) closes its keys and bounds its strings: an open
+    /// object lets a structured-output backend add keys of any length.
+    fn assert_closed(v: &Value, at: &str) {
+        match v {
+            Value::Object(m) => {
+                if m.get("type") == Some(&Value::from("object")) {
+                    assert_eq!(
+                        m.get("additionalProperties"),
+                        Some(&Value::Bool(false)),
+                        "{at} is open"
+                    );
+                }
+                if m.get("type") == Some(&Value::from("string")) && !m.contains_key("enum") {
+                    assert!(
+                        m.get("maxLength").is_some_and(Value::is_u64),
+                        "{at} has no maxLength"
+                    );
+                }
+                for (k, x) in m {
+                    assert_closed(x, &format!("{at}/{k}"));
+                }
+            }
+            Value::Array(xs) => xs.iter().for_each(|x| assert_closed(x, at)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn report_and_summary_schemas_allow_no_other_key_and_no_unbounded_string() {
+        let mut c = community();
+        c.members = vec!["ent_00000000000000aa".into()];
+        let ctx = "- ent_00000000000000aa Acme";
+        assert_closed(
+            &serde_json::from_str(&report_schema(&c, ctx)).unwrap(),
+            "report",
+        );
+        assert_closed(&serde_json::from_str(&summary_schema()).unwrap(), "summary");
     }
 
     #[test]
