@@ -217,3 +217,38 @@ async fn real_model_first_ctrl_c_stops_within_the_deadline_and_resume_sends_the_
     );
     assert_eq!(rep["chunks"]["failed"], 0, "{rep}");
 }
+
+/// Two-pass on the real server: both requests of a chunk start with the same system prompt
+/// and chunk text, so the relations request's prefill comes from vLLM's prefix cache, and
+/// `report.json` counts those tokens (the server runs with `--enable-prompt-tokens-details`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a vLLM serving a real instruct model: AEGIS_E2E_REAL_URL (make vllm-real-up)"]
+async fn real_model_two_pass_relations_prefill_is_served_from_the_prefix_cache() {
+    let url = real_url();
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let doc = "notes/meeting-2026-05-14.md";
+    std::fs::copy(
+        sample_corpus().join(doc),
+        corpus.join("meeting-2026-05-14.md"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let extra = ["--relations", "two-pass", "--request-timeout", "900"];
+    let ran = run_vllm(&corpus, &out, &url, &extra, Duration::from_secs(900)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let v = &report(&out)["engines"]["vllm"];
+    let (requests, prompt, cached) = (
+        v["requests"].as_u64().unwrap(),
+        v["prompt_tokens"].as_u64().unwrap(),
+        v["cached_prompt_tokens"].as_u64().unwrap(),
+    );
+    assert_eq!(requests, 2, "entities, then relations among them: {v}");
+    // The second request's shared prefix (system prompt and chunk, in whole cache blocks).
+    assert!(cached > 0 && cached < prompt, "{v}");
+    println!(
+        "real model, two-pass on one chunk: {requests} requests, {prompt} prompt tokens, {cached} from the prefix cache ({:.2})",
+        cached as f64 / prompt as f64
+    );
+}

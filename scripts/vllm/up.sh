@@ -60,6 +60,9 @@ args=(
   # A per-request `seed` with chunked prefill crashes the engine.
   --no-enable-chunked-prefill
   --structured-outputs-config '{"backend":"guidance","disable_any_whitespace":true}'
+  # usage.prompt_tokens_details.cached_tokens: the prompt tokens prefix caching served,
+  # counted per engine in report.json (two-pass's second request reuses the chunk's prefix).
+  --enable-prompt-tokens-details
 )
 # shellcheck disable=SC2206
 [[ -n "${VLLM_EXTRA_ARGS:-}" ]] && args+=($VLLM_EXTRA_ARGS)
