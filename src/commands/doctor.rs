@@ -139,18 +139,15 @@ pub fn communities_stage(out: &Path) -> CommunitiesStage {
         Err(e) => return CommunitiesStage::new(out, "no_finished_run", e.to_string()),
     };
     let quoted = crate::commands::shell::shell_quote(&out.display().to_string());
-    let file = mtime(&out.join(COMMUNITIES_FILE));
-    let Some(file) = file else {
+    if mtime(&out.join(COMMUNITIES_FILE)).is_none() {
         return CommunitiesStage::new(
             out,
             "not_run",
             format!("not run (`aegis-ingest communities --out {quoted}`)"),
         );
-    };
-    let newer = [run.entities_path(), run.relations_path()]
-        .iter()
-        .any(|p| mtime(p).is_some_and(|t| t > file));
-    let Some(c) = run.report.communities.filter(|_| !newer) else {
+    }
+    let current = crate::outdir::report::communities_current(out);
+    let Some(c) = run.report.communities.filter(|_| current) else {
         return CommunitiesStage::new(
             out,
             "stale",

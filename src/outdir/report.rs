@@ -216,6 +216,31 @@ pub struct EarlierGrounding {
     pub total: Option<u64>,
 }
 
+/// Whether the finishing step's `communities.jsonl` in `out` was made from the outputs
+/// there now: it exists, and neither `entities.jsonl` nor `relations.jsonl` was written
+/// after it.
+pub fn communities_current(out: &std::path::Path) -> bool {
+    use super::names::{COMMUNITIES_FILE, ENTITIES_FILE, RELATIONS_FILE};
+    let mtime = |name: &str| std::fs::metadata(out.join(name)).and_then(|m| m.modified());
+    let Ok(made) = mtime(COMMUNITIES_FILE) else {
+        return false;
+    };
+    [ENTITIES_FILE, RELATIONS_FILE]
+        .iter()
+        .all(|f| mtime(f).map_or(true, |t| t <= made))
+}
+
+/// The `communities` section of `out`'s `report.json`, while it still describes the
+/// outputs there (`communities_current`): a run that leaves the outputs as they were
+/// keeps it in the report it writes.
+pub fn current_communities(out: &std::path::Path) -> Option<CommunitiesSection> {
+    if !communities_current(out) {
+        return None;
+    }
+    let bytes = std::fs::read(out.join(super::names::REPORT_FILE)).ok()?;
+    serde_json::from_slice::<Report>(&bytes).ok()?.communities
+}
+
 /// Peak resident memory of this process (`ru_maxrss` of `getrusage`, in KiB on Linux), in
 /// MB with one decimal; None where the system does not say.
 pub fn peak_rss_mb() -> Option<f64> {

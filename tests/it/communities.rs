@@ -828,6 +828,15 @@ async fn doctor_out_says_whether_the_finishing_step_is_not_run_done_or_stale() {
     assert_eq!(json["communities"]["reports"], reports as u64);
     assert_eq!(json["communities"]["failed"], 0);
 
+    // A rerun of `run` with nothing new leaves the outputs as they were: the stage stays
+    // done, and the report it writes keeps the step's figures.
+    let p = ["--prompts", g.prompts.to_str().unwrap()];
+    let ran = run_vllm(&g.corpus, &g.out, &url, &p, Duration::from_secs(60)).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(report(&g.out)["communities"]["status"], "done");
+    let json: Value = serde_json::from_str(&with_out("json").await.stdout).unwrap();
+    assert_eq!(json["communities"]["stage"], "done", "{json}");
+
     // A new document changes the outputs: the step's reports no longer match them.
     std::fs::write(g.corpus.join("doc99.md"), "Alphaco1 opened Echoplant99.\n").unwrap();
     let ran = run_vllm(&g.corpus, &g.out, &url, &[], Duration::from_secs(60)).await;
@@ -839,6 +848,10 @@ async fn doctor_out_says_whether_the_finishing_step_is_not_run_done_or_stale() {
     );
     let json: Value = serde_json::from_str(&with_out("json").await.stdout).unwrap();
     assert_eq!(json["communities"]["stage"], "stale");
+    assert!(
+        report(&g.out)["communities"].is_null(),
+        "figures of other outputs dropped"
+    );
 
     // Rerun: done again.
     let ran = communities(&g.out, &url, &[]).await;
