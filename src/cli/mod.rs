@@ -314,7 +314,7 @@ pub struct CommunityFlags {
     pub max_cluster_size: usize,
 
     /// Community detection: the most levels of the hierarchy.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_levels: usize,
 
     /// Communities with fewer members get no report.

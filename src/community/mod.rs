@@ -40,7 +40,7 @@ impl Default for Params {
             resolution: 1.0,
             seed: 0xAE615,
             max_cluster_size: 10,
-            max_levels: 4,
+            max_levels: 8,
         }
     }
 }

@@ -122,7 +122,7 @@ fn check_flags(c: &CommunityFlags) -> Result<Params, RunError> {
     }
     if c.max_levels == 0 {
         return Err(RunError::usage(
-            "--max-levels must be at least 1 (the default is 4)",
+            "--max-levels must be at least 1 (the default is 8)",
         ));
     }
     if !(c.resolution.is_finite() && c.resolution > 0.0) {
