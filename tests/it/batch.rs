@@ -50,7 +50,7 @@ async fn export_chunked(
 
 /// A batch runner: every request line's body POSTed to `url`'s /v1/chat/completions, the
 /// answers written in `vllm run-batch`'s output shape.
-async fn run_batch(requests: &[PathBuf], url: &str, results: &Path) -> usize {
+pub(crate) async fn run_batch(requests: &[PathBuf], url: &str, results: &Path) -> usize {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let mut out = String::new();

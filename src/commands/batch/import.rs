@@ -1,5 +1,7 @@
 //! `batch import`: each result validated like a live answer to its chunk's request and
-//! journaled under the chunk's key; a failure goes to a retry file as a request.
+//! journaled under the chunk's key; a failure goes to a retry file as a request. In
+//! `--relations two-pass` mode, a chunk that keeps two entities or more waits for its
+//! relations (`two_pass`).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -10,17 +12,20 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::files::{
-    ChunkLine, ExportInfo, Shape, CHUNKS_FILE, DIR_NAME, EXPORT_FILE, RETRY_FILE, SCHEMA_VERSION,
+    ChunkLine, ExportInfo, Shape, CHUNKS_FILE, DIR_NAME, EXPORT_FILE, RELATIONS_FILE, RETRY_FILE,
+    SCHEMA_VERSION,
 };
-use super::results::{parse_result, result_lines, ResultLine};
+use super::results::{evaluate, parse_result, result_lines, ResultLine};
+use super::two_pass::{
+    check_relations_result, finished, parse_id, relations_line, relations_request, remove_if_there,
+    Pending, Waiting,
+};
 use crate::cli::BatchImportArgs;
-use crate::engine::openai::parse_response;
-use crate::engine::{EngineError, EngineKind, FailureClass};
+use crate::engine::{EngineError, EngineKind};
 use crate::error::{ExitCode, RunError};
 use crate::outdir::journal::{BaseIndex, ChunkKey, Journal};
 use crate::outdir::open_out;
-use crate::parse::{Checks, Extraction, GroundText};
-use crate::run::extract::accept_answer;
+use crate::prompt::RelationsMode;
 
 /// Where each exported chunk's line is in `chunks.jsonl` (16 + 12 bytes a chunk).
 struct ChunkIndex {
@@ -82,12 +87,14 @@ impl ChunkIndex {
 }
 
 /// Checks a result file before anything is written: every line a result, answered by the
-/// exported model, and some of its custom_ids from this export. Returns the unknown ids.
+/// exported model, and some of its custom_ids from this export; a relations result only
+/// for a chunk whose entities are imported (`imported`). Returns the unknown ids.
 fn check_file(
     path: &Path,
     info: &ExportInfo,
     index: &ChunkIndex,
     out: &Path,
+    imported: &dyn Fn(&ChunkKey) -> bool,
 ) -> anyhow::Result<u64> {
     let (mut known, mut unknown) = (0u64, 0u64);
     for l in result_lines(path)? {
@@ -99,11 +106,13 @@ fn check_file(
             );
             continue;
         };
-        let id = r.custom_id.as_deref().unwrap_or_default();
-        if ChunkKey::from_hex(id).is_some_and(|k| index.contains(&k)) {
-            known += 1;
-        } else {
-            unknown += 1;
+        match parse_id(r.custom_id.as_deref().unwrap_or_default()) {
+            Some((k, true)) => {
+                check_relations_result(path, n, info, out, k, index.contains(&k), imported(&k))?;
+                known += 1;
+            }
+            Some((k, false)) if index.contains(&k) => known += 1,
+            _ => unknown += 1,
         }
         if let Some(m) = r.model() {
             if m != info.model {
@@ -131,56 +140,13 @@ fn check_file(
     Ok(unknown)
 }
 
-/// Validates one result like a live answer to the chunk's request.
-fn evaluate(
-    r: &ResultLine,
-    chunk: &ChunkLine,
-    info: &ExportInfo,
-) -> Result<(Extraction, u64, u64), EngineError> {
-    if let Some(e) = r.error() {
-        return Err(EngineError::new(
-            FailureClass::Server,
-            format!(
-                "the batch job failed this request: {}",
-                crate::engine::snippet(e)
-            ),
-        ));
-    }
-    let body = r.body().ok_or_else(|| {
-        EngineError::new(FailureClass::Malformed, "the result has no response body")
-    })?;
-    match r.response.as_ref().and_then(|x| x.status_code) {
-        Some(200) | None => {}
-        Some(code) => {
-            let class = match code {
-                400 if body.get().contains("context length") => FailureClass::ContextLength,
-                429 | 503 => FailureClass::RateLimited,
-                500..=599 => FailureClass::Server,
-                _ => FailureClass::BadRequest,
-            };
-            return Err(EngineError::new(
-                class,
-                format!("{code} {}", crate::engine::snippet(body.get())),
-            ));
-        }
-    }
-    let ans = parse_response(body.get())?;
-    let ground = GroundText::new(chunk.text());
-    let checks = Checks {
-        taxonomy: &info.taxonomy,
-        text: Some(&ground),
-        grounding: info.grounding,
-        known: None,
-    };
-    let x = accept_answer(&ans, &checks)?;
-    Ok((x, ans.prompt_tokens, ans.completion_tokens))
-}
-
 /// What an import did.
 #[derive(Default)]
 struct Imported {
     done: u64,
     partial: u64,
+    /// Two-pass: chunks whose entities were kept, waiting for their relations.
+    waiting: u64,
     failed: u64,
     already: u64,
     unknown: u64,
@@ -269,14 +235,17 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     let info = load_export(out)?;
     let dir = out.join(DIR_NAME);
     let index = ChunkIndex::open(&dir.join(CHUNKS_FILE))?;
-    // Every file is checked before the checkpoint is touched.
-    let mut res = Imported::default();
-    for f in &a.results {
-        res.unknown += check_file(f, &info, &index, out)?;
-    }
     let (_lock, journal) = open_out(out, false)?;
+    let before = journal.at_open();
+    let pending = Pending::load(&dir, &before)?;
+    // Every file is checked before anything is written.
+    let mut res = Imported::default();
+    let imported = |k: &ChunkKey| pending.chunks.contains_key(k) || before.done(k).is_some();
+    for f in &a.results {
+        res.unknown += check_file(f, &info, &index, out, &imported)?;
+    }
     let mut imp = Importer {
-        before: journal.at_open(),
+        before,
         journal,
         shape: Shape::new(&info.system, info.schema.get(), info.max_output_tokens)?,
         info: &info,
@@ -286,27 +255,40 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
             w: None,
         },
         seen: HashSet::new(),
+        seen_relations: HashSet::new(),
+        relations_failed: HashSet::new(),
+        pending,
         res,
     };
     for f in &a.results {
         imp.import_file(f)?;
     }
+    // The checkpoint first: a chunk both journaled and pending is dropped from the
+    // pending file when it is next read.
     imp.journal.sync()?;
+    imp.pending.save()?;
+    let relations = match info.relations {
+        RelationsMode::TwoPass => imp.write_relations(&dir.join(RELATIONS_FILE))?,
+        RelationsMode::Joint => None,
+    };
     let Importer {
         before,
         index,
         seen,
         retry,
+        pending,
         mut res,
         ..
     } = imp;
     res.pending = index
         .keys()
-        .filter(|k| before.done(k).is_none() && !seen.contains(k))
+        .filter(|k| {
+            before.done(k).is_none() && !seen.contains(k) && !pending.chunks.contains_key(k)
+        })
         .count() as u64;
     let retry_file = retry.finish(a.retry.is_none())?;
     if !a.output.quiet {
-        print_import_summary(&res, retry_file.as_deref(), out);
+        print_import_summary(&res, retry_file.as_deref(), relations.as_ref(), out);
     }
     if res.unknown > 0 {
         tracing::warn!(
@@ -332,6 +314,11 @@ struct Importer<'a> {
     retry: Retry,
     /// Chunks imported from these files (a key twice counts once).
     seen: HashSet<ChunkKey>,
+    /// Two-pass: chunks whose relations results these files hold, and those that failed.
+    seen_relations: HashSet<ChunkKey>,
+    relations_failed: HashSet<ChunkKey>,
+    /// Two-pass: the chunks waiting for their relations.
+    pending: Pending,
     res: Imported,
 }
 
@@ -343,15 +330,22 @@ impl Importer<'_> {
             let Some(r) = parse_result(f, n, &line, complete)? else {
                 continue;
             };
-            let Some(key) = r
+            let Some((key, relations)) = r
                 .custom_id
                 .as_deref()
-                .and_then(ChunkKey::from_hex)
-                .filter(|k| self.index.contains(k))
+                .and_then(parse_id)
+                .filter(|(k, _)| self.index.contains(k))
             else {
                 continue;
             };
-            if self.before.done(&key).is_some() || !self.seen.insert(key) {
+            if relations {
+                self.import_relations(key, &r)?;
+                continue;
+            }
+            if self.before.done(&key).is_some()
+                || !self.seen.insert(key)
+                || self.pending.chunks.contains_key(&key)
+            {
                 self.res.already += 1;
                 continue;
             }
@@ -365,42 +359,145 @@ impl Importer<'_> {
         let chunk = self.index.read(&key)?;
         let res = &mut self.res;
         self.journal.begin_batch();
-        match evaluate(r, &chunk, self.info) {
+        match evaluate(r, chunk.text(), self.info, None) {
             Ok((x, pt, ct)) => {
-                // The check refused any other model: every answer is the export's.
-                let model = &self.info.model;
-                self.journal
-                    .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
-                res.done += 1;
-                res.partial += u64::from(x.partial);
+                let two_pass = self.info.relations == RelationsMode::TwoPass;
+                if two_pass
+                    && relations_request(&self.shape, self.info, key, chunk.text(), &x.entities)
+                        .is_some()
+                {
+                    // Its relations are asked next (the relations file).
+                    self.pending.insert(key, Waiting::new(key, x, pt, ct));
+                    res.waiting += 1;
+                } else {
+                    // The check refused any other model: every answer is the export's.
+                    let model = &self.info.model;
+                    self.journal
+                        .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
+                    res.done += 1;
+                    res.partial += u64::from(x.partial);
+                }
             }
             Err(e) => {
-                self.journal
-                    .record_failed(key, e.class.name(), &e.message, e.raw.as_deref())?;
-                let line = self.shape.line(&self.info.model, key, chunk.user)?;
-                self.retry.push(&line)?;
-                res.failed += 1;
-                if res.reasons.len() < 5 {
-                    res.reasons.push(format!(
-                        "{} chunk {}: {} ({})",
-                        chunk.doc,
-                        chunk.i,
-                        e.message,
-                        e.class.name()
-                    ));
-                }
+                let line = self.shape.line(&self.info.model, key, chunk.user.clone())?;
+                self.failed(key, &chunk, &e, &line)?;
             }
         }
         self.journal.end_batch()?;
         Ok(())
     }
+
+    /// Journals a failed answer and puts its request in the retry file.
+    fn failed(
+        &mut self,
+        key: ChunkKey,
+        chunk: &ChunkLine,
+        e: &EngineError,
+        request: &[u8],
+    ) -> anyhow::Result<()> {
+        self.journal
+            .record_failed(key, e.class.name(), &e.message, e.raw.as_deref())?;
+        self.retry.push(request)?;
+        let res = &mut self.res;
+        res.failed += 1;
+        if res.reasons.len() < 5 {
+            res.reasons.push(format!(
+                "{} chunk {}: {} ({})",
+                chunk.doc,
+                chunk.i,
+                e.message,
+                e.class.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Two-pass: journals a waiting chunk with its relations answered, as a live run
+    /// journals it; a failure puts its relations request in the retry file.
+    fn import_relations(&mut self, key: ChunkKey, r: &ResultLine) -> anyhow::Result<()> {
+        if self.before.done(&key).is_some() || !self.seen_relations.insert(key) {
+            self.res.already += 1;
+            return Ok(());
+        }
+        let Some(w) = self.pending.chunks.get(&key) else {
+            self.res.already += 1;
+            return Ok(());
+        };
+        let chunk = self.index.read(&key)?;
+        self.journal.begin_batch();
+        match evaluate(r, chunk.text(), self.info, Some(&w.x.entities)) {
+            Ok((rx, pt, ct)) => {
+                let Some(w) = self.pending.remove(&key) else {
+                    return Ok(());
+                };
+                let x = finished(w.x, rx);
+                let (pt, ct) = (w.pt + pt, w.ct + ct);
+                let model = &self.info.model;
+                self.journal
+                    .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
+                self.res.done += 1;
+                self.res.partial += u64::from(x.partial);
+            }
+            Err(e) => {
+                let line =
+                    relations_line(&self.shape, self.info, key, chunk.text(), &w.x.entities)?
+                        .unwrap_or_default();
+                self.relations_failed.insert(key);
+                self.failed(key, &chunk, &e, &line)?;
+            }
+        }
+        self.journal.end_batch()?;
+        Ok(())
+    }
+
+    /// Two-pass: the relations requests of the chunks waiting for theirs (those that
+    /// failed in this import are in the retry file instead), in `path`; the file is removed
+    /// when none waits. Returns the file and its request count.
+    fn write_relations(&mut self, path: &Path) -> anyhow::Result<Option<(PathBuf, u64)>> {
+        let mut lines = Vec::new();
+        let keys: Vec<ChunkKey> = self.pending.chunks.keys().copied().collect();
+        for key in keys {
+            if self.relations_failed.contains(&key) || !self.index.contains(&key) {
+                continue;
+            }
+            let chunk = self.index.read(&key)?;
+            let entities = &self.pending.chunks[&key].x.entities;
+            if let Some(line) = relations_line(&self.shape, self.info, key, chunk.text(), entities)?
+            {
+                lines.push(line);
+            }
+        }
+        if lines.is_empty() {
+            remove_if_there(path)?;
+            return Ok(None);
+        }
+        crate::outdir::atomic::write_atomic(path, |w| {
+            lines.iter().try_for_each(|l| w.write_all(l))
+        })
+        .map_err(|e| {
+            let msg = format!("cannot write the relations file {}: {e}", path.display());
+            RunError::io(path, &e, msg)
+        })?;
+        Ok(Some((path.to_path_buf(), lines.len() as u64)))
+    }
 }
 
-fn print_import_summary(res: &Imported, retry: Option<&Path>, out: &Path) {
+fn print_import_summary(
+    res: &Imported,
+    retry: Option<&Path>,
+    relations: Option<&(PathBuf, u64)>,
+    out: &Path,
+) {
     crate::outln!(
-        "batch import: {} chunks journaled ({} partial: cut off at the output budget, complete records kept), {} failed, {} already in the checkpoint, {} unknown custom_ids",
+        "batch import: {} chunks journaled ({} partial: cut off at the output budget, complete records kept), {} failed, {} already imported, {} unknown custom_ids",
         res.done, res.partial, res.failed, res.already, res.unknown
     );
+    if res.waiting > 0 {
+        crate::outln!(
+            "two-pass: {} chunks kept two entities or more and wait for their relations",
+            res.waiting
+        );
+    }
     for r in &res.reasons {
         crate::outln!("  failed: {r}");
     }
@@ -416,6 +513,15 @@ fn print_import_summary(res: &Imported, retry: Option<&Path>, out: &Path) {
             p.display(),
             res.failed
         );
+    }
+    if let Some((file, n)) = relations {
+        crate::outln!(
+            "next: run {} ({n} relations requests) through the batch job as you ran the first file (e.g. vllm run-batch -i {} -o relations-results.jsonl), then import its results: aegis-ingest batch import relations-results.jsonl --out {}",
+            file.display(),
+            file.display(),
+            out.display()
+        );
+        return;
     }
     crate::outln!(
         "next: aegis-ingest run CORPUS --out {} (sends no request for the imported chunks, writes the outputs)",
