@@ -503,6 +503,12 @@ async fn batch_two_pass_refuses_relations_results_without_their_entities() {
             .code,
         0
     );
+    // An export record written before two-pass batches (no "relations") reads as joint.
+    let record = out_j.join("batch/export.json");
+    let mut info: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(info["relations"], "joint");
+    info.as_object_mut().unwrap().remove("relations");
+    std::fs::write(&record, info.to_string()).unwrap();
     let before = std::fs::read(out_j.join("checkpoint.jsonl")).unwrap();
     let r = import(&rel_a, &out_j).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -517,10 +523,10 @@ async fn batch_two_pass_refuses_relations_results_without_their_entities() {
     );
 }
 
-/// A failed relations answer: exit 1, its relations request in the retry file, which run
-/// as a batch and imported finishes the chunk.
+/// Failed answers of either pass: exit 1, the request of the pass that failed in the retry
+/// file, which run as a batch and imported finishes the chunk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batch_two_pass_failed_relations_go_to_the_retry_file() {
+async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
     let s = setup();
     let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
     let url = fake.url();
@@ -531,8 +537,48 @@ async fn batch_two_pass_failed_relations_go_to_the_retry_file() {
     );
     let res1 = s.file("e-results.jsonl");
     crate::batch::run_batch(std::slice::from_ref(&first), &url, &res1).await;
-    assert_eq!(import(&res1, &out).await.code, 0);
+    // The entities answer for b.md's chunk is not JSON.
+    let exported = read_jsonl(&first);
+    let zed = exported
+        .iter()
+        .find(|r| {
+            r["body"]["messages"][1]["content"]
+                .as_str()
+                .unwrap()
+                .contains("Zed")
+        })
+        .unwrap();
+    let mut lines = read_jsonl(&res1);
+    let at = lines
+        .iter()
+        .position(|r| r["custom_id"] == zed["custom_id"])
+        .unwrap();
+    lines[at]["response"]["body"]["choices"][0]["message"]["content"] =
+        Value::from("{\"entities\": [oops");
+    let text: String = lines.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&res1, text).unwrap();
+    let im = import(&res1, &out).await;
+    assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
+    assert!(im.stdout.contains("1 failed"), "{}", im.stdout);
+    let retry = out.join("batch/retry.jsonl");
+    assert_eq!(
+        read_jsonl(&retry),
+        vec![zed.clone()],
+        "the retry file holds the exported entities request"
+    );
     let second = out.join("batch/relations.jsonl");
+    let waiting = std::fs::read(&second).unwrap();
+    let res_retry = s.file("e-retry-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&retry), &url, &res_retry).await;
+    let im = import(&res_retry, &out).await;
+    assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
+    assert!(im.stdout.contains("1 chunks journaled"), "{}", im.stdout);
+    assert!(!retry.exists());
+    assert_eq!(
+        std::fs::read(&second).unwrap(),
+        waiting,
+        "the chunk still waiting keeps its relations request"
+    );
     let sent = read_jsonl(&second);
     let res2 = s.file("r-results.jsonl");
     crate::batch::run_batch(std::slice::from_ref(&second), &url, &res2).await;
@@ -543,7 +589,6 @@ async fn batch_two_pass_failed_relations_go_to_the_retry_file() {
     let im = import(&res2, &out).await;
     assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
     assert!(im.stdout.contains("1 failed"), "{}", im.stdout);
-    let retry = out.join("batch/retry.jsonl");
     assert_eq!(
         read_jsonl(&retry),
         sent,
