@@ -421,6 +421,8 @@ async fn batch_two_pass_round_trip_matches_a_live_two_pass_run() {
     let im = import(&results2, &out).await;
     assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
     assert!(im.stdout.contains("1 chunks journaled"), "{}", im.stdout);
+    assert!(!im.stdout.contains("pending"), "{}", im.stdout);
+    assert!(im.stdout.contains("aegis-ingest run"), "{}", im.stdout);
     assert!(!second.exists(), "no chunk waits: no relations file");
     assert!(!out.join("batch/pending.jsonl").exists());
     // Importing the relations results again is harmless.

@@ -275,6 +275,7 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
         before,
         index,
         seen,
+        seen_relations,
         retry,
         pending,
         mut res,
@@ -283,12 +284,18 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     res.pending = index
         .keys()
         .filter(|k| {
-            before.done(k).is_none() && !seen.contains(k) && !pending.chunks.contains_key(k)
+            before.done(k).is_none()
+                && !seen.contains(k)
+                && !seen_relations.contains(k)
+                && !pending.chunks.contains_key(k)
         })
         .count() as u64;
     let retry_file = retry.finish(a.retry.is_none())?;
     if !a.output.quiet {
-        print_import_summary(&res, retry_file.as_deref(), relations.as_ref(), out);
+        let next = relations
+            .as_ref()
+            .map(|(f, n)| (f.as_path(), *n, info.model.as_str()));
+        print_import_summary(&res, retry_file.as_deref(), next, out);
     }
     if res.unknown > 0 {
         tracing::warn!(
@@ -485,7 +492,7 @@ impl Importer<'_> {
 fn print_import_summary(
     res: &Imported,
     retry: Option<&Path>,
-    relations: Option<&(PathBuf, u64)>,
+    relations: Option<(&Path, u64, &str)>,
     out: &Path,
 ) {
     crate::outln!(
@@ -514,9 +521,9 @@ fn print_import_summary(
             res.failed
         );
     }
-    if let Some((file, n)) = relations {
+    if let Some((file, n, model)) = relations {
         crate::outln!(
-            "next: run {} ({n} relations requests) through the batch job as you ran the first file (e.g. vllm run-batch -i {} -o relations-results.jsonl), then import its results: aegis-ingest batch import relations-results.jsonl --out {}",
+            "next: run {} ({n} relations requests) through the batch job as you ran the first file (e.g. vllm run-batch -i {} -o relations-results.jsonl --model MODEL_PATH --served-model-name {model}), then import its results: aegis-ingest batch import relations-results.jsonl --out {}",
             file.display(),
             file.display(),
             out.display()
