@@ -370,8 +370,14 @@ impl Importer<'_> {
             Ok((x, pt, ct)) => {
                 let two_pass = self.info.relations == RelationsMode::TwoPass;
                 if two_pass
-                    && relations_request(&self.shape, self.info, key, chunk.text(), &x.entities)
-                        .is_some()
+                    && relations_request(
+                        &self.shape,
+                        &self.info.taxonomy,
+                        key,
+                        chunk.text(),
+                        &x.entities,
+                    )
+                    .is_some()
                 {
                     // Its relations are asked next (the relations file).
                     self.pending.insert(key, Waiting::new(key, x, pt, ct));

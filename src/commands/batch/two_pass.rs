@@ -24,7 +24,7 @@ use crate::engine::ChatRequest;
 use crate::error::RunError;
 use crate::outdir::journal::{BaseIndex, ChunkKey};
 use crate::parse::{Entity, Extraction};
-use crate::prompt::{pass_message, relation_schema, Pass};
+use crate::prompt::{pass_message, relation_schema, Pass, Taxonomy};
 
 /// What a relations request's custom_id adds to its chunk's key.
 pub(super) const RELATIONS_ID: &str = "#relations";
@@ -159,7 +159,7 @@ pub(super) fn remove_if_there(path: &Path) -> anyhow::Result<()> {
 /// live run asks nothing either.
 pub(super) fn relations_request(
     shape: &Shape,
-    info: &ExportInfo,
+    taxonomy: &Taxonomy,
     key: ChunkKey,
     text: &str,
     entities: &[Entity],
@@ -171,7 +171,7 @@ pub(super) fn relations_request(
         .iter()
         .map(|e| (e.name.as_str(), e.kind.as_str()))
         .collect();
-    let schema = relation_schema(&info.taxonomy, &pairs)?;
+    let schema = relation_schema(taxonomy, &pairs)?;
     let schema = RawValue::from_string(schema.to_string()).ok()?.into();
     Some(ChatRequest {
         system: shape.system.clone(),
@@ -194,7 +194,7 @@ pub(super) fn relations_line(
     text: &str,
     entities: &[Entity],
 ) -> anyhow::Result<Option<Vec<u8>>> {
-    match relations_request(shape, info, key, text, entities) {
+    match relations_request(shape, &info.taxonomy, key, text, entities) {
         Some(req) => request_line(&info.model, &req).map(Some),
         None => Ok(None),
     }
@@ -247,4 +247,68 @@ pub(super) fn check_relations_result(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::openai::chat_body;
+    use crate::prompt::{default_prompts_root, PromptSet};
+    use crate::run::extract::{AnswerShape, Ask, Piece};
+    use crate::run::producer::ChunkJob;
+
+    fn entity(name: &str, kind: &str) -> Entity {
+        Entity {
+            name: name.into(),
+            kind: kind.into(),
+            description: String::new(),
+            ungrounded: false,
+        }
+    }
+
+    /// The batch requests of both passes are, byte for byte, the bodies a live two-pass run
+    /// sends for the chunk (messages, schema, seed, budget).
+    #[test]
+    fn both_passes_send_the_live_runs_bodies() {
+        let prompts = Arc::new(PromptSet::load_domain(&default_prompts_root(), "general").unwrap());
+        let live = AnswerShape::new(prompts.clone(), 700).unwrap();
+        let key = ChunkKey([7; 16]);
+        let text = "Ada Lovelace worked for Acme in London.";
+        let job = ChunkJob {
+            doc: 0,
+            rel: "a.md".into(),
+            index: 0,
+            key,
+            text: text.into(),
+            user: prompts.user_message(text, "a.md", None),
+            section: None,
+        };
+        let piece = Piece {
+            text: text.into(),
+            user: Some(job.user.clone()),
+            depth: 0,
+        };
+        let body = |r: &ChatRequest| chat_body("m", r).unwrap();
+        let shape = Shape::new(&prompts.system, &prompts.entity_schema, 700).unwrap();
+        let first = shape.request(key, pass_message(text, Pass::Entities));
+        let want = live.request(&job, &piece, Ask::Entities).unwrap();
+        assert_eq!(body(&first), body(&want));
+
+        let ents = [
+            entity("Ada Lovelace", "PERSON"),
+            entity("Acme", "ORGANIZATION"),
+        ];
+        let got = relations_request(&shape, &prompts.taxonomy, key, text, &ents).unwrap();
+        let want = live.request(&job, &piece, Ask::Relations(&ents)).unwrap();
+        assert_eq!(body(&got), body(&want));
+        assert_eq!(parse_id(&got.request_id), Some((key, true)));
+        assert_eq!(parse_id(&key.hex()), Some((key, false)));
+        // One entity: no request, as live.
+        assert!(relations_request(&shape, &prompts.taxonomy, key, text, &ents[..1]).is_none());
+        assert!(live
+            .request(&job, &piece, Ask::Relations(&ents[..1]))
+            .is_none());
+    }
 }
