@@ -526,7 +526,7 @@ async fn batch_two_pass_refuses_relations_results_without_their_entities() {
 }
 
 /// Failed answers of either pass: exit 1, the request of the pass that failed in the retry
-/// file, which run as a batch and imported finishes the chunk.
+/// file, kept there until answered, which run as a batch and imported finishes the chunks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
     let s = setup();
@@ -570,17 +570,15 @@ async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
     );
     let second = out.join("batch/relations.jsonl");
     let waiting = std::fs::read(&second).unwrap();
-    let res_retry = s.file("e-retry-results.jsonl");
-    crate::batch::run_batch(std::slice::from_ref(&retry), &url, &res_retry).await;
-    let im = import(&res_retry, &out).await;
-    assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
-    assert!(im.stdout.contains("1 chunks journaled"), "{}", im.stdout);
-    assert!(!retry.exists());
-    assert_eq!(
-        std::fs::read(&second).unwrap(),
-        waiting,
-        "the chunk still waiting keeps its relations request"
-    );
+    // The same results again: the same failure, once in the retry file; the waiting chunk
+    // keeps its relations request.
+    let im = import(&res1, &out).await;
+    assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
+    assert_eq!(read_jsonl(&retry), vec![zed.clone()]);
+    assert_eq!(std::fs::read(&second).unwrap(), waiting);
+
+    // The relations answer fails too: its request joins the entities request, still
+    // unanswered, in the retry file (and leaves the relations file).
     let sent = read_jsonl(&second);
     let res2 = s.file("r-results.jsonl");
     crate::batch::run_batch(std::slice::from_ref(&second), &url, &res2).await;
@@ -591,10 +589,15 @@ async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
     let im = import(&res2, &out).await;
     assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
     assert!(im.stdout.contains("1 failed"), "{}", im.stdout);
+    assert!(
+        im.stdout.contains("1 of them failed in an earlier import"),
+        "{}",
+        im.stdout
+    );
     assert_eq!(
         read_jsonl(&retry),
-        sent,
-        "the retry file holds the relations request"
+        vec![sent[0].clone(), zed.clone()],
+        "the retry file holds the relations request and the entities request"
     );
     assert!(
         !second.exists(),
@@ -604,7 +607,8 @@ async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
     crate::batch::run_batch(std::slice::from_ref(&retry), &url, &res3).await;
     let im = import(&res3, &out).await;
     assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
-    assert!(im.stdout.contains("1 chunks journaled"), "{}", im.stdout);
+    assert!(im.stdout.contains("2 chunks journaled"), "{}", im.stdout);
+    assert!(!retry.exists(), "nothing left to retry");
     fake.reset_stats();
     let after = s.run_at(&out, &url, &["--relations", "two-pass"]).await;
     assert_eq!(after.code, 0, "{}", after.stderr);

@@ -152,6 +152,8 @@ struct Imported {
     unknown: u64,
     /// Exported chunks with no result in these files (and none in the checkpoint).
     pending: u64,
+    /// Requests of the previous retry file kept in the new one (still needed).
+    retry_kept: u64,
     /// The first failures' reasons, for the summary.
     reasons: Vec<String>,
 }
@@ -256,7 +258,7 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
         },
         seen: HashSet::new(),
         seen_relations: HashSet::new(),
-        relations_failed: HashSet::new(),
+        relations_in_retry: HashSet::new(),
         pending,
         res,
     };
@@ -267,6 +269,9 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     // pending file when it is next read.
     imp.journal.sync()?;
     imp.pending.save()?;
+    if a.retry.is_none() {
+        imp.keep_old_retries()?;
+    }
     let relations = match info.relations {
         RelationsMode::TwoPass => imp.write_relations(&dir.join(RELATIONS_FILE))?,
         RelationsMode::Joint => None,
@@ -283,12 +288,7 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     } = imp;
     res.pending = index
         .keys()
-        .filter(|k| {
-            before.done(k).is_none()
-                && !seen.contains(k)
-                && !seen_relations.contains(k)
-                && !pending.chunks.contains_key(k)
-        })
+        .filter(|k| no_result(k, &before, &seen, &seen_relations, &pending))
         .count() as u64;
     let retry_file = retry.finish(a.retry.is_none())?;
     if !a.output.quiet {
@@ -310,6 +310,21 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// An exported chunk with no result yet: not in the checkpoint, not answered by these
+/// files (either pass), not waiting for its relations.
+fn no_result(
+    k: &ChunkKey,
+    before: &BaseIndex,
+    seen: &HashSet<ChunkKey>,
+    seen_relations: &HashSet<ChunkKey>,
+    pending: &Pending,
+) -> bool {
+    before.done(k).is_none()
+        && !seen.contains(k)
+        && !seen_relations.contains(k)
+        && !pending.chunks.contains_key(k)
+}
+
 /// An import under way: the export it belongs to, the checkpoint it writes, what it did.
 struct Importer<'a> {
     info: &'a ExportInfo,
@@ -321,9 +336,10 @@ struct Importer<'a> {
     retry: Retry,
     /// Chunks imported from these files (a key twice counts once).
     seen: HashSet<ChunkKey>,
-    /// Two-pass: chunks whose relations results these files hold, and those that failed.
+    /// Two-pass: chunks whose relations results these files hold, and those whose
+    /// relations request is in the retry file.
     seen_relations: HashSet<ChunkKey>,
-    relations_failed: HashSet<ChunkKey>,
+    relations_in_retry: HashSet<ChunkKey>,
     /// Two-pass: the chunks waiting for their relations.
     pending: Pending,
     res: Imported,
@@ -455,7 +471,7 @@ impl Importer<'_> {
                 let line =
                     relations_line(&self.shape, self.info, key, chunk.text(), &w.x.entities)?
                         .unwrap_or_default();
-                self.relations_failed.insert(key);
+                self.relations_in_retry.insert(key);
                 self.failed(key, &chunk, &e, &line)?;
             }
         }
@@ -463,14 +479,57 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// Two-pass: the relations requests of the chunks waiting for theirs (those that
-    /// failed in this import are in the retry file instead), in `path`; the file is removed
+    /// Keeps the requests of the previous retry file whose chunks still need them (no result
+    /// for that pass in these files, the chunk not finished): an import of other results
+    /// does not lose them.
+    fn keep_old_retries(&mut self) -> anyhow::Result<()> {
+        let text = match std::fs::read_to_string(&self.retry.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        #[derive(Deserialize)]
+        struct IdOnly {
+            custom_id: String,
+        }
+        for line in text.lines() {
+            let Some((key, relations)) = serde_json::from_str::<IdOnly>(line)
+                .ok()
+                .and_then(|r| parse_id(&r.custom_id))
+                .filter(|(k, _)| self.index.contains(k))
+            else {
+                continue;
+            };
+            let needed = if relations {
+                self.pending.chunks.contains_key(&key) && !self.seen_relations.contains(&key)
+            } else {
+                no_result(
+                    &key,
+                    &self.before,
+                    &self.seen,
+                    &self.seen_relations,
+                    &self.pending,
+                )
+            };
+            if needed {
+                self.retry.push(format!("{line}\n").as_bytes())?;
+                self.res.retry_kept += 1;
+                if relations {
+                    self.relations_in_retry.insert(key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Two-pass: the relations requests of the chunks waiting for theirs (those whose
+    /// request is in the retry file are left out), in `path`; the file is removed
     /// when none waits. Returns the file and its request count.
     fn write_relations(&mut self, path: &Path) -> anyhow::Result<Option<(PathBuf, u64)>> {
         let mut lines = Vec::new();
         let keys: Vec<ChunkKey> = self.pending.chunks.keys().copied().collect();
         for key in keys {
-            if self.relations_failed.contains(&key) || !self.index.contains(&key) {
+            if self.relations_in_retry.contains(&key) || !self.index.contains(&key) {
                 continue;
             }
             let chunk = self.index.read(&key)?;
@@ -521,10 +580,14 @@ fn print_import_summary(
         );
     }
     if let Some(p) = retry {
+        let kept = match res.retry_kept {
+            0 => String::new(),
+            n => format!(" ({n} of them failed in an earlier import and are still unanswered)"),
+        };
         crate::outln!(
-            "retry: {} holds the {} failed requests; run it as a batch and import its results, or let `aegis-ingest run` extract them live",
+            "retry: {} holds the {} failed requests{kept}; run it as a batch and import its results, or let `aegis-ingest run` extract them live",
             p.display(),
-            res.failed
+            res.failed + res.retry_kept
         );
     }
     if let Some((file, n, model)) = relations {
