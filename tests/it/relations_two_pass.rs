@@ -525,6 +525,59 @@ async fn batch_two_pass_refuses_relations_results_without_their_entities() {
     );
 }
 
+/// An import stopped between its writes (the checkpoint synced, the pending and relations
+/// files not yet rewritten) leaves files that the same import, run again, completes:
+/// nothing lost, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_two_pass_import_again_after_a_crash_between_its_writes() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let (out, first) = (s.file("out-c"), s.file("c.jsonl"));
+    assert_eq!(
+        s.export_two_pass(&url, &out, &first, "two-pass").await.code,
+        0
+    );
+    let res1 = s.file("c-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&first), &url, &res1).await;
+    assert_eq!(import(&res1, &out).await.code, 0);
+    let (pending, second) = (
+        out.join("batch/pending.jsonl"),
+        out.join("batch/relations.jsonl"),
+    );
+    let (pending_bytes, second_bytes) = (
+        std::fs::read(&pending).unwrap(),
+        std::fs::read(&second).unwrap(),
+    );
+    let ck = std::fs::read(out.join("checkpoint.jsonl")).unwrap();
+    // Stopped before the pending file was written: the chunk waiting is not lost.
+    std::fs::remove_file(&pending).unwrap();
+    std::fs::remove_file(&second).unwrap();
+    let again = import(&res1, &out).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(std::fs::read(&pending).unwrap(), pending_bytes);
+    assert_eq!(std::fs::read(&second).unwrap(), second_bytes);
+    assert_eq!(std::fs::read(out.join("checkpoint.jsonl")).unwrap(), ck);
+
+    // Stopped after journaling the relations, before the pending file was rewritten: the
+    // chunk is not journaled twice and leaves the pending file.
+    let res2 = s.file("c-relations-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&second), &url, &res2).await;
+    assert_eq!(import(&res2, &out).await.code, 0);
+    let ck = std::fs::read(out.join("checkpoint.jsonl")).unwrap();
+    std::fs::write(&pending, &pending_bytes).unwrap();
+    std::fs::write(&second, &second_bytes).unwrap();
+    let again = import(&res2, &out).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("1 already"), "{}", again.stdout);
+    assert_eq!(std::fs::read(out.join("checkpoint.jsonl")).unwrap(), ck);
+    assert!(!pending.exists() && !second.exists());
+    fake.reset_stats();
+    let after = s.run_at(&out, &url, &["--relations", "two-pass"]).await;
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+}
+
 /// Failed answers of either pass: exit 1, the request of the pass that failed in the retry
 /// file, kept there until answered, which run as a batch and imported finishes the chunks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
