@@ -456,16 +456,15 @@ impl Importer<'_> {
         self.journal.begin_batch();
         match evaluate(r, chunk.text(), self.info, Some(&w.x.entities)) {
             Ok((rx, pt, ct)) => {
-                let Some(w) = self.pending.remove(&key) else {
-                    return Ok(());
-                };
-                let x = finished(w.x, rx);
-                let (pt, ct) = (w.pt + pt, w.ct + ct);
-                let model = &self.info.model;
-                self.journal
-                    .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
-                self.res.done += 1;
-                self.res.partial += u64::from(x.partial);
+                if let Some(w) = self.pending.remove(&key) {
+                    let x = finished(w.x, rx);
+                    let (pt, ct) = (w.pt + pt, w.ct + ct);
+                    let model = &self.info.model;
+                    self.journal
+                        .record_done(key, EngineKind::Vllm, model, pt, ct, &x)?;
+                    self.res.done += 1;
+                    self.res.partial += u64::from(x.partial);
+                }
             }
             Err(e) => {
                 let line =
