@@ -79,6 +79,22 @@ pub const ENTITIES_ASK: &str = "Extract the entities of the text above, as the i
 /// What the relations pass asks, after the chunk's text and before the entity list.
 pub const RELATIONS_ASK: &str = "Extract the relations that the text above states between these entities, as the instructions say. \"source\" and \"target\" are names exactly as in this list. Answer with ONE JSON object {\"relations\": [...]} only.";
 
+/// The user message of one pass of `--relations two-pass` (no template: the same for every
+/// domain, so a batch import builds the relations request without the prompts folder).
+pub fn pass_message(text: &str, pass: Pass) -> String {
+    let mut m = format!("---BEGIN TEXT---\n{text}\n---END TEXT---\n\n");
+    match pass {
+        Pass::Entities => m.push_str(ENTITIES_ASK),
+        Pass::Relations(entities) => {
+            m.push_str(RELATIONS_ASK);
+            for (name, kind) in entities {
+                m.push_str(&format!("\n- {name} ({kind})"));
+            }
+        }
+    }
+    m
+}
+
 /// A loaded, validated prompt set: renders the messages of one chunk.
 #[derive(Debug, Clone)]
 pub struct PromptSet {
@@ -268,17 +284,7 @@ impl PromptSet {
     /// same bytes in both passes (the engine's prefix cache serves the second prefill), then
     /// what the pass asks.
     pub fn pass_message(&self, text: &str, pass: Pass) -> String {
-        let mut m = format!("---BEGIN TEXT---\n{text}\n---END TEXT---\n\n");
-        match pass {
-            Pass::Entities => m.push_str(ENTITIES_ASK),
-            Pass::Relations(entities) => {
-                m.push_str(RELATIONS_ASK);
-                for (name, kind) in entities {
-                    m.push_str(&format!("\n- {name} ({kind})"));
-                }
-            }
-        }
-        m
+        pass_message(text, pass)
     }
 
     /// A generous upper bound of the answer's size in tokens, from the schema's bounds.

@@ -55,7 +55,7 @@ impl AnswerShape {
     /// The request for `piece` of `job` under these bounds. None: a relations pass with no
     /// relation the schema could allow (fewer than two entities, or none of the types a
     /// signature needs): nothing to ask.
-    fn request(&self, job: &ChunkJob, piece: &Piece, ask: Ask) -> Option<ChatRequest> {
+    pub(crate) fn request(&self, job: &ChunkJob, piece: &Piece, ask: Ask) -> Option<ChatRequest> {
         let (user, schema, pass) = match ask {
             Ask::Joint => (
                 piece.user.clone().unwrap_or_else(|| {

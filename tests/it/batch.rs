@@ -50,7 +50,7 @@ async fn export_chunked(
 
 /// A batch runner: every request line's body POSTed to `url`'s /v1/chat/completions, the
 /// answers written in `vllm run-batch`'s output shape.
-async fn run_batch(requests: &[PathBuf], url: &str, results: &Path) -> usize {
+pub(crate) async fn run_batch(requests: &[PathBuf], url: &str, results: &Path) -> usize {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let mut out = String::new();
@@ -249,6 +249,19 @@ async fn failed_results_go_to_a_retry_file_that_completes_the_batch() {
             .unwrap();
         assert_eq!(r, orig, "a retry line is the exported request");
     }
+
+    // An import of other results, with no failure, keeps the requests still unanswered.
+    let rest = c.tmp.path().join("rest.jsonl");
+    let text: String = res[3..].iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&rest, text).unwrap();
+    let im = run(&import_args(&[s(&rest)], s(&c.out), &[])).await;
+    assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
+    assert_eq!(lines(&retry), retry_lines, "the retry file is kept");
+    assert!(
+        im.stdout.contains("failed in an earlier import"),
+        "{}",
+        im.stdout
+    );
 
     // The retry file, run as a batch and imported, completes the checkpoint.
     let results2 = c.tmp.path().join("results2.jsonl");

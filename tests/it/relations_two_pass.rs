@@ -1,8 +1,8 @@
 //! `--relations two-pass` against the fake engine over HTTP: an entities request, then a
 //! relations request whose endpoints are enums of the entities kept (none for a chunk with
 //! fewer than two); relation type signatures in the taxonomy, enforced and counted; cached
-//! prompt tokens counted; resume, gleaning and batch export in two-pass mode; a bad
-//! signature refused before any request.
+//! prompt tokens counted; resume, gleaning and batch files (two rounds: entities, then
+//! relations) in two-pass mode; a bad signature refused before any request.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,6 +69,10 @@ fn setup() -> Setup {
 
 impl Setup {
     async fn run(&self, url: &str, extra: &[&str]) -> Ran {
+        self.run_at(&self.out, url, extra).await
+    }
+
+    async fn run_at(&self, out: &Path, url: &str, extra: &[&str]) -> Ran {
         let mut args = vec![
             "--prompts",
             self.prompts.to_str().unwrap(),
@@ -80,7 +84,7 @@ impl Setup {
         args.extend_from_slice(extra);
         run_vllm(
             &self.corpus,
-            &self.out,
+            out,
             url,
             &args,
             std::time::Duration::from_secs(120),
@@ -273,28 +277,396 @@ async fn a_bad_signature_exits_2_naming_the_file_and_line_before_any_request() {
     assert_eq!(fake.stats().chat_requests, 0);
 }
 
+impl Setup {
+    /// `batch export --relations two-pass` of the corpus into `out`, requests into `file`.
+    async fn export_two_pass(&self, url: &str, out: &Path, file: &Path, mode: &str) -> Ran {
+        run(&[
+            "batch",
+            "export",
+            self.corpus.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--batch",
+            file.to_str().unwrap(),
+            "--vllm-url",
+            url,
+            "--prompts",
+            self.prompts.to_str().unwrap(),
+            "--chunk-tokens",
+            "400",
+            "--relations",
+            mode,
+        ])
+        .await
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self._tmp.path().join(name)
+    }
+}
+
+async fn import(results: &Path, out: &Path) -> Ran {
+    run(&[
+        "batch",
+        "import",
+        results.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await
+}
+
+fn ids(p: &Path) -> Vec<String> {
+    read_jsonl(p)
+        .iter()
+        .map(|r| r["custom_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Two rounds of batch files: the entities requests, then the relations requests of the
+/// chunks that keep two entities or more; then `run` sends nothing and writes what a live
+/// two-pass run writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batch_export_refuses_two_pass_with_exit_2() {
+async fn batch_two_pass_round_trip_matches_a_live_two_pass_run() {
     let s = setup();
     let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
-    let batch = s._tmp.path().join("batch.jsonl");
-    let ran = run(&[
-        "batch",
-        "export",
-        s.corpus.to_str().unwrap(),
-        "--out",
-        s.out.to_str().unwrap(),
-        "--batch",
-        batch.to_str().unwrap(),
-        "--vllm-url",
-        &fake.url(),
-        "--relations",
-        "two-pass",
-    ])
-    .await;
-    assert_eq!(ran.code, 2, "{}", ran.stderr);
-    assert!(ran.stderr.contains("--relations joint"), "{}", ran.stderr);
-    assert!(!batch.exists());
+    let url = fake.url();
+    let live = s.run(&url, &["--relations", "two-pass"]).await;
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    let live_stats = fake.stats();
+    assert_eq!(live_stats.chat_requests, 4);
+
+    // Round 1: the entities pass, one request per chunk.
+    let out = s.file("batch-out");
+    let first = s.file("entities.jsonl");
+    fake.reset_stats();
+    let ex = s.export_two_pass(&url, &out, &first, "two-pass").await;
+    assert_eq!(ex.code, 0, "{}", ex.stderr);
+    assert_eq!(
+        fake.stats().chat_requests,
+        0,
+        "export sends no chat request"
+    );
+    let reqs = read_jsonl(&first);
+    assert_eq!(reqs.len(), 3);
+    for r in &reqs {
+        assert_eq!(r["custom_id"].as_str().unwrap().len(), 32);
+        let props = &r["body"]["response_format"]["json_schema"]["schema"]["properties"];
+        assert!(props.get("entities").is_some(), "{props}");
+        assert!(
+            props.get("relations").is_none(),
+            "the entities pass: {props}"
+        );
+    }
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(out.join("batch/export.json")).unwrap()).unwrap();
+    assert_eq!(info["relations"], "two-pass");
+    assert!(ex.stdout.contains("relations.jsonl"), "{}", ex.stdout);
+    let results1 = s.file("entities-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&first), &url, &results1).await;
+    let im = import(&results1, &out).await;
+    assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
+    // b.md (one entity) and c.md (none) are finished; a.md waits for its relations.
+    assert!(im.stdout.contains("2 chunks journaled"), "{}", im.stdout);
+    assert!(
+        im.stdout.contains("1 chunks kept two entities"),
+        "{}",
+        im.stdout
+    );
+    let second = out.join("batch/relations.jsonl");
+    assert!(
+        im.stdout.contains(second.to_str().unwrap()),
+        "says what to run next: {}",
+        im.stdout
+    );
+    let rel_ids = ids(&second);
+    assert_eq!(
+        rel_ids.len(),
+        1,
+        "no relations request for a chunk of < 2 entities"
+    );
+    assert!(rel_ids[0].ends_with("#relations"), "{rel_ids:?}");
+    let rel_req = &read_jsonl(&second)[0];
+    let props = &rel_req["body"]["response_format"]["json_schema"]["schema"]["properties"];
+    assert!(props.get("relations").is_some(), "{props}");
+
+    // Importing the same entities results again changes nothing.
+    let ck = std::fs::read(out.join("checkpoint.jsonl")).unwrap();
+    let pending = std::fs::read(out.join("batch/pending.jsonl")).unwrap();
+    let second_bytes = std::fs::read(&second).unwrap();
+    let again = import(&results1, &out).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("3 already"), "{}", again.stdout);
+    assert_eq!(std::fs::read(out.join("checkpoint.jsonl")).unwrap(), ck);
+    assert_eq!(
+        std::fs::read(out.join("batch/pending.jsonl")).unwrap(),
+        pending
+    );
+    assert_eq!(std::fs::read(&second).unwrap(), second_bytes);
+
+    // Round 2: the relations pass.
+    let results2 = s.file("relations-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&second), &url, &results2).await;
+    // The two rounds sent the live run's requests: as many, as long, answered alike.
+    let batch_stats = fake.stats();
+    assert_eq!(batch_stats.chat_requests, 4);
+    assert_eq!(
+        batch_stats.prompt_tokens_total,
+        live_stats.prompt_tokens_total
+    );
+    assert_eq!(
+        batch_stats.completion_tokens_total,
+        live_stats.completion_tokens_total
+    );
+    let im = import(&results2, &out).await;
+    assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
+    assert!(im.stdout.contains("1 chunks journaled"), "{}", im.stdout);
+    assert!(!im.stdout.contains("pending"), "{}", im.stdout);
+    assert!(im.stdout.contains("aegis-ingest run"), "{}", im.stdout);
+    assert!(!second.exists(), "no chunk waits: no relations file");
+    assert!(!out.join("batch/pending.jsonl").exists());
+    // Importing the relations results again is harmless.
+    let ck = std::fs::read(out.join("checkpoint.jsonl")).unwrap();
+    let again = import(&results2, &out).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("1 already"), "{}", again.stdout);
+    assert_eq!(std::fs::read(out.join("checkpoint.jsonl")).unwrap(), ck);
+
+    // The run resumes every chunk and writes the live run's outputs.
+    fake.reset_stats();
+    let after = s.run_at(&out, &url, &["--relations", "two-pass"]).await;
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(fake.stats().chat_requests, 0, "{}", after.stderr);
+    for f in ["entities.jsonl", "relations.jsonl"] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(f)).unwrap(),
+            std::fs::read_to_string(s.out.join(f)).unwrap(),
+            "{f} of the batch path equals the live two-pass run's"
+        );
+    }
+    assert!(!read_jsonl(&out.join("relations.jsonl")).is_empty());
+}
+
+/// Relations results imported before their entities, for a chunk the export does not hold,
+/// or into a joint export: exit 2, nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_two_pass_refuses_relations_results_without_their_entities() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    // A first out folder goes through round 1, giving relations requests and results.
+    let (out_a, first_a) = (s.file("a"), s.file("a.jsonl"));
+    assert_eq!(
+        s.export_two_pass(&url, &out_a, &first_a, "two-pass")
+            .await
+            .code,
+        0
+    );
+    let res_a = s.file("a-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&first_a), &url, &res_a).await;
+    assert_eq!(import(&res_a, &out_a).await.code, 0);
+    let rel_a = s.file("a-relations-results.jsonl");
+    crate::batch::run_batch(&[out_a.join("batch/relations.jsonl")], &url, &rel_a).await;
+
+    // The same export in another folder, its entities not imported yet.
+    let (out_b, first_b) = (s.file("b"), s.file("b.jsonl"));
+    assert_eq!(
+        s.export_two_pass(&url, &out_b, &first_b, "two-pass")
+            .await
+            .code,
+        0
+    );
+    let ck = out_b.join("checkpoint.jsonl");
+    let before = std::fs::read(&ck).unwrap();
+    let r = import(&rel_a, &out_b).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("import the entities results first"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&ck).unwrap(), before, "nothing written");
+    assert!(!out_b.join("batch/pending.jsonl").exists());
+
+    // A relations result for a chunk the export does not hold.
+    let mut lines = read_jsonl(&rel_a);
+    lines[0]["custom_id"] = Value::from(format!("{}#relations", "0".repeat(32)));
+    let unknown = s.file("unknown.jsonl");
+    std::fs::write(&unknown, format!("{}\n", lines[0])).unwrap();
+    let r = import(&unknown, &out_a).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("does not hold"), "{}", r.stderr);
+
+    // Relations results into a joint export: the wrong pass.
+    let (out_j, first_j) = (s.file("j"), s.file("j.jsonl"));
+    assert_eq!(
+        s.export_two_pass(&url, &out_j, &first_j, "joint")
+            .await
+            .code,
+        0
+    );
+    // An export record written before two-pass batches (no "relations") reads as joint.
+    let record = out_j.join("batch/export.json");
+    let mut info: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(info["relations"], "joint");
+    info.as_object_mut().unwrap().remove("relations");
+    std::fs::write(&record, info.to_string()).unwrap();
+    let before = std::fs::read(out_j.join("checkpoint.jsonl")).unwrap();
+    let r = import(&rel_a, &out_j).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--relations joint"), "{}", r.stderr);
+    // And the entities results of the two-pass export: another export's chunks.
+    let r = import(&res_a, &out_j).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("another export"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read(out_j.join("checkpoint.jsonl")).unwrap(),
+        before
+    );
+}
+
+/// An import stopped between its writes (the checkpoint synced, the pending and relations
+/// files not yet rewritten) leaves files that the same import, run again, completes:
+/// nothing lost, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_two_pass_import_again_after_a_crash_between_its_writes() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let (out, first) = (s.file("out-c"), s.file("c.jsonl"));
+    assert_eq!(
+        s.export_two_pass(&url, &out, &first, "two-pass").await.code,
+        0
+    );
+    let res1 = s.file("c-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&first), &url, &res1).await;
+    assert_eq!(import(&res1, &out).await.code, 0);
+    let (pending, second) = (
+        out.join("batch/pending.jsonl"),
+        out.join("batch/relations.jsonl"),
+    );
+    let (pending_bytes, second_bytes) = (
+        std::fs::read(&pending).unwrap(),
+        std::fs::read(&second).unwrap(),
+    );
+    let ck = std::fs::read(out.join("checkpoint.jsonl")).unwrap();
+    // Stopped before the pending file was written: the chunk waiting is not lost.
+    std::fs::remove_file(&pending).unwrap();
+    std::fs::remove_file(&second).unwrap();
+    let again = import(&res1, &out).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(std::fs::read(&pending).unwrap(), pending_bytes);
+    assert_eq!(std::fs::read(&second).unwrap(), second_bytes);
+    assert_eq!(std::fs::read(out.join("checkpoint.jsonl")).unwrap(), ck);
+
+    // Stopped after journaling the relations, before the pending file was rewritten: the
+    // chunk is not journaled twice and leaves the pending file.
+    let res2 = s.file("c-relations-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&second), &url, &res2).await;
+    assert_eq!(import(&res2, &out).await.code, 0);
+    let ck = std::fs::read(out.join("checkpoint.jsonl")).unwrap();
+    std::fs::write(&pending, &pending_bytes).unwrap();
+    std::fs::write(&second, &second_bytes).unwrap();
+    let again = import(&res2, &out).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("1 already"), "{}", again.stdout);
+    assert_eq!(std::fs::read(out.join("checkpoint.jsonl")).unwrap(), ck);
+    assert!(!pending.exists() && !second.exists());
+    fake.reset_stats();
+    let after = s.run_at(&out, &url, &["--relations", "two-pass"]).await;
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+}
+
+/// Failed answers of either pass: exit 1, the request of the pass that failed in the retry
+/// file, kept there until answered, which run as a batch and imported finishes the chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let (out, first) = (s.file("out-b"), s.file("e.jsonl"));
+    assert_eq!(
+        s.export_two_pass(&url, &out, &first, "two-pass").await.code,
+        0
+    );
+    let res1 = s.file("e-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&first), &url, &res1).await;
+    // The entities answer for b.md's chunk is not JSON.
+    let exported = read_jsonl(&first);
+    let zed = exported
+        .iter()
+        .find(|r| {
+            r["body"]["messages"][1]["content"]
+                .as_str()
+                .unwrap()
+                .contains("Zed")
+        })
+        .unwrap();
+    let mut lines = read_jsonl(&res1);
+    let at = lines
+        .iter()
+        .position(|r| r["custom_id"] == zed["custom_id"])
+        .unwrap();
+    lines[at]["response"]["body"]["choices"][0]["message"]["content"] =
+        Value::from("{\"entities\": [oops");
+    let text: String = lines.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&res1, text).unwrap();
+    let im = import(&res1, &out).await;
+    assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
+    assert!(im.stdout.contains("1 failed"), "{}", im.stdout);
+    let retry = out.join("batch/retry.jsonl");
+    assert_eq!(
+        read_jsonl(&retry),
+        vec![zed.clone()],
+        "the retry file holds the exported entities request"
+    );
+    let second = out.join("batch/relations.jsonl");
+    let waiting = std::fs::read(&second).unwrap();
+    // The same results again: the same failure, once in the retry file; the waiting chunk
+    // keeps its relations request.
+    let im = import(&res1, &out).await;
+    assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
+    assert_eq!(read_jsonl(&retry), vec![zed.clone()]);
+    assert_eq!(std::fs::read(&second).unwrap(), waiting);
+
+    // The relations answer fails too: its request joins the entities request, still
+    // unanswered, in the retry file (and leaves the relations file).
+    let sent = read_jsonl(&second);
+    let res2 = s.file("r-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&second), &url, &res2).await;
+    let mut lines = read_jsonl(&res2);
+    lines[0]["response"]["body"]["choices"][0]["message"]["content"] =
+        Value::from("{\"relations\": [oops");
+    std::fs::write(&res2, format!("{}\n", lines[0])).unwrap();
+    let im = import(&res2, &out).await;
+    assert_eq!(im.code, 1, "{}\n{}", im.stdout, im.stderr);
+    assert!(im.stdout.contains("1 failed"), "{}", im.stdout);
+    assert!(
+        im.stdout.contains("1 of them failed in an earlier import"),
+        "{}",
+        im.stdout
+    );
+    assert_eq!(
+        read_jsonl(&retry),
+        vec![sent[0].clone(), zed.clone()],
+        "the retry file holds the relations request and the entities request"
+    );
+    assert!(
+        !second.exists(),
+        "the failed request is in the retry file only"
+    );
+    let res3 = s.file("retry-results.jsonl");
+    crate::batch::run_batch(std::slice::from_ref(&retry), &url, &res3).await;
+    let im = import(&res3, &out).await;
+    assert_eq!(im.code, 0, "{}\n{}", im.stdout, im.stderr);
+    assert!(im.stdout.contains("2 chunks journaled"), "{}", im.stdout);
+    assert!(!retry.exists(), "nothing left to retry");
+    fake.reset_stats();
+    let after = s.run_at(&out, &url, &["--relations", "two-pass"]).await;
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+    assert!(!read_jsonl(&out.join("relations.jsonl")).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,13 +10,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::files::{
     now_secs, ChunkLine, ExportInfo, Shape, TextAt, CHUNKS_FILE, DIR_NAME, EXPORT_FILE,
-    SCHEMA_VERSION,
+    PENDING_FILE, RELATIONS_FILE, SCHEMA_VERSION,
 };
 use crate::cli::BatchExportArgs;
 use crate::engine::setup::setup_engines;
 use crate::error::{ExitCode, RunError};
 use crate::outdir::journal::ChunkKey;
 use crate::outdir::open_out;
+use crate::prompt::{pass_message, Pass, RelationsMode};
 use crate::run::plan::{apply_plan, fit_plan};
 use crate::run::producer::{spawn_producer, ChunkJob, Item};
 use crate::run::settings::RunSettings;
@@ -162,8 +163,8 @@ struct Sidecar {
 }
 
 impl Sidecar {
-    fn push(&mut self, key: ChunkKey, job: &ChunkJob) -> anyhow::Result<()> {
-        let text = match job.user.find(job.text.as_str()) {
+    fn push(&mut self, key: ChunkKey, job: &ChunkJob, user: &str) -> anyhow::Result<()> {
+        let text = match user.find(job.text.as_str()) {
             Some(at) if !job.text.is_empty() => TextAt::Range([at, at + job.text.len()]),
             _ => TextAt::Own(job.text.clone()),
         };
@@ -172,7 +173,7 @@ impl Sidecar {
             doc: job.rel.to_string(),
             i: job.index,
             section: job.section.as_deref().map(str::to_string),
-            user: job.user.clone(),
+            user: user.to_string(),
             text,
         };
         serde_json::to_writer(&mut self.w, &line)?;
@@ -200,25 +201,35 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    if s.relations == crate::prompt::RelationsMode::TwoPass {
-        return Err(RunError::usage(
-            "--relations two-pass sends each chunk's relation request only after its entities are validated, which one batch file cannot: export with --relations joint (or extract live with `run`)",
-        )
-        .into());
-    }
+    let two_pass = s.relations == RelationsMode::TwoPass;
     let (_lock, journal) = open_out(&s.out, s.fresh)?;
     let (model, context, probed) = fit_to_model(&mut s, context_length).await?;
-    let shape = Shape::new(&s.prompts.system, &s.prompts.schema, s.max_output_tokens)?;
+    // Two-pass: the exported requests are the entities pass; `batch import` writes the
+    // relations pass of the chunks that keep two entities or more.
+    let schema = if two_pass {
+        &s.prompts.entity_schema
+    } else {
+        &s.prompts.schema
+    };
+    let shape = Shape::new(&s.prompts.system, schema, s.max_output_tokens)?;
 
     let dir = s.out.join(DIR_NAME);
     std::fs::create_dir_all(&dir)
         .map_err(|e| RunError::io(&dir, &e, format!("cannot create {}: {e}", dir.display())))?;
+    // A new export starts the batch over: what an earlier one's import kept waiting for
+    // its relations is exported again (those chunks are not in the checkpoint).
+    for name in [PENDING_FILE, RELATIONS_FILE] {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
     let mut sidecar = Sidecar {
         w: BufWriter::with_capacity(1 << 20, crate::outdir::atomic::temp_in(&dir)?),
     };
     let mut parts = Parts::new(batch, max_lines);
     let (rx, producer) = spawn_producer(&s, &journal, &probed, CancellationToken::new())?;
-    let counts = write_requests(rx, &shape, &model, &mut parts, &mut sidecar).await?;
+    let counts = write_requests(rx, &shape, &model, two_pass, &mut parts, &mut sidecar).await?;
     producer.await?;
     let files = parts.finish()?;
     let tmp = sidecar.w.into_inner().map_err(|e| e.into_error())?;
@@ -233,8 +244,9 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
         chunk_overlap: s.chunk.overlap,
         max_output_tokens: s.max_output_tokens,
         grounding: s.grounding,
+        relations: s.relations,
         system: s.prompts.system.to_string(),
-        schema: RawValue::from_string(s.prompts.schema.to_string())?,
+        schema: RawValue::from_string(schema.to_string())?,
         taxonomy: s.prompts.taxonomy.clone(),
         files,
         requests: counts.requests,
@@ -282,6 +294,7 @@ async fn write_requests(
     mut rx: tokio::sync::mpsc::Receiver<Item>,
     shape: &Shape,
     model: &str,
+    two_pass: bool,
     parts: &mut Parts,
     sidecar: &mut Sidecar,
 ) -> anyhow::Result<Counts> {
@@ -289,8 +302,14 @@ async fn write_requests(
     while let Some(item) = rx.recv().await {
         match item {
             Item::Chunk(job) => {
-                parts.push(&shape.line(model, job.key, job.user.clone())?)?;
-                sidecar.push(job.key, &job)?;
+                // The message a live run sends first: its entities pass in two-pass mode.
+                let user = if two_pass {
+                    pass_message(&job.text, Pass::Entities)
+                } else {
+                    job.user.clone()
+                };
+                sidecar.push(job.key, &job, &user)?;
+                parts.push(&shape.line(model, job.key, user)?)?;
                 c.requests += 1;
             }
             Item::Resumed { .. } => c.done += 1,
@@ -327,4 +346,10 @@ fn print_export_summary(info: &ExportInfo, docs: u64, skipped: u64, out: &Path) 
         "then: aegis-ingest batch import results.jsonl --out {}",
         out.display()
     );
+    if info.relations == RelationsMode::TwoPass {
+        crate::outln!(
+            "two-pass: these are the entities requests; the import writes the relations requests of the chunks that keep two entities or more to {}, a second batch to run and import the same way",
+            out.join(DIR_NAME).join(RELATIONS_FILE).display()
+        );
+    }
 }

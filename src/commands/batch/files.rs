@@ -11,13 +11,18 @@ use crate::engine::openai::chat_body;
 use crate::engine::ChatRequest;
 use crate::outdir::journal::ChunkKey;
 use crate::parse::Grounding;
-use crate::prompt::Taxonomy;
+use crate::prompt::{RelationsMode, Taxonomy};
 
 /// The folder in `--out` that holds what an export leaves for its import.
 pub const DIR_NAME: &str = "batch";
 pub(super) const EXPORT_FILE: &str = "export.json";
 pub(super) const CHUNKS_FILE: &str = "chunks.jsonl";
 pub(super) const RETRY_FILE: &str = "retry.jsonl";
+/// `--relations two-pass`: the chunks whose entities are imported, waiting for their
+/// relations (`DIR/batch/pending.jsonl`).
+pub(super) const PENDING_FILE: &str = "pending.jsonl";
+/// `--relations two-pass`: the relations requests of the waiting chunks, the second batch.
+pub(super) const RELATIONS_FILE: &str = "relations.jsonl";
 pub(super) const SCHEMA_VERSION: u32 = 1;
 /// The endpoint every request line names.
 pub(super) const CHAT_URL: &str = "/v1/chat/completions";
@@ -34,8 +39,13 @@ pub(super) struct ExportInfo {
     pub(super) chunk_overlap: usize,
     pub(super) max_output_tokens: u32,
     pub(super) grounding: Grounding,
-    /// System prompt, answer schema and taxonomy as sent (after the plan fitted them to
-    /// the context): retries are built from them, answers are checked against them.
+    /// `--relations`: joint (one request a chunk), or two-pass (the exported requests are
+    /// the entities pass; import writes the relations pass). Older exports are joint.
+    #[serde(default)]
+    pub(super) relations: RelationsMode,
+    /// System prompt, schema of the exported requests and taxonomy as sent (after the plan
+    /// fitted them to the context): retries are built from them, answers are checked
+    /// against them.
     pub(super) system: String,
     pub(super) schema: Box<RawValue>,
     pub(super) taxonomy: Taxonomy,
@@ -111,18 +121,22 @@ impl Shape {
 
     /// One line of an OpenAI batch file.
     pub(super) fn line(&self, model: &str, key: ChunkKey, user: String) -> anyhow::Result<Vec<u8>> {
-        let req = self.request(key, user);
-        let body = chat_body(model, &req).map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        let mut line = Vec::with_capacity(body.len() + 128);
-        line.extend_from_slice(b"{\"custom_id\":\"");
-        line.extend_from_slice(req.request_id.as_bytes());
-        line.extend_from_slice(b"\",\"method\":\"POST\",\"url\":\"");
-        line.extend_from_slice(CHAT_URL.as_bytes());
-        line.extend_from_slice(b"\",\"body\":");
-        line.extend_from_slice(&body);
-        line.extend_from_slice(b"}\n");
-        Ok(line)
+        request_line(model, &self.request(key, user))
     }
+}
+
+/// A request as one line of an OpenAI batch file; its custom_id is the request id.
+pub(super) fn request_line(model: &str, req: &ChatRequest) -> anyhow::Result<Vec<u8>> {
+    let body = chat_body(model, req).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut line = Vec::with_capacity(body.len() + 128);
+    line.extend_from_slice(b"{\"custom_id\":\"");
+    line.extend_from_slice(req.request_id.as_bytes());
+    line.extend_from_slice(b"\",\"method\":\"POST\",\"url\":\"");
+    line.extend_from_slice(CHAT_URL.as_bytes());
+    line.extend_from_slice(b"\",\"body\":");
+    line.extend_from_slice(&body);
+    line.extend_from_slice(b"}\n");
+    Ok(line)
 }
 
 pub(super) fn now_secs() -> u64 {

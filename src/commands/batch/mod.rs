@@ -14,6 +14,11 @@
 //! run CORPUS --out DIR      resumes: no request for an imported chunk
 //! ```
 //!
+//! With `--relations two-pass` the export holds the entities pass; its import journals the
+//! chunks that keep fewer than two entities and writes the relations pass of the others to
+//! `DIR/batch/relations.jsonl` (custom_id `KEY#relations`), whose results a second import
+//! journals (`two_pass`).
+//!
 //! Import needs neither the corpus nor the prompts folder: the export keeps what validation
 //! needs (taxonomy, schema, grounding mode, each chunk's text).
 
@@ -21,6 +26,7 @@ mod export;
 mod files;
 mod import;
 mod results;
+mod two_pass;
 
 pub use export::export;
 pub use files::DIR_NAME;

@@ -1,5 +1,6 @@
 //! Batch result files (vLLM's `run-batch` output, the OpenAI batch API's), read line by
-//! line, each line checked for its shape; a last line cut short is left out.
+//! line, each line checked for its shape (a last line cut short is left out), and each
+//! answer validated like a live one.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -8,7 +9,12 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::files::ExportInfo;
+use crate::engine::openai::parse_response;
+use crate::engine::{EngineError, FailureClass};
 use crate::error::RunError;
+use crate::parse::{Checks, Entity, Extraction, GroundText};
+use crate::run::extract::accept_answer;
 
 /// One line of a batch result file (vLLM's `run-batch` and the OpenAI batch API write the
 /// same shape).
@@ -117,4 +123,51 @@ fn parse_line<'a>(path: &Path, n: usize, line: &'a str) -> anyhow::Result<Result
         .into());
     }
     Ok(r)
+}
+
+/// Validates one result like a live answer to the chunk's request.
+/// `known`: the relations pass's entities (its endpoints must be among them).
+pub(super) fn evaluate(
+    r: &ResultLine,
+    text: &str,
+    info: &ExportInfo,
+    known: Option<&[Entity]>,
+) -> Result<(Extraction, u64, u64), EngineError> {
+    if let Some(e) = r.error() {
+        return Err(EngineError::new(
+            FailureClass::Server,
+            format!(
+                "the batch job failed this request: {}",
+                crate::engine::snippet(e)
+            ),
+        ));
+    }
+    let body = r.body().ok_or_else(|| {
+        EngineError::new(FailureClass::Malformed, "the result has no response body")
+    })?;
+    match r.response.as_ref().and_then(|x| x.status_code) {
+        Some(200) | None => {}
+        Some(code) => {
+            let class = match code {
+                400 if body.get().contains("context length") => FailureClass::ContextLength,
+                429 | 503 => FailureClass::RateLimited,
+                500..=599 => FailureClass::Server,
+                _ => FailureClass::BadRequest,
+            };
+            return Err(EngineError::new(
+                class,
+                format!("{code} {}", crate::engine::snippet(body.get())),
+            ));
+        }
+    }
+    let ans = parse_response(body.get())?;
+    let ground = GroundText::new(text);
+    let checks = Checks {
+        taxonomy: &info.taxonomy,
+        text: Some(&ground),
+        grounding: info.grounding,
+        known,
+    };
+    let x = accept_answer(&ans, &checks)?;
+    Ok((x, ans.prompt_tokens, ans.completion_tokens))
 }
