@@ -189,15 +189,10 @@ pub async fn reports(
     view: Arc<View>,
     held: &HashMap<String, CommunityReport>,
 ) -> Reports {
-    let mut out = Reports::default();
-    let deepest = communities.iter().map(|c| c.level).max().unwrap_or(0);
-    out.levels = (0..=deepest)
-        .map(|level| CommunityLevelCounts {
-            level,
-            detected: communities.iter().filter(|c| c.level == level).count() as u64,
-            ..Default::default()
-        })
-        .collect();
+    let mut out = Reports {
+        levels: level_counts(communities),
+        ..Default::default()
+    };
     let by_id: HashMap<&str, &Community> = communities.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut waiting: HashMap<&str, usize> = communities
         .iter()
@@ -265,6 +260,18 @@ pub async fn reports(
         child_done(c, &by_id, &mut waiting, &sent, &mut ready);
     }
     out
+}
+
+/// The counts of every level, with the communities detected on it.
+fn level_counts(communities: &[Community]) -> Vec<CommunityLevelCounts> {
+    let deepest = communities.iter().map(|c| c.level).max().unwrap_or(0);
+    (0..=deepest)
+        .map(|level| CommunityLevelCounts {
+            level,
+            detected: communities.iter().filter(|c| c.level == level).count() as u64,
+            ..Default::default()
+        })
+        .collect()
 }
 
 /// A community that needs no request: too small, its report known, or the run stopping.
