@@ -3,6 +3,8 @@
 //! first), as tables; or, for a community too large for that, its children's reports
 //! and then as much of its own data as still fits.
 
+use std::collections::HashSet;
+
 use crate::chunk::tokens::Counter;
 use crate::outdir::communities::{Community, CommunityReport};
 
@@ -37,6 +39,18 @@ impl Budget {
     }
 }
 
+/// A report's data as sent, and the community's ids it shows: the ids a finding may cite.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub text: String,
+    /// Built from the children's reports.
+    pub from_children: bool,
+    /// Entity ids shown, in the community's order.
+    pub entities: Vec<String>,
+    /// Relation ids shown, in the community's order.
+    pub relations: Vec<String>,
+}
+
 /// Tokens of `text` in model terms (estimated).
 pub fn model_tokens(text: &str) -> u32 {
     (Counter::default().count(text) as f64 * MODEL_PER_CL100K).ceil() as u32
@@ -51,7 +65,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The community's own tables within `budget`; `true` when everything fit.
-pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (String, bool) {
+pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Context, bool) {
     let mut ents: Vec<(&String, u32)> = c
         .members
         .iter()
@@ -83,6 +97,7 @@ pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Strin
         budget.take(l);
     }
     let mut complete = true;
+    let mut shown: HashSet<&str> = HashSet::new();
     // Entities first, then relations; each list in its order until the budget is spent.
     for (id, d) in &ents {
         let Some(e) = view.entities.get(*id) else {
@@ -99,6 +114,7 @@ pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Strin
             break;
         }
         ent_lines.push(line);
+        shown.insert(id);
     }
     for (id, _) in &rels {
         let Some(r) = view.relations.get(*id) else {
@@ -116,10 +132,23 @@ pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Strin
             break;
         }
         rel_lines.push(line);
+        shown.insert(id);
     }
     ent_lines.push(String::new());
     ent_lines.extend(rel_lines);
-    (ent_lines.join("\n"), complete)
+    let of = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .filter(|id| shown.contains(id.as_str()))
+            .cloned()
+            .collect()
+    };
+    let context = Context {
+        text: ent_lines.join("\n"),
+        from_children: false,
+        entities: of(&c.members),
+        relations: of(&c.relations),
+    };
+    (context, complete)
 }
 
 /// The children's reports (largest child first), then as much of the community's own
@@ -129,7 +158,7 @@ pub fn children_context(
     children: &[(&Community, &CommunityReport)],
     view: &View,
     budget: &mut Budget,
-) -> String {
+) -> Context {
     let mut kids: Vec<&(&Community, &CommunityReport)> = children.iter().collect();
     kids.sort_by(|a, b| b.0.size.cmp(&a.0.size).then(a.0.id.cmp(&b.0.id)));
     let mut lines = vec!["-----Sub-community reports-----".to_string()];
@@ -156,27 +185,28 @@ pub fn children_context(
     }
     let (own, _) = member_context(c, view, budget);
     lines.push(String::new());
-    lines.push(own);
-    lines.join("\n")
+    lines.push(own.text);
+    Context {
+        text: lines.join("\n"),
+        from_children: true,
+        ..own
+    }
 }
 
 /// The data of `c`'s report within `tokens`: its own tables when they fit whole, else,
-/// when it has children with reports, those reports first (`true`: built from children);
-/// else as much of its own tables as fits.
+/// when it has children with reports, those reports first; else as much of its own tables
+/// as fits.
 pub fn report_context(
     c: &Community,
     kids: &[(&Community, &CommunityReport)],
     view: &View,
     tokens: u32,
-) -> (String, bool) {
+) -> Context {
     let (own, complete) = member_context(c, view, &mut Budget::new(tokens));
     if complete || kids.is_empty() {
-        return (own, false);
+        return own;
     }
-    (
-        children_context(c, kids, view, &mut Budget::new(tokens)),
-        true,
-    )
+    children_context(c, kids, view, &mut Budget::new(tokens))
 }
 
 #[cfg(test)]
@@ -222,12 +252,24 @@ mod tests {
         let (c, view) = setup();
         let (all, complete) = member_context(&c, &view, &mut Budget::new(100_000));
         assert!(complete);
-        let first = all.lines().nth(2).unwrap();
+        let first = all.text.lines().nth(2).unwrap();
         assert!(first.starts_with("ent_0|Name0|T|5|"), "{first}");
+        assert_eq!((all.entities.len(), all.relations.len()), (6, 5));
         let (some, complete) = member_context(&c, &view, &mut Budget::new(200));
         assert!(!complete);
-        assert!(model_tokens(&some) <= 230, "{}", model_tokens(&some));
-        assert!(some.contains("ent_0|"));
+        assert!(
+            model_tokens(&some.text) <= 230,
+            "{}",
+            model_tokens(&some.text)
+        );
+        assert!(some.text.contains("ent_0|"));
+        // The ids a finding may cite are exactly those whose lines were shown.
+        for id in c.members.iter().chain(&c.relations) {
+            let listed = some.entities.contains(id) || some.relations.contains(id);
+            let line = some.text.lines().any(|l| l.starts_with(&format!("{id}|")));
+            assert_eq!(listed, line, "{id}");
+        }
+        assert!(some.entities.len() < 6);
     }
 
     #[test]
@@ -248,10 +290,11 @@ mod tests {
             dropped_citations: 0,
             from_children: false,
         };
-        let text = children_context(&c, &[(&kid, &rep)], &view, &mut Budget::new(300));
-        assert!(
-            text.starts_with("-----Sub-community reports-----\n## com_k (3 members): Child title")
-        );
-        assert!(model_tokens(&text) <= 340);
+        let ctx = children_context(&c, &[(&kid, &rep)], &view, &mut Budget::new(300));
+        assert!(ctx.from_children);
+        assert!(ctx
+            .text
+            .starts_with("-----Sub-community reports-----\n## com_k (3 members): Child title"));
+        assert!(model_tokens(&ctx.text) <= 340);
     }
 }

@@ -12,21 +12,22 @@ use serde_json::Value;
 use crate::engine::{ChatAnswer, EngineError, FailureClass, Finish};
 use crate::outdir::communities::{Community, CommunityReport, Finding};
 
+use super::context::Context;
+
 /// Most findings a report may have.
 pub const MAX_FINDINGS: usize = 5;
 /// Most ids one finding may cite of each kind.
 const MAX_CITED: usize = 8;
 
-/// The answer schema of a report for community `c` asked with `context`. The ids a
-/// finding may cite are enums of the community's ids that the context shows, so a
+/// The answer schema of a report asked with `context`. The ids a finding may cite are
+/// enums of the community's ids that the context shows, so a
 /// decoder that follows the schema cannot cite an id the model was not given (an empty
 /// list allows no citation of that kind); a finding cites at least one entity when any is
 /// shown. Its bounds keep the largest answer a decoder
 /// can write (every string and array full) within `REPORT_OUTPUT_TOKENS`: a small model
 /// that rambles to every limit still closes its JSON instead of being cut off.
-pub fn report_schema(c: &Community, context: &str) -> String {
-    let (entities, relations) = ids_shown(c, context);
-    let ids = |allowed: Vec<&str>, min: usize| {
+pub fn report_schema(context: &Context) -> String {
+    let ids = |allowed: &[String], min: usize| {
         if allowed.is_empty() {
             serde_json::json!({"type": "array", "items": {"type": "string", "maxLength": 20}, "maxItems": 0})
         } else {
@@ -53,8 +54,8 @@ pub fn report_schema(c: &Community, context: &str) -> String {
                         "summary": {"type": "string", "maxLength": 200},
                         "explanation": {"type": "string", "maxLength": 500},
                         // A finding rests on at least one of the entities shown.
-                        "entities": ids(entities, 1),
-                        "relations": ids(relations, 0),
+                        "entities": ids(&context.entities, 1),
+                        "relations": ids(&context.relations, 0),
                     },
                     "required": ["summary", "explanation", "entities", "relations"],
                     "additionalProperties": false,
@@ -68,29 +69,6 @@ pub fn report_schema(c: &Community, context: &str) -> String {
         "additionalProperties": false,
     })
     .to_string()
-}
-
-/// The community's entity and relation ids that appear in `context`, each once, in the
-/// community's (sorted) order.
-fn ids_shown<'a>(c: &'a Community, context: &str) -> (Vec<&'a str>, Vec<&'a str>) {
-    let mut seen: HashSet<&str> = HashSet::new();
-    for (i, _) in context.match_indices('_') {
-        let (Some(start), Some(end)) = (i.checked_sub(3), context.get(i + 1..i + 17)) else {
-            continue;
-        };
-        if end.bytes().all(|b| b.is_ascii_hexdigit()) {
-            if let Some(id) = context.get(start..i + 17) {
-                seen.insert(id);
-            }
-        }
-    }
-    let shown = |ids: &'a [String]| -> Vec<&'a str> {
-        ids.iter()
-            .map(String::as_str)
-            .filter(|id| seen.contains(id))
-            .collect()
-    };
-    (shown(&c.members), shown(&c.relations))
 }
 
 /// The answer schema of a summary: `{"summary": "..."}`.
@@ -279,13 +257,19 @@ mod tests {
         assert_eq!((r.dropped_citations, r.level, r.rating), (2, 1, 7.5));
     }
 
+    /// A context that shows these ids.
+    fn shown(entities: &[&str], relations: &[&str]) -> Context {
+        Context {
+            entities: entities.iter().map(|s| s.to_string()).collect(),
+            relations: relations.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn cited_ids_are_enums_of_the_ids_the_context_shows() {
-        let mut c = community();
-        c.members = vec!["ent_00000000000000aa".into(), "ent_00000000000000bb".into()];
-        c.relations = vec!["rel_00000000000000cc".into()];
-        let ctx = "- ent_00000000000000bb Acme (ORGANIZATION)\n- ent_00000000000000dd Other";
-        let v: Value = serde_json::from_str(&report_schema(&c, ctx)).unwrap();
+        let v: Value =
+            serde_json::from_str(&report_schema(&shown(&["ent_00000000000000bb"], &[]))).unwrap();
         let f = &v["properties"]["findings"]["items"]["properties"];
         assert_eq!(
             f["entities"]["items"]["enum"],
@@ -327,11 +311,9 @@ mod tests {
 
     #[test]
     fn report_and_summary_schemas_allow_no_other_key_and_no_unbounded_string() {
-        let mut c = community();
-        c.members = vec!["ent_00000000000000aa".into()];
-        let ctx = "- ent_00000000000000aa Acme";
+        let ctx = shown(&["ent_00000000000000aa"], &[]);
         assert_closed(
-            &serde_json::from_str(&report_schema(&c, ctx)).unwrap(),
+            &serde_json::from_str(&report_schema(&ctx)).unwrap(),
             "report",
         );
         assert_closed(&serde_json::from_str(&summary_schema()).unwrap(), "summary");
@@ -342,8 +324,12 @@ mod tests {
         let mut c = community();
         c.members = (0..40).map(|i| format!("ent_{i:016x}")).collect();
         c.relations = (0..40).map(|i| format!("rel_{i:016x}")).collect();
-        let ctx = c.members.join(" ") + " " + &c.relations.join(" ");
-        let v: Value = serde_json::from_str(&report_schema(&c, &ctx)).unwrap();
+        let ctx = Context {
+            entities: c.members.clone(),
+            relations: c.relations.clone(),
+            ..Default::default()
+        };
+        let v: Value = serde_json::from_str(&report_schema(&ctx)).unwrap();
         let p = &v["properties"];
         let f = &p["findings"]["items"]["properties"];
         let text = |node: &Value| "word ".repeat(node["maxLength"].as_u64().unwrap() as usize / 5);

@@ -20,7 +20,7 @@ use crate::outdir::report::CommunityLevelCounts;
 use crate::run::stop::{Stop, Stopping};
 
 use super::ask::{Asker, REPORT_OUTPUT_TOKENS};
-use super::context::{member_context, report_context, Budget};
+use super::context::{member_context, report_context, Budget, Context};
 use super::report::{accept_report, report_schema};
 use super::settings::Template;
 use super::summarize::{journal_key, summarize, Job};
@@ -206,6 +206,8 @@ pub async fn reports(
         order.into_iter().partition(|c| c.children.is_empty());
     let mut ready: VecDeque<&Community> = leaves.into();
     let mut sent: HashSet<&str> = HashSet::new();
+    // Parents sent before their children are done: the context that showed they fit.
+    let mut whole: HashMap<&str, Context> = HashMap::new();
     let slots = Arc::new(Semaphore::new(
         shared.asker.router.total_capacity().clamp(1, 1024),
     ));
@@ -220,24 +222,27 @@ pub async fn reports(
                 continue;
             }
             let kids = finished_children(c, &by_id, &out.reports);
+            let built = whole.remove(c.id.as_str());
             shared.tally.total.fetch_add(1, Ordering::Relaxed);
             let (sh, view, c, slots) = (shared.clone(), view.clone(), c.clone(), slots.clone());
             tasks.spawn(async move {
                 let Ok(_permit) = slots.acquire_owned().await else {
                     return (c.id, None);
                 };
-                let r = one_report(&sh, &c, &view, &kids).await;
+                let r = one_report(&sh, &c, &view, &kids, built).await;
                 sh.tally.done.fetch_add(1, Ordering::Relaxed);
                 (c.id, r)
             });
         }
         if !parents.is_empty() {
-            let budget = shared.context_budget;
-            ready.extend(
-                std::mem::take(&mut parents)
-                    .into_iter()
-                    .filter(|c| !sent.contains(c.id.as_str()) && fits_whole(c, &view, budget)),
-            );
+            for c in std::mem::take(&mut parents) {
+                if let Some(ctx) = whole_context(c, &view, shared.context_budget) {
+                    if !sent.contains(c.id.as_str()) {
+                        whole.insert(c.id.as_str(), ctx);
+                        ready.push_back(c);
+                    }
+                }
+            }
             continue;
         }
         let Some(done) = tasks.join_next().await else {
@@ -329,27 +334,33 @@ fn child_done<'a>(
     }
 }
 
-/// Whether `c`'s own entities and relations fit its context (its children's reports are
-/// then not needed).
-fn fits_whole(c: &Community, view: &View, budget: u32) -> bool {
-    member_context(c, view, &mut Budget::new(budget)).1
+/// `c`'s own entities and relations, when they fit its context whole (its children's
+/// reports are then not needed).
+fn whole_context(c: &Community, view: &View, budget: u32) -> Option<Context> {
+    let (ctx, complete) = member_context(c, view, &mut Budget::new(budget));
+    complete.then_some(ctx)
 }
 
 /// The smallest context a report is asked again with after the server found it too long.
 const MIN_CONTEXT_BUDGET: u32 = 512;
 
-/// One community's report, journaled; None when it failed or the run is stopping.
+/// One community's report (from `built`, its context when already made), journaled; None
+/// when it failed or the run is stopping.
 async fn one_report(
     sh: &Shared,
     c: &Community,
     view: &View,
     kids: &[(Community, CommunityReport)],
+    mut built: Option<Context>,
 ) -> Option<CommunityReport> {
     let pairs: Vec<(&Community, &CommunityReport)> = kids.iter().map(|(a, b)| (a, b)).collect();
     let mut budget = sh.context_budget;
     let answer = loop {
-        let (context, from_children) = report_context(c, &pairs, view, budget);
-        let schema = match Asker::schema(report_schema(c, &context)) {
+        let context = built
+            .take()
+            .unwrap_or_else(|| report_context(c, &pairs, view, budget));
+        let from_children = context.from_children;
+        let schema = match Asker::schema(report_schema(&context)) {
             Ok(s) => s,
             Err(e) => {
                 sh.stopping.halt(Stop::Fatal(e.to_string()), true);
@@ -357,7 +368,7 @@ async fn one_report(
             }
         };
         let user = match sh.report_template.render(minijinja::context! {
-            context => context, from_children => from_children, level => c.level, size => c.size,
+            context => context.text, from_children => from_children, level => c.level, size => c.size,
         }) {
             Ok(u) => u,
             Err(e) => {
