@@ -64,8 +64,12 @@ fn cell(s: &str) -> String {
         .replace('|', "/")
 }
 
-/// The community's own tables within `budget`; `true` when everything fit.
-pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Context, bool) {
+/// Ids with their rank, highest first.
+type Ranked<'a> = Vec<(&'a String, u32)>;
+
+/// The community's entities by degree, and its relations by the degrees of their ends,
+/// highest first (ties by id).
+fn by_degree<'a>(c: &'a Community, view: &View) -> (Ranked<'a>, Ranked<'a>) {
     let mut ents: Vec<(&String, u32)> = c
         .members
         .iter()
@@ -85,6 +89,12 @@ pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Conte
         })
         .collect();
     rels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    (ents, rels)
+}
+
+/// The community's own tables within `budget`; `true` when everything fit.
+pub fn member_context(c: &Community, view: &View, budget: &mut Budget) -> (Context, bool) {
+    let (ents, rels) = by_degree(c, view);
     let mut ent_lines = vec![
         "-----Entities-----".to_string(),
         "id|name|type|degree|description".to_string(),

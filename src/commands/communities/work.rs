@@ -235,13 +235,15 @@ pub async fn reports(
             });
         }
         if !parents.is_empty() {
-            for c in std::mem::take(&mut parents) {
-                if let Some(ctx) = whole_context(c, &view, shared.context_budget) {
-                    if !sent.contains(c.id.as_str()) {
-                        whole.insert(c.id.as_str(), ctx);
-                        ready.push_back(c);
-                    }
-                }
+            let fit = fitting(
+                std::mem::take(&mut parents),
+                &sent,
+                &view,
+                shared.context_budget,
+            );
+            for (c, ctx) in fit {
+                whole.insert(c.id.as_str(), ctx);
+                ready.push_back(c);
             }
             continue;
         }
@@ -254,17 +256,24 @@ pub async fn reports(
         let Some(c) = by_id.get(id.as_str()).copied() else {
             continue;
         };
-        let counts = &mut out.levels[c.level as usize];
-        match r {
-            Some(r) => {
-                counts.reports_generated += 1;
-                out.reports.insert(r.community.clone(), r);
-            }
-            None => counts.reports_failed += 1,
-        }
+        out.record(c, r);
         child_done(c, &by_id, &mut waiting, &sent, &mut ready);
     }
     out
+}
+
+impl Reports {
+    /// What came of `c`'s request: its report, or a failure.
+    fn record(&mut self, c: &Community, r: Option<CommunityReport>) {
+        let counts = &mut self.levels[c.level as usize];
+        match r {
+            Some(r) => {
+                counts.reports_generated += 1;
+                self.reports.insert(r.community.clone(), r);
+            }
+            None => counts.reports_failed += 1,
+        }
+    }
 }
 
 /// The counts of every level, with the communities detected on it.
@@ -334,11 +343,22 @@ fn child_done<'a>(
     }
 }
 
-/// `c`'s own entities and relations, when they fit its context whole (its children's
-/// reports are then not needed).
-fn whole_context(c: &Community, view: &View, budget: u32) -> Option<Context> {
-    let (ctx, complete) = member_context(c, view, &mut Budget::new(budget));
-    complete.then_some(ctx)
+/// The `parents` not yet sent whose own entities and relations fit their context whole
+/// (their children's reports are then not needed), with that context.
+fn fitting<'a>(
+    parents: Vec<&'a Community>,
+    sent: &HashSet<&str>,
+    view: &View,
+    budget: u32,
+) -> Vec<(&'a Community, Context)> {
+    parents
+        .into_iter()
+        .filter(|c| !sent.contains(c.id.as_str()))
+        .filter_map(|c| {
+            let (ctx, complete) = member_context(c, view, &mut Budget::new(budget));
+            complete.then_some((c, ctx))
+        })
+        .collect()
 }
 
 /// The smallest context a report is asked again with after the server found it too long.
