@@ -177,14 +177,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub engines: EngineArgs,
 
-    /// Requests in flight at once to vLLM: a number, or `auto` (reads vLLM's /metrics and
-    /// keeps just enough requests queued at the server that no slot idles).
-    #[arg(long, env = "AEGIS_CONCURRENCY", default_value = "auto", value_parser = parse_concurrency)]
-    pub concurrency: Concurrency,
-
-    /// Requests in flight at once to Ollama.
-    #[arg(long, env = "AEGIS_OLLAMA_CONCURRENCY", default_value_t = 4)]
-    pub ollama_concurrency: usize,
+    #[command(flatten)]
+    pub pace: PaceArgs,
 
     /// Target chunk size in tokens (cl100k, the same count for every model).
     #[arg(long, default_value_t = 1200)]
@@ -194,21 +188,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 100)]
     pub chunk_overlap: usize,
 
-    /// Domain taxonomy and templates from the prompts folder.
-    #[arg(long, default_value = "general", conflicts_with = "prompts")]
-    pub domain: String,
-
-    /// A folder with taxonomy.toml, system.j2 and user.j2 (instead of --domain).
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
 
     /// Output budget per request in tokens [default: sized from the schema's bounds, capped by the context].
     #[arg(long, value_name = "TOKENS")]
     pub max_output_tokens: Option<u32>,
-
-    /// Seconds to wait while NO engine is available before stopping with exit code 3.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
-    pub engine_wait: u64,
 
     /// An entity whose name does not occur in its chunk's text (a prompt delimiter, an
     /// invention): drop it with its relations, keep it flagged `"ungrounded": true`, or do
@@ -244,17 +229,6 @@ pub struct RunArgs {
     /// [default: 4 times the output budget, or the schema's largest answer if larger].
     #[arg(long, value_name = "TOKENS")]
     pub max_tokens_per_chunk: Option<u64>,
-
-    /// Seconds in-flight requests get to finish after the first Ctrl-C or SIGTERM; then
-    /// they are abandoned (the engine frees their slots), what was answered is kept, the
-    /// outputs are written and the run exits 130.
-    #[arg(
-        long,
-        value_name = "SECS",
-        env = "AEGIS_STOP_GRACE",
-        default_value_t = 10
-    )]
-    pub stop_grace: u64,
 
     /// Only files whose path (relative to CORPUS) matches one of these globs.
     #[arg(long, value_name = "GLOB")]
@@ -351,7 +325,19 @@ pub struct CommunitiesArgs {
     #[command(flatten)]
     pub community: CommunityFlags,
 
-    /// Requests in flight at once to vLLM: a number, or `auto`.
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+}
+
+/// How requests reach the engines, and how long they may wait: flags of `run` and
+/// `communities`.
+#[derive(Debug, Clone, Args)]
+pub struct PaceArgs {
+    /// Requests in flight at once to vLLM: a number, or `auto` (reads vLLM's /metrics and
+    /// keeps just enough requests queued at the server that no slot idles).
     #[arg(long, env = "AEGIS_CONCURRENCY", default_value = "auto", value_parser = parse_concurrency)]
     pub concurrency: Concurrency,
 
@@ -359,19 +345,13 @@ pub struct CommunitiesArgs {
     #[arg(long, env = "AEGIS_OLLAMA_CONCURRENCY", default_value_t = 4)]
     pub ollama_concurrency: usize,
 
-    /// Templates (community_report.j2, summarize.j2) from this domain of the prompts folder.
-    #[arg(long, default_value = "general", conflicts_with = "prompts")]
-    pub domain: String,
-
-    /// A folder with community_report.j2 and summarize.j2 (missing ones: the general domain's).
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
-
     /// Seconds to wait while NO engine is available before stopping with exit code 3.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub engine_wait: u64,
 
-    /// Seconds in-flight requests get to finish after the first Ctrl-C or SIGTERM.
+    /// Seconds in-flight requests get to finish after the first Ctrl-C or SIGTERM; then
+    /// they are abandoned (the engine frees their slots), what was answered is kept, the
+    /// outputs are written and the command exits 130.
     #[arg(
         long,
         value_name = "SECS",
@@ -379,6 +359,21 @@ pub struct CommunitiesArgs {
         default_value_t = 10
     )]
     pub stop_grace: u64,
+}
+
+/// The prompts folder: the taxonomy and extraction templates of `run`, the report and
+/// summary templates of `communities`.
+#[derive(Debug, Clone, Args)]
+pub struct PromptArgs {
+    /// Domain of the prompts folder: its taxonomy and templates.
+    #[arg(long, default_value = "general", conflicts_with = "prompts")]
+    pub domain: String,
+
+    /// A domain folder instead of --domain: taxonomy.toml, system.j2 and user.j2 for `run`;
+    /// community_report.j2 and summarize.j2 for `communities` (missing ones: the general
+    /// domain's).
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

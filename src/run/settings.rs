@@ -179,9 +179,9 @@ impl RunSettings {
             overlap: a.chunk_overlap,
         };
         chunk.validate().map_err(RunError::usage)?;
-        let prompts = match &a.prompts {
+        let prompts = match &a.prompt.prompts {
             Some(dir) => PromptSet::load_dir(dir),
-            None => PromptSet::load_domain(&default_prompts_root(), &a.domain),
+            None => PromptSet::load_domain(&default_prompts_root(), &a.prompt.domain),
         }
         .map_err(|e| RunError::usage(format!("{e}")))?;
         let filter = PathFilter::new(&a.include, &a.exclude).map_err(|e| {
@@ -189,7 +189,8 @@ impl RunSettings {
                 "bad --include/--exclude glob: {e}; fix the pattern (e.g. '*.md', 'drafts/**')"
             ))
         })?;
-        let engines = EngineSettings::from_args(&a.engines, a.concurrency, a.ollama_concurrency)?;
+        let engines =
+            EngineSettings::from_args(&a.engines, a.pace.concurrency, a.pace.ollama_concurrency)?;
         let max_output_tokens = match a.max_output_tokens {
             Some(0) => return Err(RunError::usage("--max-output-tokens must be at least 1")),
             Some(n) => n,
@@ -208,7 +209,7 @@ impl RunSettings {
             prompts: Arc::new(prompts),
             chunk,
             engines,
-            engine_wait: Duration::from_secs(a.engine_wait),
+            engine_wait: Duration::from_secs(a.pace.engine_wait),
             resolve: !a.no_resolve,
             gates,
             filter,
@@ -228,7 +229,7 @@ impl RunSettings {
             .map_err(RunError::usage)?,
             max_requests_per_chunk: a.max_requests_per_chunk.max(1),
             max_tokens_per_chunk: a.max_tokens_per_chunk,
-            stop_grace: Duration::from_secs(a.stop_grace),
+            stop_grace: Duration::from_secs(a.pace.stop_grace),
         })
     }
 }

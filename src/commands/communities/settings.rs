@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{CommunitiesArgs, CommunityFlags, Concurrency, EngineArgs};
+use crate::cli::{CommunitiesArgs, CommunityFlags, EngineArgs, OutputArgs, PaceArgs, PromptArgs};
 use crate::community::Params;
 use crate::engine::setup::EngineSettings;
 use crate::error::RunError;
@@ -51,54 +51,31 @@ pub struct Settings {
     pub stop_grace: Duration,
 }
 
-/// What a run's engine flags give the finishing step (`run --communities`).
-pub struct EngineFlags<'a> {
-    pub engines: &'a EngineArgs,
-    pub concurrency: Concurrency,
-    pub ollama_concurrency: usize,
-    pub engine_wait: u64,
-    pub stop_grace: u64,
-}
-
 impl Settings {
     pub fn from_args(a: &CommunitiesArgs) -> Result<Self, RunError> {
-        let flags = EngineFlags {
-            engines: &a.engines,
-            concurrency: a.concurrency,
-            ollama_concurrency: a.ollama_concurrency,
-            engine_wait: a.engine_wait,
-            stop_grace: a.stop_grace,
-        };
-        let dir = templates_dir(a.prompts.as_deref(), &a.domain);
-        Self::new(&a.output.out, a.output.quiet, &a.community, &flags, &dir)
+        Self::new(&a.output, &a.community, &a.engines, &a.pace, &a.prompt)
     }
 
     /// The settings of `run --communities`: the run's own flags.
     pub fn from_run_args(a: &crate::cli::RunArgs) -> Result<Self, RunError> {
-        let flags = EngineFlags {
-            engines: &a.engines,
-            concurrency: a.concurrency,
-            ollama_concurrency: a.ollama_concurrency,
-            engine_wait: a.engine_wait,
-            stop_grace: a.stop_grace,
-        };
-        let dir = templates_dir(a.prompts.as_deref(), &a.domain);
-        Self::new(&a.output.out, a.output.quiet, &a.community, &flags, &dir)
+        Self::new(&a.output, &a.community, &a.engines, &a.pace, &a.prompt)
     }
 
-    /// Settings from the flags, templates from `prompts_dir` (the general domain's where
-    /// it has none).
-    pub fn new(
-        out: &Path,
-        quiet: bool,
+    /// Settings from the flags, templates from the prompts folder's domain (the general
+    /// domain's where it has none).
+    fn new(
+        o: &OutputArgs,
         c: &CommunityFlags,
-        e: &EngineFlags,
-        prompts_dir: &Path,
+        engines: &EngineArgs,
+        e: &PaceArgs,
+        p: &PromptArgs,
     ) -> Result<Self, RunError> {
         let params = check_flags(c)?;
+        let prompts_dir = templates_dir(p.prompts.as_deref(), &p.domain);
+        let prompts_dir = prompts_dir.as_path();
         Ok(Settings {
-            out: out.to_path_buf(),
-            quiet,
+            out: o.out.clone(),
+            quiet: o.quiet,
             params,
             min_size: c.min_community_size.max(1),
             max_input_tokens: c.max_input_tokens,
@@ -106,7 +83,7 @@ impl Settings {
             summarize_tokens: c.summarize_tokens,
             report_template: template(prompts_dir, REPORT_TEMPLATE)?,
             summary_template: template(prompts_dir, SUMMARY_TEMPLATE)?,
-            engines: EngineSettings::from_args(e.engines, e.concurrency, e.ollama_concurrency)?,
+            engines: EngineSettings::from_args(engines, e.concurrency, e.ollama_concurrency)?,
             engine_wait: Duration::from_secs(e.engine_wait),
             stop_grace: Duration::from_secs(e.stop_grace),
         })
