@@ -214,9 +214,11 @@ pub struct RunArgs {
     pub gleaning: u32,
 
     /// How relations are asked for: `joint` (one request per chunk answers entities and
-    /// relations) or `two-pass` (a request for the entities, then one for the relations
+    /// relations), `two-pass` (a request for the entities, then one for the relations
     /// whose source and target must be names the first kept; none for a chunk with fewer
-    /// than two entities). Changes the chunk keys of two-pass runs.
+    /// than two entities) or `repair` (joint; then two-pass's relations request only for a
+    /// chunk whose answer lost relations to an endpoint outside its entities). Changes the
+    /// chunk keys of two-pass and repair runs.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = crate::prompt::RelationsMode::Joint)]
     pub relations: crate::prompt::RelationsMode,
 

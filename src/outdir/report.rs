@@ -58,6 +58,14 @@ pub struct ChunkCounts {
     pub partial: u64,
     /// Chunks asked again with smaller answer bounds after a cut-off answer.
     pub bounds_shrunk: u64,
+    /// `--relations repair`: chunks whose joint answer lost relations to an endpoint
+    /// outside its entities and got a relations pass answered (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repaired: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What validation kept and dropped, over every chunk the outputs hold (each checkpoint
@@ -513,6 +521,7 @@ impl ChunkCounts {
             empty,
             partial,
             bounds_shrunk,
+            repaired,
         } = o;
         self.total += total;
         self.extracted_now += extracted_now;
@@ -522,6 +531,7 @@ impl ChunkCounts {
         self.empty += empty;
         self.partial += partial;
         self.bounds_shrunk += bounds_shrunk;
+        self.repaired += repaired;
     }
 }
 

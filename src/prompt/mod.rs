@@ -63,6 +63,10 @@ pub enum RelationsMode {
     /// A request for the entities, then one for the relations whose endpoints are enums of
     /// the entities kept (none when fewer than two were kept).
     TwoPass,
+    /// Joint; then, for a chunk whose answer lost relations to an endpoint that is not one
+    /// of its entities (dangling or dropped), the relations request of two-pass over the
+    /// entities kept.
+    Repair,
 }
 
 /// A pass of `--relations two-pass`.

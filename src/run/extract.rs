@@ -201,6 +201,8 @@ pub(crate) struct ChunkDone {
     pub(crate) shrunk: u32,
     /// Gleaning: follow-up requests answered, records they added.
     pub(crate) gleaned: (u32, u32),
+    /// `--relations repair`: relations passes answered.
+    pub(crate) repaired: u32,
 }
 
 /// A chunk that failed, with its failure class and the answer's start when there was one.
@@ -263,6 +265,8 @@ pub(crate) struct ChunkResult {
     pub(crate) splits: u32,
     pub(crate) shrunk: u32,
     pub(crate) gleaned: (u32, u32),
+    /// `--relations repair`: relations passes answered.
+    pub(crate) repaired: u32,
     pub(crate) served_by: Option<(EngineKind, String)>,
 }
 
@@ -326,6 +330,7 @@ pub(crate) async fn extract_chunk(ctx: &TaskCtx, job: &ChunkJob) -> Outcome {
         splits: acc.splits,
         shrunk: acc.shrunk,
         gleaned: acc.gleaned,
+        repaired: acc.repaired,
     })
 }
 
@@ -348,14 +353,21 @@ pub(crate) async fn extract_piece(
     acc: &mut ChunkResult,
 ) -> Result<Option<EngineError>, Outcome> {
     let first = match ctx.relations {
-        RelationsMode::Joint => Ask::Joint,
+        RelationsMode::Joint | RelationsMode::Repair => Ask::Joint,
         RelationsMode::TwoPass => Ask::Entities,
     };
     let (mut x, level) = match run_pass(ctx, job, piece, spend, acc, first, 0).await? {
         (PassEnd::Done(x), level) => (x, level),
         (PassEnd::Split(err), _) => return Ok(Some(err)),
     };
-    if ctx.relations == RelationsMode::TwoPass && x.entities.len() >= 2 {
+    let lost = x.drops.dangling_endpoint + x.drops.dropped_endpoint;
+    let second = match ctx.relations {
+        RelationsMode::Joint => false,
+        RelationsMode::TwoPass => true,
+        RelationsMode::Repair => lost > 0 && !spend.exhausted(),
+    };
+    if second && x.entities.len() >= 2 {
+        let repair = ctx.relations == RelationsMode::Repair;
         match run_pass(
             ctx,
             job,
@@ -367,10 +379,16 @@ pub(crate) async fn extract_piece(
         )
         .await
         {
-            Ok((PassEnd::Done(r), _)) => x.absorb(r),
+            Ok((PassEnd::Done(r), _)) => {
+                if repair {
+                    acc.repaired += 1;
+                }
+                x.absorb(r);
+            }
             // The relations failed, or their prompt (the entity list added) does not fit:
-            // the entities are kept, the chunk's result marked partial.
-            Ok((PassEnd::Split(_), _)) | Err(Outcome::Failed(_)) => x.partial = true,
+            // the entities are kept, the chunk's result marked partial (a repair keeps the
+            // joint answer as it was).
+            Ok((PassEnd::Split(_), _)) | Err(Outcome::Failed(_)) => x.partial |= !repair,
             Err(other) => return Err(other),
         }
     }

@@ -71,8 +71,14 @@ pub fn key_fingerprint(
     if gleaning != 0 {
         fp = std::borrow::Cow::Owned(format!("{fp}+glean{gleaning}"));
     }
-    if relations == crate::prompt::RelationsMode::TwoPass {
-        fp = std::borrow::Cow::Owned(format!("{fp}+two-pass1"));
+    match relations {
+        crate::prompt::RelationsMode::Joint => {}
+        crate::prompt::RelationsMode::TwoPass => {
+            fp = std::borrow::Cow::Owned(format!("{fp}+two-pass1"));
+        }
+        crate::prompt::RelationsMode::Repair => {
+            fp = std::borrow::Cow::Owned(format!("{fp}+repair1"));
+        }
     }
     fp
 }

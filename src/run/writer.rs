@@ -160,6 +160,7 @@ impl Writer {
             splits,
             shrunk,
             gleaned,
+            repaired,
         } = done;
         let record = self
             .journal
@@ -167,6 +168,7 @@ impl Writer {
             .map_err(|e| Stop::Journal(e.to_string()))?;
         self.report.chunks.split += u64::from(splits.min(1));
         self.report.chunks.bounds_shrunk += u64::from(shrunk.min(1));
+        self.report.chunks.repaired += u64::from(repaired.min(1));
         self.report.gleaning.requests += u64::from(gleaned.0);
         self.report.gleaning.records_added += u64::from(gleaned.1);
         self.snapshot.chunks_done += 1;

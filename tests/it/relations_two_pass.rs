@@ -764,3 +764,85 @@ async fn the_relations_mode_comes_from_the_settings_file() {
     );
     assert_eq!(report(&s.out)["settings"]["relations"], "two-pass");
 }
+
+/// `--relations repair`: joint first, then the relations request of two-pass only for a
+/// chunk whose answer lost relations to an endpoint outside its entities; the endpoints
+/// the schema then offers are the entities kept, so the relations come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_asks_relations_again_only_where_the_joint_answer_lost_endpoints() {
+    // An engine that makes no mistake: nothing lost, one request a chunk, as joint.
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let ran = s.run(&fake.url(), &["--relations", "repair"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, 3);
+    assert!(report(&s.out)["chunks"]["repaired"].is_null());
+    assert!(!s.relation_types().is_empty());
+
+    // Every endpoint of a joint answer's relations dangles: joint keeps none of them.
+    let mistakes = Mistakes {
+        dangling: 1.0,
+        ..Mistakes::default()
+    };
+    let fake = FakeEngine::start(FakeConfig::new().mistakes(mistakes))
+        .await
+        .unwrap();
+    let joint = setup();
+    let ran = joint.run(&fake.url(), &["--relations", "joint"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(drops(&joint.out)["dangling_endpoint"].as_u64().unwrap() > 0);
+    assert!(joint.relation_types().is_empty());
+    let before = fake.stats().chat_requests;
+
+    // Repair: a.md (many names) is asked for its relations again and gets them; b.md (one
+    // name) and c.md (none) are not.
+    let s = setup();
+    let ran = s.run(&fake.url(), &["--relations", "repair"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests - before, 4);
+    let rep = report(&s.out);
+    assert_eq!(rep["chunks"]["repaired"], 1, "{}", rep["chunks"]);
+    assert_eq!(rep["chunks"]["partial"], 0);
+    let rels = s.relation_types();
+    assert!(!rels.is_empty());
+    assert!(rels.iter().all(in_signature), "{rels:?}");
+    // The joint answer's losses stay counted.
+    assert!(drops(&s.out)["dangling_endpoint"].as_u64().unwrap() > 0);
+
+    // The mode is part of the chunk keys: a rerun resumes, switching extracts again.
+    let ran = s.run(&fake.url(), &["--relations", "repair"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(report(&s.out)["chunks"]["resumed"], 3);
+    let ran = s.run(&fake.url(), &["--relations", "joint"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(report(&s.out)["chunks"]["resumed"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_export_refuses_repair_with_exit_2() {
+    let s = setup();
+    let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let url = fake.url();
+    let batch = s.out.with_file_name("requests.jsonl");
+    let ran = run(&[
+        "batch",
+        "export",
+        s.corpus.to_str().unwrap(),
+        "--out",
+        s.out.to_str().unwrap(),
+        "--batch",
+        batch.to_str().unwrap(),
+        "--vllm-url",
+        &url,
+        "--no-ollama",
+        "--prompts",
+        s.prompts.to_str().unwrap(),
+        "--relations",
+        "repair",
+    ])
+    .await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--relations repair"), "{}", ran.stderr);
+    assert_eq!(fake.stats().chat_requests, 0);
+    assert!(!batch.exists());
+}

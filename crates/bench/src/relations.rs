@@ -44,7 +44,7 @@ struct Config {
     ignore_schema: bool,
 }
 
-const CONFIGS: [Config; 5] = [
+const CONFIGS: [Config; 7] = [
     Config {
         mode: "joint",
         signed: false,
@@ -69,6 +69,16 @@ const CONFIGS: [Config; 5] = [
         mode: "two-pass",
         signed: true,
         ignore_schema: true,
+    },
+    Config {
+        mode: "repair",
+        signed: false,
+        ignore_schema: false,
+    },
+    Config {
+        mode: "repair",
+        signed: true,
+        ignore_schema: false,
     },
 ];
 
@@ -216,7 +226,7 @@ pub fn run(s: &Relations) -> anyhow::Result<ScenarioResult> {
         ),
     );
     res.command(
-        "target/release/aegis-ingest run fixtures/gold/corpus --relations joint|two-pass [--prompts UNSIGNED] && aegis-ingest eval --gold fixtures/gold/gold.jsonl".into(),
+        "target/release/aegis-ingest run fixtures/gold/corpus --relations joint|two-pass|repair [--prompts UNSIGNED] && aegis-ingest eval --gold fixtures/gold/gold.jsonl".into(),
     );
     let mut table = String::from(
         "| mode | signatures | engine | entity F1 typed | entity F1 untyped | relation F1 labeled | relation F1 unlabeled | relations/chunk | requests/chunk | prompt tok/chunk | cached tok/chunk | completion tok/chunk | wall s | drops |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",

@@ -182,6 +182,22 @@ impl Sidecar {
     }
 }
 
+/// Refuses what needs each chunk's answer before its next request, which a batch file
+/// cannot carry.
+fn live_only(s: &RunSettings) -> Result<(), RunError> {
+    if s.gleaning > 0 {
+        return Err(RunError::usage(
+            "--gleaning asks again with each chunk's answer in the conversation, which a batch file cannot: export without --gleaning (or extract live with `run`)",
+        ));
+    }
+    if s.relations == RelationsMode::Repair {
+        return Err(RunError::usage(
+            "--relations repair decides after each chunk's answer whether to ask for its relations again, which a batch file cannot: export with --relations joint or two-pass (or extract live with `run`)",
+        ));
+    }
+    Ok(())
+}
+
 /// `aegis-ingest batch export`.
 pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
     let BatchExportArgs {
@@ -195,12 +211,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
     run.engines.no_ollama = true;
     let quiet = run.output.quiet;
     let mut s = RunSettings::from_args(run)?;
-    if s.gleaning > 0 {
-        return Err(RunError::usage(
-            "--gleaning asks again with each chunk's answer in the conversation, which a batch file cannot: export without --gleaning (or extract live with `run`)",
-        )
-        .into());
-    }
+    live_only(&s)?;
     let two_pass = s.relations == RelationsMode::TwoPass;
     let (_lock, journal) = open_out(&s.out, s.fresh)?;
     let (model, context, probed) = fit_to_model(&mut s, context_length).await?;

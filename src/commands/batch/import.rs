@@ -274,7 +274,7 @@ pub fn import(a: &BatchImportArgs) -> anyhow::Result<ExitCode> {
     }
     let relations = match info.relations {
         RelationsMode::TwoPass => imp.write_relations(&dir.join(RELATIONS_FILE))?,
-        RelationsMode::Joint => None,
+        RelationsMode::Joint | RelationsMode::Repair => None,
     };
     let Importer {
         before,
