@@ -243,7 +243,13 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let view = View::new(&ents, &rels, |id| if id == "ent_0" { 5 } else { 1 });
+        let view = View::new(ents.clone(), rels.clone(), |id| {
+            if id == "ent_0" {
+                5
+            } else {
+                1
+            }
+        });
         let c = Community {
             id: "com_p".into(),
             level: 0,

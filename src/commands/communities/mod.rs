@@ -99,8 +99,13 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     });
     let run = FinishedRun::open(&s.out)?;
     let _lock = OutLock::acquire(&s.out)?;
-    let input = read_input(&run)?;
-    let built = graph::build(&input.entities, &input.relations);
+    let Input {
+        entities,
+        relations,
+        previous,
+        previous_reports,
+    } = read_input(&run)?;
+    let built = graph::build(&entities, &relations);
     graph::check_graph(&s.out, &built)?;
     let (journal, held) = CommunityJournal::open(&s.out)?;
 
@@ -109,10 +114,10 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
         model = recorded_model(&run);
     }
 
-    let warm = graph::warm_start(&built, &input.previous);
+    let warm = graph::warm_start(&built, &previous);
     let clusters = crate::community::detect(&built.graph, &s.params, warm.as_deref());
-    let mut comms = graph::records(&built, &clusters, &input.relations, &input.previous);
-    let mut view = View::new(&input.entities, &input.relations, |id| {
+    let mut comms = graph::records(&built, &clusters, &relations, &previous);
+    let mut view = View::new(entities, relations, |id| {
         built.index.get(id).map_or(0, |&n| built.degree[n as usize])
     });
     // After detection: counting the templates' tokens waits for the tokenizer.
@@ -146,7 +151,7 @@ pub async fn finish_run(s: Settings) -> Result<ExitCode, RunError> {
     let jobs = summarize::jobs(&view, s.summarize_fragments, s.summarize_tokens);
     let sums = work::summaries(&shared, jobs, &held.summaries).await;
     apply_summaries(&mut view, &sums.descriptions);
-    let mut known = input.previous_reports;
+    let mut known = previous_reports;
     known.extend(held.reports);
     let reps = if stopping.stop.is_cancelled() {
         work::Reports::default()

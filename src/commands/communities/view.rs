@@ -68,20 +68,24 @@ pub fn fragments_hash(fragments: &[String]) -> String {
 }
 
 impl View {
+    /// The view of the run's records, which it takes (each record is dropped as soon as
+    /// its view is made: a graph's records are not held twice).
     pub fn new(
-        entities: &[Entity],
-        relations: &[Relation],
+        entities: Vec<Entity>,
+        relations: Vec<Relation>,
         degree_of: impl Fn(&str) -> u32,
     ) -> Self {
         let mut v = View::default();
+        v.entities.reserve(entities.len());
         for e in entities {
             let fragments = fragments_of(&e.description, &e.fragments);
+            let degree = degree_of(&e.id);
             v.entities.insert(
-                e.id.clone(),
+                e.id,
                 EntityView {
-                    name: e.name.clone(),
-                    kind: e.kind.clone(),
-                    degree: degree_of(&e.id),
+                    name: e.name,
+                    kind: e.kind,
+                    degree,
                     description: fragments.join(" "),
                     hash: fragments_hash(&fragments),
                     fragments,
@@ -93,16 +97,16 @@ impl View {
                 .get(id)
                 .map_or(id.to_string(), |e| e.name.clone())
         };
-        let mut rels = HashMap::new();
+        let mut rels = HashMap::with_capacity(relations.len());
         for r in relations {
             let fragments = fragments_of(&r.description, &r.fragments);
             rels.insert(
-                r.id.clone(),
+                r.id,
                 RelationView {
-                    ends: (r.source.clone(), r.target.clone()),
                     source: name(&r.source),
                     target: name(&r.target),
-                    kind: r.kind.clone(),
+                    ends: (r.source, r.target),
+                    kind: r.kind,
                     description: fragments.join(" "),
                     hash: fragments_hash(&fragments),
                     fragments,
@@ -206,7 +210,7 @@ mod tests {
         let fps = |d: &str| {
             let ents = vec![ent("a", d), ent("b", "b"), ent("c", "c"), ent("d", "d")];
             let mut cs = all();
-            set_fingerprints(&mut cs, &View::new(&ents, &[], |_| 1), "salt");
+            set_fingerprints(&mut cs, &View::new(ents.clone(), vec![], |_| 1), "salt");
             cs.into_iter().map(|c| c.fingerprint).collect::<Vec<_>>()
         };
         let (before, after) = (fps("old"), fps("new"));
