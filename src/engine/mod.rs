@@ -265,6 +265,9 @@ pub struct ProbeReport {
     /// The server's TLS certificate is not trusted: a configuration error, not an outage.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub untrusted_certificate: bool,
+    /// The server answers, but not at the API's paths (404): the URL is wrong, not down.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub wrong_path: bool,
 }
 
 /// What to do about a server certificate that is not trusted.

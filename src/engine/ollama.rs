@@ -15,6 +15,15 @@ use super::{
     Finish, ProbeReport, Reply, WireMessages,
 };
 
+/// Endpoint paths a user may paste with Ollama's URL; requests append their own `/api/...`.
+const ENDPOINT_SUFFIXES: [&str; 5] = [
+    "/api/chat",
+    "/api/generate",
+    "/api/tags",
+    "/api/version",
+    "/api",
+];
+
 /// `OLLAMA_HOST` by Ollama's own rules (envconfig.Host): empty -> 127.0.0.1:11434; a bare
 /// host gets port 11434; `:port` gets host 127.0.0.1; a scheme without a port means 80/443;
 /// `0.0.0.0` (listen-anywhere) is dialled as loopback.
@@ -32,10 +41,14 @@ pub fn parse_ollama_host(raw: Option<&str>) -> String {
         (true, "https") => "443",
         _ => "11434",
     };
-    let (hostport, path) = match rest.find('/') {
+    let (hostport, mut path) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
     };
+    // An endpoint pasted with the server's URL: the base is what comes before it.
+    if let Some(s) = ENDPOINT_SUFFIXES.iter().find(|s| path.ends_with(*s)) {
+        path = &path[..path.len() - s.len()];
+    }
     let (mut host, port) = if let Some(stripped) = hostport.strip_prefix('[') {
         match stripped.split_once(']') {
             Some((h, p)) => (
@@ -306,6 +319,11 @@ impl OllamaClient {
             }
         }
         match get("/api/tags").send().await {
+            Ok(r) if r.status().as_u16() == 404 => {
+                report.wrong_path = true;
+                report.error = Some(format!("GET {base}/api/tags: 404 Not Found"));
+                report.advice = Some(format!("{base} answers 404 Not Found at /api/tags: --ollama-url (or OLLAMA_HOST) takes Ollama's base URL (http://HOST:11434), not an endpoint's"));
+            }
             Ok(r) => match r.json::<Tags>().await {
                 Ok(tags) => {
                     report.models = tags.models.into_iter().map(|t| t.name).collect();
@@ -354,6 +372,13 @@ mod tests {
             (Some("0.0.0.0"), "http://127.0.0.1:11434"),
             (Some("0.0.0.0:4444"), "http://127.0.0.1:4444"),
             (Some("http://box:8080/"), "http://box:8080"),
+            // Pasted endpoints; a gateway's path prefix stays.
+            (Some("http://box:8080/api/chat"), "http://box:8080"),
+            (Some("localhost:11434/api/"), "http://localhost:11434"),
+            (
+                Some("https://gw/ollama/api/generate"),
+                "https://gw:443/ollama",
+            ),
         ];
         for (raw, want) in cases {
             assert_eq!(parse_ollama_host(raw), want, "{raw:?}");

@@ -128,11 +128,19 @@ pub fn chat_body(model: &str, req: &ChatRequest) -> Result<Vec<u8>, EngineError>
     req.encode(&body)
 }
 
-/// Normalizes a user-given base URL: no trailing slash, no trailing `/v1`. A path prefix
+/// Endpoint paths a user may paste with the server's URL (from a `curl` line or a client's
+/// docs): the base is what comes before them.
+const ENDPOINT_SUFFIXES: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v1/models"];
+
+/// Normalizes a user-given base URL: no trailing slash, no trailing `/v1` (nor an endpoint
+/// path after it: `/v1/chat/completions`, `/v1/completions`, `/v1/models`). A path prefix
 /// before it stays (a gateway's `https://host/openai/v1` becomes `https://host/openai`,
 /// and requests go to `https://host/openai/v1/chat/completions`).
 pub fn normalize_base(url: &str) -> String {
     let mut u = url.trim().trim_end_matches('/').to_string();
+    if let Some(s) = ENDPOINT_SUFFIXES.iter().find(|s| u.ends_with(*s)) {
+        u.truncate(u.len() - s.len());
+    }
     if u.ends_with("/v1") {
         u.truncate(u.len() - 3);
     }
@@ -417,6 +425,15 @@ impl Probe<'_> {
                         .into(),
                 );
             }
+            Ok(r) if r.status().as_u16() == 404 => {
+                report.ready = false;
+                report.wrong_path = true;
+                report.error = Some(format!("GET {}/v1/models: 404 Not Found", self.base));
+                report.advice = Some(format!(
+                    "{} answers 404 Not Found at /v1/models: --vllm-url takes the server's base URL (http://HOST:PORT, or a gateway's path prefix such as https://HOST/openai), not an endpoint's",
+                    self.base
+                ));
+            }
             Ok(r) => match r.json::<Models>().await {
                 Ok(models) => choose_model(&models, model, report),
                 Err(e) => {
@@ -545,6 +562,18 @@ mod tests {
     fn base_urls_are_normalized() {
         assert_eq!(normalize_base("http://h:8001/v1/"), "http://h:8001");
         assert_eq!(normalize_base("localhost:8001"), "http://localhost:8001");
+        // An endpoint pasted with the server's URL.
+        for pasted in [
+            "http://h:8001/v1/chat/completions",
+            "http://h:8001/v1/completions/",
+            "http://h:8001/v1/models",
+        ] {
+            assert_eq!(normalize_base(pasted), "http://h:8001", "{pasted}");
+        }
+        assert_eq!(
+            normalize_base("https://gw.example/openai/v1/chat/completions"),
+            "https://gw.example/openai"
+        );
         // A gateway's path prefix stays; requests go to {base}/v1/...
         assert_eq!(
             normalize_base("https://gw.example/openai/v1"),

@@ -128,7 +128,7 @@ async fn probe_ollama(s: &EngineSettings, http: &[reqwest::Client]) -> Vec<Probe
 }
 
 /// The vLLM endpoints' configuration errors: an untrusted certificate, a refused key, a
-/// model the server does not serve. Waiting would not fix them.
+/// URL whose server answers 404 at the API's paths, a model the server does not serve. Waiting would not fix them.
 fn check_vllm(s: &EngineSettings, probes: &[ProbeReport]) -> Result<(), RunError> {
     for (v, p) in s.vllm.iter().zip(probes) {
         if p.untrusted_certificate {
@@ -142,6 +142,15 @@ fn check_vllm(s: &EngineSettings, probes: &[ProbeReport]) -> Result<(), RunError
             return Err(RunError::engine(format!(
                 "vLLM at {} refused the API key (401): set --vllm-api-key (or VLLM_API_KEY) to the key the server was started with",
                 v.url
+            )));
+        }
+        if p.reachable && p.wrong_path {
+            return Err(RunError::engine(format!(
+                "vLLM at {}: {}",
+                v.url,
+                p.advice
+                    .as_deref()
+                    .unwrap_or("the URL serves no OpenAI API")
             )));
         }
         if p.ready && !p.model_available {
@@ -234,7 +243,8 @@ fn not_ready_line(kind: &str, url: &str, flag: &str, p: &ProbeReport, meanwhile:
 }
 
 /// One setup per Ollama endpoint that has the model. One without it is left out with a
-/// warning while vLLM can serve, and is fatal when it is the only engine.
+/// warning while vLLM can serve, and is fatal when it is the only engine; so is one whose
+/// URL answers 404 at Ollama's paths.
 fn add_ollama(
     s: &EngineSettings,
     probes: Vec<ProbeReport>,
@@ -262,6 +272,15 @@ fn add_ollama(
             };
             let line = not_ready_line("Ollama", &o.url, "--ollama-url", &p, meanwhile);
             out.not_ready.push(line);
+        }
+        if p.reachable && p.wrong_path {
+            let advice = p.advice.clone().unwrap_or_default();
+            if s.vllm.is_empty() {
+                return Err(RunError::engine(format!("Ollama at {}: {advice}", o.url)));
+            }
+            tracing::warn!("Ollama at {} cannot serve as fallback: {advice}", o.url);
+            out.reports.push((endpoint_name("ollama", n), p));
+            continue;
         }
         let missing_model = p.reachable && !p.model_available && p.error.is_none();
         if missing_model {

@@ -192,6 +192,31 @@ async fn endpoint_flags_that_cannot_work_exit_2_with_what_to_fix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_endpoint_url_works_and_a_wrong_path_names_the_base_url_to_give() {
+    // The chat endpoint pasted from a curl line: its base is used.
+    let c = case(2, 2);
+    let e = vllm(FakeConfig::new()).await;
+    let pasted = format!("{}/v1/chat/completions", e.url());
+    let ran = run(&run_args(&c, &["--vllm-url", &pasted])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_complete(&c);
+    assert!(e.stats().chat_requests > 0);
+
+    // A path the server does not serve: exit 2, saying what the flag takes.
+    let c = case(1, 1);
+    let e = vllm(FakeConfig::new()).await;
+    let wrong = format!("{}/api", e.url());
+    let ran = run(&run_args(&c, &["--vllm-url", &wrong])).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("404") && ran.stderr.contains("base URL"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(e.stats().chat_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_429_and_503_cut_the_limit_and_every_chunk_is_still_extracted() {
     let c = case(10, 4);
     let v = vllm(

@@ -100,6 +100,25 @@ async fn vllm_down_from_the_start_everything_goes_through_ollama_four_at_a_time(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ollama_url_pasted_with_its_chat_endpoint_still_serves_the_fallback() {
+    let s = setup(4, 2);
+    let ol = ollama(30).await;
+    let (v, o) = (dead_url(), format!("{}/api/chat", ol.url()));
+    let ran = run(&s.args(&[
+        "--vllm-url",
+        &v,
+        "--ollama-url",
+        &o,
+        "--ollama-model",
+        "fake-model",
+    ]))
+    .await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    s.assert_complete();
+    assert!(ol.stats().served_ok > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vllm_cold_start_ollama_serves_first_then_vllm_takes_over() {
     let s = setup(30, 5);
     let vl = FakeEngine::start(FakeConfig::new().cold_start(1.5, 1.0).latency(10, 0.0))
