@@ -273,17 +273,10 @@ fn add_ollama(
             let line = not_ready_line("Ollama", &o.url, "--ollama-url", &p, meanwhile);
             out.not_ready.push(line);
         }
-        if p.reachable && p.wrong_path {
-            let advice = p.advice.clone().unwrap_or_default();
-            if s.vllm.is_empty() {
-                return Err(RunError::engine(format!("Ollama at {}: {advice}", o.url)));
-            }
-            tracing::warn!("Ollama at {} cannot serve as fallback: {advice}", o.url);
-            out.reports.push((endpoint_name("ollama", n), p));
-            continue;
-        }
-        let missing_model = p.reachable && !p.model_available && p.error.is_none();
-        if missing_model {
+        // The model not pulled, or a URL that 404s Ollama's paths: waiting fixes neither.
+        let cannot_serve =
+            p.reachable && (p.wrong_path || (!p.model_available && p.error.is_none()));
+        if cannot_serve {
             let advice = p.advice.clone().unwrap_or_default();
             if !vllm_usable && s.vllm.is_empty() {
                 return Err(RunError::engine(format!("Ollama at {}: {advice}", o.url)));

@@ -245,8 +245,7 @@ pub fn current_communities(out: &std::path::Path) -> Option<CommunitiesSection> 
     if !communities_current(out) {
         return None;
     }
-    let bytes = std::fs::read(out.join(super::names::REPORT_FILE)).ok()?;
-    serde_json::from_slice::<Report>(&bytes).ok()?.communities
+    super::finished::read_report(out).ok()??.communities
 }
 
 /// Peak resident memory of this process (`ru_maxrss` of `getrusage`, in KiB on Linux), in

@@ -83,8 +83,10 @@ pub const ENTITIES_ASK: &str = "Extract the entities of the text above, as the i
 /// What the relations pass asks, after the chunk's text and before the entity list.
 pub const RELATIONS_ASK: &str = "Extract the relations that the text above states between these entities, as the instructions say. \"source\" and \"target\" are names exactly as in this list. Answer with ONE JSON object {\"relations\": [...]} only.";
 
-/// The user message of one pass of `--relations two-pass` (no template: the same for every
-/// domain, so a batch import builds the relations request without the prompts folder).
+/// The user message of one pass of `--relations two-pass`: the chunk's text first, the same
+/// bytes in both passes (the engine's prefix cache serves the second prefill), then what the
+/// pass asks. No template: the same for every domain, so a batch import builds the
+/// relations request without the prompts folder.
 pub fn pass_message(text: &str, pass: Pass) -> String {
     let mut m = format!("---BEGIN TEXT---\n{text}\n---END TEXT---\n\n");
     match pass {
@@ -282,13 +284,6 @@ impl PromptSet {
             user_context(text, Some(doc), section),
         )
         .unwrap_or_else(|_| format!("---BEGIN TEXT---\n{text}\n---END TEXT---"))
-    }
-
-    /// The user message of one pass of `--relations two-pass`: the chunk's text first, the
-    /// same bytes in both passes (the engine's prefix cache serves the second prefill), then
-    /// what the pass asks.
-    pub fn pass_message(&self, text: &str, pass: Pass) -> String {
-        pass_message(text, pass)
     }
 
     /// A generous upper bound of the answer's size in tokens, from the schema's bounds.
@@ -621,8 +616,8 @@ mod tests {
         );
         // Fewer than two entities: no relation request.
         assert!(relation_schema(&p.taxonomy, &ents[..1]).is_none());
-        let a = p.pass_message("Ada works at Acme.", Pass::Entities);
-        let b = p.pass_message("Ada works at Acme.", Pass::Relations(&ents));
+        let a = pass_message("Ada works at Acme.", Pass::Entities);
+        let b = pass_message("Ada works at Acme.", Pass::Relations(&ents));
         let shared = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
         assert!(
             a[..shared].contains("Ada works at Acme.\n---END TEXT---"),

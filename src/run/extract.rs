@@ -9,7 +9,7 @@ use crate::chunk::Chunker;
 use crate::engine::router::{ChunkSpend, RouteError, Router};
 use crate::engine::{ChatAnswer, ChatRequest, EngineError, EngineKind, FailureClass, Finish};
 use crate::parse::{parse_answer, AnswerError, Checks, Entity, Extraction, GroundText, Grounding};
-use crate::prompt::{relation_schema, Pass, PromptSet, RelationsMode};
+use crate::prompt::{pass_message, relation_schema, Pass, PromptSet, RelationsMode, Taxonomy};
 use crate::run::settings::RunSettings;
 
 use super::producer::*;
@@ -27,6 +27,27 @@ pub(crate) struct AnswerShape {
     /// The schema of the entities pass (`--relations two-pass`).
     pub(crate) entity_schema: Arc<RawValue>,
     pub(crate) max_tokens: u32,
+}
+
+/// What the relations pass adds to a chunk's seed (its answers are not the entities
+/// pass's draws).
+pub(crate) const RELATIONS_SEED: u64 = 1 << 40;
+
+/// The relations pass's message and schema over `entities` (their names and types as the
+/// endpoints' enums). None: no relation the taxonomy's signatures allow between them
+/// (fewer than two, or none of the types a signature needs).
+pub(crate) fn relations_ask(
+    taxonomy: &Taxonomy,
+    text: &str,
+    entities: &[Entity],
+) -> Option<(String, Arc<RawValue>)> {
+    let pairs: Vec<(&str, &str)> = entities
+        .iter()
+        .map(|e| (e.name.as_str(), e.kind.as_str()))
+        .collect();
+    let schema = relation_schema(taxonomy, &pairs)?;
+    let schema = RawValue::from_string(schema.to_string()).ok()?.into();
+    Some((pass_message(text, Pass::Relations(&pairs)), schema))
 }
 
 /// What one request of a chunk asks for.
@@ -66,23 +87,13 @@ impl AnswerShape {
                 0,
             ),
             Ask::Entities => (
-                self.prompts.pass_message(&piece.text, Pass::Entities),
+                pass_message(&piece.text, Pass::Entities),
                 self.entity_schema.clone(),
                 0,
             ),
             Ask::Relations(entities) => {
-                let pairs: Vec<(&str, &str)> = entities
-                    .iter()
-                    .map(|e| (e.name.as_str(), e.kind.as_str()))
-                    .collect();
-                let schema = relation_schema(&self.prompts.taxonomy, &pairs)?;
-                let schema: Arc<RawValue> = RawValue::from_string(schema.to_string()).ok()?.into();
-                (
-                    self.prompts
-                        .pass_message(&piece.text, Pass::Relations(&pairs)),
-                    schema,
-                    1u64 << 40,
-                )
+                let (user, schema) = relations_ask(&self.prompts.taxonomy, &piece.text, entities)?;
+                (user, schema, RELATIONS_SEED)
             }
         };
         Some(ChatRequest {

@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
 use super::files::{
-    now_secs, ChunkLine, ExportInfo, Shape, TextAt, CHUNKS_FILE, DIR_NAME, EXPORT_FILE,
-    PENDING_FILE, RELATIONS_FILE, SCHEMA_VERSION,
+    now_secs, remove_if_there, ChunkLine, ExportInfo, Shape, TextAt, CHUNKS_FILE, DIR_NAME,
+    EXPORT_FILE, PENDING_FILE, RELATIONS_FILE, SCHEMA_VERSION,
 };
 use crate::cli::BatchExportArgs;
 use crate::engine::setup::setup_engines;
@@ -230,10 +230,7 @@ pub async fn export(a: BatchExportArgs) -> anyhow::Result<ExitCode> {
     // A new export starts the batch over: what an earlier one's import kept waiting for
     // its relations is exported again (those chunks are not in the checkpoint).
     for name in [PENDING_FILE, RELATIONS_FILE] {
-        match std::fs::remove_file(dir.join(name)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-            _ => {}
-        }
+        remove_if_there(&dir.join(name))?;
     }
     let mut sidecar = Sidecar {
         w: BufWriter::with_capacity(1 << 20, crate::outdir::atomic::temp_in(&dir)?),

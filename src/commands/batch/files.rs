@@ -139,6 +139,14 @@ pub(super) fn request_line(model: &str, req: &ChatRequest) -> anyhow::Result<Vec
     Ok(line)
 }
 
+/// Removes `path`; one that is not there is fine.
+pub(super) fn remove_if_there(path: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

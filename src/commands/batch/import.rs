@@ -12,13 +12,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::files::{
-    ChunkLine, ExportInfo, Shape, CHUNKS_FILE, DIR_NAME, EXPORT_FILE, RELATIONS_FILE, RETRY_FILE,
-    SCHEMA_VERSION,
+    remove_if_there, ChunkLine, ExportInfo, Shape, CHUNKS_FILE, DIR_NAME, EXPORT_FILE,
+    RELATIONS_FILE, RETRY_FILE, SCHEMA_VERSION,
 };
 use super::results::{evaluate, parse_result, result_lines, ResultLine};
 use super::two_pass::{
-    check_relations_result, finished, parse_id, relations_line, relations_request, remove_if_there,
-    Pending, Waiting,
+    check_relations_result, finished, parse_id, relations_line, relations_request, Pending, Waiting,
 };
 use crate::cli::BatchImportArgs;
 use crate::engine::{EngineError, EngineKind};

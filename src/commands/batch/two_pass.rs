@@ -17,14 +17,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
-use super::files::{request_line, ExportInfo, Shape, PENDING_FILE};
+use super::files::{remove_if_there, request_line, ExportInfo, Shape, PENDING_FILE};
 use crate::engine::ChatRequest;
 use crate::error::RunError;
 use crate::outdir::journal::{BaseIndex, ChunkKey};
 use crate::parse::{Entity, Extraction};
-use crate::prompt::{pass_message, relation_schema, Pass, Taxonomy};
+use crate::prompt::Taxonomy;
+use crate::run::extract::{relations_ask, RELATIONS_SEED};
 
 /// What a relations request's custom_id adds to its chunk's key.
 pub(super) const RELATIONS_ID: &str = "#relations";
@@ -146,13 +146,6 @@ impl Pending {
     }
 }
 
-pub(super) fn remove_if_there(path: &Path) -> anyhow::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-        _ => Ok(()),
-    }
-}
-
 /// The chunk's relations request as a live two-pass run sends it after the entities pass
 /// (same message, schema, seed and budget). None: no relation the taxonomy's signatures
 /// allow between these entities (fewer than two, or not the types a signature needs): a
@@ -164,23 +157,15 @@ pub(super) fn relations_request(
     text: &str,
     entities: &[Entity],
 ) -> Option<ChatRequest> {
-    if entities.len() < 2 {
-        return None;
-    }
-    let pairs: Vec<(&str, &str)> = entities
-        .iter()
-        .map(|e| (e.name.as_str(), e.kind.as_str()))
-        .collect();
-    let schema = relation_schema(taxonomy, &pairs)?;
-    let schema = RawValue::from_string(schema.to_string()).ok()?.into();
+    let (user, schema) = relations_ask(taxonomy, text, entities)?;
     Some(ChatRequest {
         system: shape.system.clone(),
         system_json: shape.system_json.clone(),
-        user: pass_message(text, Pass::Relations(&pairs)),
+        user,
         schema,
         max_tokens: shape.max_tokens,
         max_tokens_ceiling: shape.max_tokens,
-        seed: key.seed().wrapping_add(1u64 << 40),
+        seed: key.seed().wrapping_add(RELATIONS_SEED),
         request_id: format!("{}{RELATIONS_ID}", key.hex()),
         followup: None,
     })
@@ -255,7 +240,7 @@ mod tests {
 
     use super::*;
     use crate::engine::openai::chat_body;
-    use crate::prompt::{default_prompts_root, PromptSet};
+    use crate::prompt::{default_prompts_root, pass_message, Pass, PromptSet};
     use crate::run::extract::{AnswerShape, Ask, Piece};
     use crate::run::producer::ChunkJob;
 
