@@ -278,8 +278,8 @@ async fn a_bad_signature_exits_2_naming_the_file_and_line_before_any_request() {
 }
 
 impl Setup {
-    /// `batch export --relations two-pass` of the corpus into `out`, requests into `file`.
-    async fn export_two_pass(&self, url: &str, out: &Path, file: &Path, mode: &str) -> Ran {
+    /// `batch export --relations MODE` of the corpus into `out`, requests into `file`.
+    async fn export_batch(&self, url: &str, out: &Path, file: &Path, mode: &str) -> Ran {
         run(&[
             "batch",
             "export",
@@ -302,6 +302,24 @@ impl Setup {
 
     fn file(&self, name: &str) -> PathBuf {
         self._tmp.path().join(name)
+    }
+
+    /// A successful `batch export --relations MODE` into a new `--out` named `tag`, its
+    /// requests in `{tag}.jsonl`: (out, requests).
+    async fn exported(&self, url: &str, tag: &str, mode: &str) -> (PathBuf, PathBuf) {
+        let (out, requests) = (self.file(tag), self.file(&format!("{tag}.jsonl")));
+        let ex = self.export_batch(url, &out, &requests, mode).await;
+        assert_eq!(ex.code, 0, "{}", ex.stderr);
+        (out, requests)
+    }
+
+    /// `exported` in two-pass mode, its requests then run as a batch against `url`:
+    /// (out, requests, results).
+    async fn answered(&self, url: &str, tag: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let (out, requests) = self.exported(url, tag, "two-pass").await;
+        let results = self.file(&format!("{tag}-results.jsonl"));
+        crate::batch::run_batch(std::slice::from_ref(&requests), url, &results).await;
+        (out, requests, results)
     }
 }
 
@@ -340,7 +358,7 @@ async fn batch_two_pass_round_trip_matches_a_live_two_pass_run() {
     let out = s.file("batch-out");
     let first = s.file("entities.jsonl");
     fake.reset_stats();
-    let ex = s.export_two_pass(&url, &out, &first, "two-pass").await;
+    let ex = s.export_batch(&url, &out, &first, "two-pass").await;
     assert_eq!(ex.code, 0, "{}", ex.stderr);
     assert_eq!(
         fake.stats().chat_requests,
@@ -455,27 +473,13 @@ async fn batch_two_pass_refuses_relations_results_without_their_entities() {
     let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
     let url = fake.url();
     // A first out folder goes through round 1, giving relations requests and results.
-    let (out_a, first_a) = (s.file("a"), s.file("a.jsonl"));
-    assert_eq!(
-        s.export_two_pass(&url, &out_a, &first_a, "two-pass")
-            .await
-            .code,
-        0
-    );
-    let res_a = s.file("a-results.jsonl");
-    crate::batch::run_batch(std::slice::from_ref(&first_a), &url, &res_a).await;
+    let (out_a, _, res_a) = s.answered(&url, "a").await;
     assert_eq!(import(&res_a, &out_a).await.code, 0);
     let rel_a = s.file("a-relations-results.jsonl");
     crate::batch::run_batch(&[out_a.join("batch/relations.jsonl")], &url, &rel_a).await;
 
     // The same export in another folder, its entities not imported yet.
-    let (out_b, first_b) = (s.file("b"), s.file("b.jsonl"));
-    assert_eq!(
-        s.export_two_pass(&url, &out_b, &first_b, "two-pass")
-            .await
-            .code,
-        0
-    );
+    let (out_b, _) = s.exported(&url, "b", "two-pass").await;
     let ck = out_b.join("checkpoint.jsonl");
     let before = std::fs::read(&ck).unwrap();
     let r = import(&rel_a, &out_b).await;
@@ -498,13 +502,7 @@ async fn batch_two_pass_refuses_relations_results_without_their_entities() {
     assert!(r.stderr.contains("does not hold"), "{}", r.stderr);
 
     // Relations results into a joint export: the wrong pass.
-    let (out_j, first_j) = (s.file("j"), s.file("j.jsonl"));
-    assert_eq!(
-        s.export_two_pass(&url, &out_j, &first_j, "joint")
-            .await
-            .code,
-        0
-    );
+    let (out_j, _) = s.exported(&url, "j", "joint").await;
     // An export record written before two-pass batches (no "relations") reads as joint.
     let record = out_j.join("batch/export.json");
     let mut info: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
@@ -533,13 +531,7 @@ async fn batch_two_pass_import_again_after_a_crash_between_its_writes() {
     let s = setup();
     let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
     let url = fake.url();
-    let (out, first) = (s.file("out-c"), s.file("c.jsonl"));
-    assert_eq!(
-        s.export_two_pass(&url, &out, &first, "two-pass").await.code,
-        0
-    );
-    let res1 = s.file("c-results.jsonl");
-    crate::batch::run_batch(std::slice::from_ref(&first), &url, &res1).await;
+    let (out, _, res1) = s.answered(&url, "c").await;
     assert_eq!(import(&res1, &out).await.code, 0);
     let (pending, second) = (
         out.join("batch/pending.jsonl"),
@@ -585,13 +577,7 @@ async fn batch_two_pass_failed_answers_go_to_the_retry_file() {
     let s = setup();
     let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
     let url = fake.url();
-    let (out, first) = (s.file("out-b"), s.file("e.jsonl"));
-    assert_eq!(
-        s.export_two_pass(&url, &out, &first, "two-pass").await.code,
-        0
-    );
-    let res1 = s.file("e-results.jsonl");
-    crate::batch::run_batch(std::slice::from_ref(&first), &url, &res1).await;
+    let (out, first, res1) = s.answered(&url, "e").await;
     // The entities answer for b.md's chunk is not JSON.
     let exported = read_jsonl(&first);
     let zed = exported
@@ -824,23 +810,7 @@ async fn batch_export_refuses_repair_with_exit_2() {
     let fake = FakeEngine::start(FakeConfig::new()).await.unwrap();
     let url = fake.url();
     let batch = s.out.with_file_name("requests.jsonl");
-    let ran = run(&[
-        "batch",
-        "export",
-        s.corpus.to_str().unwrap(),
-        "--out",
-        s.out.to_str().unwrap(),
-        "--batch",
-        batch.to_str().unwrap(),
-        "--vllm-url",
-        &url,
-        "--no-ollama",
-        "--prompts",
-        s.prompts.to_str().unwrap(),
-        "--relations",
-        "repair",
-    ])
-    .await;
+    let ran = s.export_batch(&url, &s.out, &batch, "repair").await;
     assert_eq!(ran.code, 2, "{}", ran.stderr);
     assert!(ran.stderr.contains("--relations repair"), "{}", ran.stderr);
     assert_eq!(fake.stats().chat_requests, 0);
