@@ -103,10 +103,10 @@ async fn vllm_down_from_the_start_everything_goes_through_ollama_four_at_a_time(
 async fn an_ollama_url_pasted_with_its_chat_endpoint_still_serves_the_fallback() {
     let s = setup(4, 2);
     let ol = ollama(30).await;
-    let (v, o) = (dead_url(), format!("{}/api/chat", ol.url()));
+    let o = format!("{}/api/chat", ol.url());
     let ran = run(&s.args(&[
         "--vllm-url",
-        &v,
+        &dead_url(),
         "--ollama-url",
         &o,
         "--ollama-model",
@@ -116,6 +116,34 @@ async fn an_ollama_url_pasted_with_its_chat_endpoint_still_serves_the_fallback()
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     s.assert_complete();
     assert!(ol.stats().served_ok > 0);
+}
+
+/// An Ollama URL whose server 404s Ollama's paths is a wrong URL, not an engine loading:
+/// alone, exit 2 at once naming it; next to a vLLM, a warning and vLLM serves alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ollama_url_that_404s_its_paths_exits_2_alone_and_is_left_out_next_to_vllm() {
+    let s = setup(4, 2);
+    let ol = ollama(30).await;
+    let wrong = format!("{}/v1", ol.url());
+    let ran = run(&s.args(&["--no-vllm", "--ollama-url", &wrong])).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("404") && ran.stderr.contains("--ollama-url"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(ol.stats().served_ok, 0);
+
+    let vl = FakeEngine::start(FakeConfig::new()).await.unwrap();
+    let ran = run(&s.args(&["--vllm-url", &vl.url(), "--ollama-url", &wrong])).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("cannot serve as fallback"),
+        "{}",
+        ran.stderr
+    );
+    s.assert_complete();
+    assert_eq!(ol.stats().served_ok, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
