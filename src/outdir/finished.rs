@@ -151,6 +151,16 @@ pub fn read_report(out: &Path) -> Result<Option<Report>, RunError> {
         .map_err(|e| damaged(&path, &e))
 }
 
+/// The `communities` section of `out`'s `report.json`, while it still describes the
+/// outputs there (`report::communities_current`): a run that leaves the outputs as they
+/// were keeps it in the report it writes.
+pub fn current_communities(out: &Path) -> Option<super::report::CommunitiesSection> {
+    if !super::report::communities_current(out) {
+        return None;
+    }
+    read_report(out).ok()??.communities
+}
+
 fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>, RunError> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),

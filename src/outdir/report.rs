@@ -238,16 +238,6 @@ pub fn communities_current(out: &std::path::Path) -> bool {
         .all(|f| mtime(f).map_or(true, |t| t <= made))
 }
 
-/// The `communities` section of `out`'s `report.json`, while it still describes the
-/// outputs there (`communities_current`): a run that leaves the outputs as they were
-/// keeps it in the report it writes.
-pub fn current_communities(out: &std::path::Path) -> Option<CommunitiesSection> {
-    if !communities_current(out) {
-        return None;
-    }
-    super::finished::read_report(out).ok()??.communities
-}
-
 /// Peak resident memory of this process (`ru_maxrss` of `getrusage`, in KiB on Linux), in
 /// MB with one decimal; None where the system does not say.
 pub fn peak_rss_mb() -> Option<f64> {

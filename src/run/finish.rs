@@ -56,7 +56,7 @@ pub(crate) fn finish(
     );
     // Outputs left as they were (nothing new to merge): the finishing step's figures still
     // describe them.
-    report.communities = crate::outdir::report::current_communities(&s.out);
+    report.communities = crate::outdir::finished::current_communities(&s.out);
     let unfinished = docs.iter().any(|d| d.settled < d.expected) || !snapshot.walk_finished;
     let (code, err) = exit_status(&mut report, &snapshot, stop.as_ref(), unfinished);
     write_run_files(s, &report, code)?;
