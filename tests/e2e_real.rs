@@ -103,14 +103,13 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         "--request-timeout",
         "900",
     ];
+    // The sample corpus keeps relations with this model (seeded, so every run alike): the
+    // step has a community to report, and this test is not passed by having none.
+    assert!(
+        !relations.is_empty(),
+        "no relation kept: no community to report"
+    );
     let ran = run_with_limit(&args, Duration::from_secs(1800)).await;
-    if relations.is_empty() {
-        // Nothing to cluster: refused with a sentence, and nothing asked.
-        assert_eq!(ran.code, 2, "{}", ran.stderr);
-        assert!(ran.stderr.contains("no relations"), "{}", ran.stderr);
-        println!("real model, sample corpus: no relation kept, no community to report");
-        return;
-    }
     // Every community above the minimum size gets its report: the schemas close every
     // object and bound every string, so even a 135M model that rambles stops at the limits.
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -121,6 +120,10 @@ async fn communities_on_real_outputs(out: &Path, url: &str) {
         .filter(|c| c["size"].as_u64().unwrap() >= 2)
         .collect();
     let sec = report(out)["communities"].clone();
+    assert!(
+        !reportable.is_empty(),
+        "a relation makes a community: {sec}"
+    );
     assert_eq!(reports.len(), reportable.len(), "one report each: {sec}");
     for r in &reports {
         let c = reportable
