@@ -60,14 +60,14 @@ pub fn spawn_progress(tally: Arc<Tally>, every: Duration) -> tokio::task::JoinHa
             let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
             let left = if rate > 0.0 {
                 format!(
-                    "about {}",
+                    "about {} left",
                     crate::progress::eta_text(total.saturating_sub(done), rate, true)
                 )
             } else {
-                "no answer yet".to_string()
+                "time left unknown until the first answer".to_string()
             };
             crate::errln!(
-                "aegis-ingest: communities: {done}/{total} requests answered ({:.2}/s, {left} left)",
+                "aegis-ingest: communities: {done}/{total} requests answered ({:.2}/s, {left})",
                 rate
             );
         }
